@@ -1,0 +1,1 @@
+"""Database: Piccolo tables, committed migrations, engine choice and city seed data."""

@@ -1,0 +1,188 @@
+"""Piccolo table definitions. Changing one means a new migration in ``db/migrations``."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    Bytea,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+# --- City reference data (seeded from db/cities/<city>.toml) ----------------------------------
+
+
+class CityInfo(Table, tablename="city_info"):
+    """The single city this deployment serves; guards against seeding a second city on top."""
+
+    slug = Varchar(length=60, unique=True)
+    name = Varchar(length=120)
+    code = Varchar(length=10)
+
+
+class Kecamatan(Table):
+    code = Varchar(length=16, unique=True)
+    name = Varchar(length=100)
+
+
+class Kelurahan(Table):
+    code = Varchar(length=20, unique=True)
+    name = Varchar(length=100)
+    kecamatan = ForeignKey(references=Kecamatan, null=False, index=True)
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
+
+
+class Opd(Table):
+    slug = Varchar(length=60, unique=True)
+    name = Varchar(length=200)
+    short_name = Varchar(length=60)
+    kind = Varchar(length=20)
+    active = Boolean(default=True)
+
+
+class Category(Table):
+    slug = Varchar(length=60, unique=True)
+    name = Varchar(length=120)
+    name_en = Varchar(length=120)
+    default_opd = ForeignKey(references=Opd, null=False)
+    sla_hours = Integer(default=72)
+    position = Integer(default=0)
+    active = Boolean(default=True)
+
+
+# --- People ------------------------------------------------------------------------------------
+
+
+class Citizen(Table):
+    # The NIK itself is never stored: a keyed hash makes it unique, the mask is for display.
+    nik_hash = Varchar(length=64, unique=True)
+    nik_masked = Varchar(length=24)
+    phone = Varchar(length=20, unique=True)
+    name = Varchar(length=120)
+    created_at = Timestamptz()
+    last_sign_in_at = Timestamptz(null=True, default=None)
+
+
+class StaffUser(Table, tablename="staff_user"):
+    username = Varchar(length=60, unique=True)
+    name = Varchar(length=120)
+    role = Varchar(length=20)
+    opd = ForeignKey(references=Opd, null=True, default=None)
+    password_hash = Varchar(length=200)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class SignInCode(Table, tablename="sign_in_code"):
+    phone = Varchar(length=20, index=True)
+    ip = Varchar(length=45, index=True)
+    purpose = Varchar(length=12)
+    code_hash = Varchar(length=64)
+    attempts = Integer(default=0)
+    created_at = Timestamptz(index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+# --- Complaints --------------------------------------------------------------------------------
+
+
+class TicketSequence(Table, tablename="ticket_sequence"):
+    """Last number handed out per prefix and year (``CLG-2026``); bumped inside the create transaction."""
+
+    scope = Varchar(length=20, unique=True)
+    last_value = Integer(default=0)
+
+
+class Complaint(Table):
+    number = Varchar(length=24, unique=True)
+    client_key = UUID(unique=True)
+    citizen = ForeignKey(references=Citizen, null=True, default=None, index=True)
+    classification = Varchar(length=12)
+    category = ForeignKey(references=Category, null=False, index=True)
+    title = Varchar(length=150)
+    description = Text()
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
+    location_accuracy_m = DoublePrecision(null=True, default=None)
+    address = Varchar(length=255, default="")
+    kelurahan = ForeignKey(references=Kelurahan, null=True, default=None, index=True)
+    privacy = Varchar(length=8)
+    status = Varchar(length=16, index=True)
+    channel = Varchar(length=16)
+    opd = ForeignKey(references=Opd, null=True, default=None, index=True)
+    sla_due_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(index=True)
+    updated_at = Timestamptz()
+    # Bumped on every state change: the second of two concurrent editors is refused, not lost.
+    version = Integer(default=1)
+
+
+class ComplaintPhoto(Table, tablename="complaint_photo"):
+    complaint = ForeignKey(references=Complaint, null=False, index=True)
+    kind = Varchar(length=10, default="report")
+    position = Integer(default=0)
+    storage_key = Varchar(length=200, unique=True)
+    thumb_key = Varchar(length=200)
+    width = Integer()
+    height = Integer()
+    size_bytes = Integer()
+    created_at = Timestamptz()
+
+
+class TimelineEvent(Table, tablename="timeline_event"):
+    complaint = ForeignKey(references=Complaint, null=False, index=True)
+    kind = Varchar(length=30)
+    from_status = Varchar(length=16, null=True, default=None)
+    to_status = Varchar(length=16, null=True, default=None)
+    actor_kind = Varchar(length=10)
+    actor_citizen = ForeignKey(references=Citizen, null=True, default=None)
+    actor_staff = ForeignKey(references=StaffUser, null=True, default=None)
+    note = Text(default="")
+    is_public = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class AuditLog(Table, tablename="audit_log"):
+    """Who did what to whom: every state change and every access to personal data."""
+
+    action = Varchar(length=60, index=True)
+    actor_kind = Varchar(length=10)
+    actor_id = Integer(null=True, default=None)
+    subject = Varchar(length=60, default="")
+    ip = Varchar(length=45, default="")
+    detail = Text(default="")
+    created_at = Timestamptz(index=True)
+
+
+class HttpSession(Table, tablename="http_session"):
+    """Server-side session store shared by all web processes (see web/sessions.py)."""
+
+    key = Varchar(length=100, unique=True)
+    data = Bytea()
+    expires_at = Timestamptz(null=True, default=None, index=True)
+
+
+ALL_TABLES: list[type[Table]] = [
+    CityInfo,
+    Kecamatan,
+    Kelurahan,
+    Opd,
+    Category,
+    Citizen,
+    StaffUser,
+    SignInCode,
+    TicketSequence,
+    Complaint,
+    ComplaintPhoto,
+    TimelineEvent,
+    AuditLog,
+    HttpSession,
+]

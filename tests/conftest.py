@@ -1,0 +1,136 @@
+"""Test set-up: one real database per run (SQLite file, or PostgreSQL with ADUAN_TEST_DB=postgres).
+
+The schema comes from the committed migrations, never from create_table, so the tests also prove
+the migrations. Reference data is the real city file; mutable tables are emptied after each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# The engine is chosen when piccolo_conf is first imported: settle the environment before that.
+_TMP = Path(tempfile.mkdtemp(prefix="aduan-tests-"))
+TEST_DB = os.environ.get("ADUAN_TEST_DB", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+for name in list(os.environ):
+    if name.startswith("ADUAN_") and not name.startswith("ADUAN_TEST_"):
+        del os.environ[name]
+os.environ["ADUAN_VAR_DIR"] = str(_TMP / "var")
+os.environ["ADUAN_CITY"] = "cilegon"
+os.environ["ADUAN_DATABASE_URL"] = (
+    POSTGRES_URL if TEST_DB == "postgres" else f"sqlite:///{_TMP / 'var' / 'test.sqlite3'}"
+)
+
+from litestar.testing import TestClient  # noqa: E402
+
+from db.tables import (  # noqa: E402
+    AuditLog,
+    Citizen,
+    Complaint,
+    ComplaintPhoto,
+    HttpSession,
+    SignInCode,
+    StaffUser,
+    TicketSequence,
+    TimelineEvent,
+)
+from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401
+from web.settings import get_settings  # noqa: E402
+
+MUTABLE_TABLES = [
+    ComplaintPhoto,
+    TimelineEvent,
+    Complaint,
+    TicketSequence,
+    AuditLog,
+    SignInCode,
+    HttpSession,
+    StaffUser,
+    Citizen,
+]
+
+
+async def _reset_postgres() -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+async def _prepare_database() -> None:
+    from db.seed import seed_city
+    from web.city import get_city
+    from web.manage import migrate
+
+    if TEST_DB == "postgres":
+        await _reset_postgres()
+    await migrate()
+    await seed_city(get_city())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    asyncio.run(_prepare_database())
+    yield TEST_DB
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+async def _empty_mutable_tables() -> None:
+    for table in MUTABLE_TABLES:
+        await table.delete(force=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(database):
+    yield
+    asyncio.run(_empty_mutable_tables())
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Test settings: media in this test's own folder, so stray files are easy to spot."""
+    return dataclasses.replace(get_settings(), media_dir=tmp_path / "media")
+
+
+@pytest.fixture
+def make_client(settings):
+    """Start the real app (lifespan included) with optional setting overrides.
+
+    Every client of one test shares one event loop, as the apps of one process do: the
+    PostgreSQL pool belongs to the engine, and asyncpg connections cannot change loops.
+    """
+    from anyio.from_thread import start_blocking_portal
+
+    from web.app import create_app
+
+    clients = []
+    with start_blocking_portal(backend="asyncio") as portal:
+
+        def factory(**overrides) -> TestClient:
+            app = create_app(dataclasses.replace(settings, **overrides))
+            client = TestClient(app=app, base_url="http://127.0.0.1:8000")
+            client.blocking_portal = portal
+            client.__enter__()
+            clients.append(client)
+            return client
+
+        yield factory
+        for client in reversed(clients):
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()

@@ -1,0 +1,85 @@
+"""Helpers that act like a user over HTTP: forms with CSRF, sign-in through the dev messenger."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bs4 import BeautifulSoup
+from litestar.testing import TestClient
+
+from db.seed import demo_nik
+from web.city import get_city
+
+DEMO_PHONE_LOCAL = "0812-1111-2222"
+DEMO_PHONE_E164 = "+6281211112222"
+
+
+def db(client: TestClient, fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a database query on the app's own event loop (its connection pool lives there)."""
+    return client.blocking_portal.call(fn)
+
+
+def csrf(client: TestClient) -> str:
+    token = client.cookies.get("csrftoken")
+    if token is None:
+        client.get("/")
+        token = client.cookies.get("csrftoken")
+    assert token, "no CSRF cookie was set"
+    return token
+
+
+def post_form(client: TestClient, url: str, data: dict, files=None, **kwargs):
+    return client.post(url, data=data, files=files, headers={"x-csrftoken": csrf(client)}, **kwargs)
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def field_error(response, field: str) -> str:
+    node = soup(response).find(id=f"{field}-error")
+    return node.get_text(" ", strip=True) if node else ""
+
+
+def form_value(response, name: str) -> str:
+    node = soup(response).find(attrs={"name": name})
+    if node is None:
+        return ""
+    if node.name == "textarea":
+        return node.get_text()
+    if node.name == "select":
+        chosen = node.find("option", selected=True)
+        return chosen["value"] if chosen else ""
+    return node.get("value", "")
+
+
+def last_code(client: TestClient, phone_e164: str) -> str:
+    messenger = client.app.state.services.messenger
+    for phone, text in reversed(messenger.sent):
+        if phone == phone_e164:
+            match = re.search(r"\b(\d{6})\b", text)
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no code was sent to {phone_e164}")
+
+
+def valid_nik(serial: int = 1) -> str:
+    return demo_nik(get_city())[:-4] + f"{serial:04d}"
+
+
+def register(
+    client: TestClient,
+    *,
+    nik: str | None = None,
+    phone: str = DEMO_PHONE_LOCAL,
+    name: str = "Siti Aminah",
+):
+    """Register and sign in a citizen the way a person does; returns the final response."""
+    response = post_form(
+        client, "/daftar", {"nik": nik or valid_nik(), "name": name, "phone": phone}
+    )
+    assert response.status_code == 200, field_error(response, "nik") or response.text[:500]
+    e164 = "+62" + re.sub(r"\D", "", phone).lstrip("0").removeprefix("62")
+    return post_form(client, "/masuk/kode", {"code": last_code(client, e164), "action": "verify"})

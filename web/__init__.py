@@ -1,0 +1,1 @@
+"""Aduan web application: one package per domain area (see README, "Architecture")."""

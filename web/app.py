@@ -1,0 +1,164 @@
+"""The application factory: every route of Aduan is listed here, in one screen."""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import SimpleCookie
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import ASGIMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from db.engine import close_pool, start_pool
+from web import i18n
+from web.assets import AssetManifest
+from web.citizen.routes import ROUTES as CITIZEN_ROUTES
+from web.city import get_city
+from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
+from web.deps import Services, SignInRequired
+from web.http import LANG_COOKIE
+from web.i18n import _
+from web.messaging.messenger import messenger_from_settings
+from web.photos.storage import StorageError, storage_from_settings
+from web.sessions import DatabaseSessionStore
+from web.settings import Settings, get_settings
+from web.system.routes import ROUTES as SYSTEM_ROUTES
+from web.templating import make_template_config
+
+log = logging.getLogger("aduan")
+
+ROUTE_HANDLERS = [
+    *SYSTEM_ROUTES,  # /, /healthz, /bahasa/{locale}, /static/...
+    *CITIZEN_ROUTES,  # /daftar, /masuk, /masuk/kode, /keluar, /akun
+    *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
+]
+
+
+class LocaleMiddleware(ASGIMiddleware):
+    """Sets the UI language for the whole request, error pages included (cookie, else the default)."""
+
+    def __init__(self, default_locale: str) -> None:
+        self.default_locale = default_locale
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        locale = self.default_locale
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookie = SimpleCookie()
+                try:
+                    cookie.load(value.decode("latin-1"))
+                except Exception:  # a malformed cookie header must not break the page
+                    continue
+                if LANG_COOKIE in cookie and cookie[LANG_COOKIE].value in i18n.LOCALES:
+                    locale = cookie[LANG_COOKIE].value
+        with i18n.use_locale(locale):
+            await next_app(scope, receive, send)
+
+
+def _error_message(status: int, detail: str) -> str:
+    return {
+        400: _("Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi."),
+        403: _("Anda tidak punya akses ke halaman ini."),
+        404: _("Halaman tidak ditemukan."),
+        405: _("Cara membuka halaman ini tidak didukung."),
+        413: _(
+            "Kiriman terlalu besar. Setiap foto paling besar 10 MB; kecilkan foto atau kirim lebih sedikit foto."
+        ),
+        429: _("Terlalu banyak permintaan. Tunggu sebentar lalu coba lagi."),
+    }.get(status, _("Terjadi kesalahan di server. Coba lagi sebentar lagi."))
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    message = _error_message(status, exc.detail)
+    if status == 403 and "csrf" in str(exc.detail).lower():
+        message = _("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+    elif status == 404 and exc.detail and exc.detail != "Not Found":
+        message = exc.detail
+    return Template(
+        template_name="error.html",
+        context={"status": status, "message": message},
+        status_code=status,
+    )
+
+
+def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    target = f"/masuk?next={request.url.path}"
+    if request.headers.get("hx-request"):
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Template(
+        template_name="error.html",
+        context={"status": 500, "message": _error_message(500, "")},
+        status_code=500,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    city = get_city(settings)
+    services = Services(
+        settings=settings,
+        city=city,
+        storage=storage_from_settings(settings),
+        messenger=messenger_from_settings(settings),
+    )
+    assets = AssetManifest()
+
+    async def on_startup(app: Litestar) -> None:
+        await start_pool(settings)
+        try:
+            await services.storage.ensure_ready()
+        except StorageError as exc:
+            # Serve anyway: citizens can still read their tickets, /healthz reports the outage,
+            # and filings with photos fail cleanly until storage is back.
+            log.error("photo storage not ready at start-up: %s", exc)
+
+    async def on_shutdown(app: Litestar) -> None:
+        await close_pool()
+
+    secure_cookies = settings.public_base_url.startswith("https://")
+    return Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        request_class=HTMXRequest,
+        plugins=[HTMXPlugin()],
+        template_config=make_template_config(settings, city, assets),
+        middleware=[
+            LocaleMiddleware(settings.default_locale),
+            ServerSideSessionConfig(
+                store="sessions",
+                max_age=settings.session_max_age_seconds,
+                secure=secure_cookies,
+                samesite="lax",
+            ).middleware,
+        ],
+        stores={"sessions": DatabaseSessionStore()},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=secure_cookies,
+        ),
+        exception_handlers={
+            SignInRequired: sign_in_required,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        # Five photos of up to 10 MB each, plus the text fields.
+        request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
+        + 2 * 1024 * 1024,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        state=State({"services": services, "assets": assets}),
+        debug=False,
+    )

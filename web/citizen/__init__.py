@@ -1,0 +1,1 @@
+"""Citizens: identity (NIK), WhatsApp numbers, accounts and sign-in."""

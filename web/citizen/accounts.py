@@ -1,0 +1,242 @@
+"""Citizen accounts: registration with NIK and WhatsApp number, sign-in by one-time code.
+
+Plain rules over the database; handlers in ``routes.py`` only parse input and render.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+
+from db.engine import write_transaction
+from db.tables import Citizen, SignInCode
+from web import audit
+from web.citizen.nik import NikError, hash_nik, mask_nik, parse_nik
+from web.citizen.phone import PhoneError, normalize_phone
+from web.forms import FormErrors
+from web.i18n import _
+from web.messaging.messenger import Messenger, MessengerError
+from web.settings import Settings
+
+PURPOSE_REGISTER = "register"
+PURPOSE_SIGN_IN = "sign_in"
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """What registration knows before the phone is proven; kept in the session, never the raw NIK."""
+
+    nik_hash: str
+    nik_masked: str
+    name: str
+    phone: str
+
+    def to_session(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_session(cls, data: dict | None) -> PendingRegistration | None:
+        try:
+            return cls(**data) if data else None
+        except TypeError:
+            return None
+
+
+def validate_registration(
+    *,
+    nik: str,
+    name: str,
+    phone: str,
+    settings: Settings,
+    required_prefix: str | None,
+    city_name: str,
+) -> PendingRegistration:
+    errors: dict[str, str] = {}
+    parsed_nik = parsed_phone = None
+    try:
+        parsed_nik = parse_nik(nik, required_prefix=required_prefix, city_name=city_name)
+    except NikError as exc:
+        errors["nik"] = exc.message
+    clean_name = " ".join(name.split())
+    if len(clean_name) < 2:
+        errors["name"] = _("Tulis nama lengkap Anda sesuai KTP.")
+    elif len(clean_name) > 120:
+        errors["name"] = _("Nama terlalu panjang (paling banyak 120 huruf).")
+    try:
+        parsed_phone = normalize_phone(phone)
+    except PhoneError as exc:
+        errors["phone"] = exc.message
+    if errors:
+        raise FormErrors(errors)
+    assert parsed_nik and parsed_phone
+    return PendingRegistration(
+        nik_hash=hash_nik(parsed_nik.value, settings.nik_hash_key),
+        nik_masked=mask_nik(parsed_nik.value),
+        name=clean_name,
+        phone=parsed_phone,
+    )
+
+
+async def check_not_registered(pending: PendingRegistration) -> None:
+    if await Citizen.exists().where(Citizen.nik_hash == pending.nik_hash):
+        raise FormErrors.single(
+            "nik",
+            _("NIK ini sudah terdaftar. Silakan masuk dengan nomor WhatsApp yang didaftarkan."),
+        )
+    if await Citizen.exists().where(Citizen.phone == pending.phone):
+        raise FormErrors.single(
+            "phone",
+            _("Nomor WhatsApp ini sudah dipakai akun lain. Silakan masuk dengan nomor ini."),
+        )
+
+
+async def citizen_id_for_phone(phone: str) -> int | None:
+    row = await Citizen.select(Citizen.id).where(Citizen.phone == phone).first()
+    return row["id"] if row else None
+
+
+def _code_hash(settings: Settings, phone: str, purpose: str, code: str) -> str:
+    message = f"{phone}|{purpose}|{code}".encode()
+    return hmac.new(settings.secret_key.encode(), message, sha256).hexdigest()
+
+
+async def send_code(
+    *, phone: str, purpose: str, ip: str, settings: Settings, messenger: Messenger
+) -> None:
+    """Send a fresh 6-digit code, within the per-number and per-IP limits."""
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=settings.otp_window_seconds)
+    minutes = max(1, settings.otp_window_seconds // 60)
+    per_phone = await SignInCode.count().where(
+        (SignInCode.phone == phone) & (SignInCode.created_at > since)
+    )
+    if per_phone >= settings.otp_per_phone_limit:
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Terlalu banyak permintaan kode untuk nomor ini. Coba lagi dalam %(minutes)s menit.",
+                minutes=minutes,
+            ),
+        )
+    per_ip = await SignInCode.count().where((SignInCode.ip == ip) & (SignInCode.created_at > since))
+    if per_ip >= settings.otp_per_ip_limit:
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Terlalu banyak permintaan kode dari jaringan ini. Coba lagi dalam %(minutes)s menit.",
+                minutes=minutes,
+            ),
+        )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    async with write_transaction():
+        # A new code replaces older ones: only the latest message on the phone works.
+        await SignInCode.update({SignInCode.used_at: now}).where(
+            (SignInCode.phone == phone)
+            & (SignInCode.purpose == purpose)
+            & SignInCode.used_at.is_null()
+        )
+        await SignInCode.insert(
+            SignInCode(
+                phone=phone,
+                ip=ip,
+                purpose=purpose,
+                code_hash=_code_hash(settings, phone, purpose, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+            )
+        )
+    try:
+        await messenger.send_code(phone, code)
+    except MessengerError as exc:
+        raise FormErrors.single(
+            "__all__", _("Kode tidak dapat dikirim ke WhatsApp saat ini. Coba lagi sebentar lagi.")
+        ) from exc
+
+
+async def verify_code(*, phone: str, purpose: str, code: str, settings: Settings) -> None:
+    """Accept the latest unexpired code once; wrong guesses burn it after ``otp_max_attempts``."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    now = datetime.now(UTC)
+    problem: str | None = None
+    async with write_transaction():
+        row = (
+            await SignInCode.select()
+            .where(
+                (SignInCode.phone == phone)
+                & (SignInCode.purpose == purpose)
+                & SignInCode.used_at.is_null()
+            )
+            .order_by(SignInCode.id, ascending=False)
+            .first()
+        )
+        if row is None or row["expires_at"] <= now:
+            problem = _("Kode sudah kedaluwarsa atau sudah dipakai. Minta kode baru.")
+        elif len(code) != 6 or not hmac.compare_digest(
+            row["code_hash"], _code_hash(settings, phone, purpose, code)
+        ):
+            attempts = row["attempts"] + 1
+            burnt = attempts >= settings.otp_max_attempts
+            await SignInCode.update(
+                {SignInCode.attempts: attempts, SignInCode.used_at: now if burnt else None}
+            ).where(SignInCode.id == row["id"])
+            problem = (
+                _("Kode salah terlalu sering. Minta kode baru.")
+                if burnt
+                else _(
+                    "Kode salah. Sisa percobaan: %(left)s.",
+                    left=settings.otp_max_attempts - attempts,
+                )
+            )
+        else:
+            await SignInCode.update({SignInCode.used_at: now}).where(SignInCode.id == row["id"])
+    # Raised after the commit: a wrong guess must count even though the request fails.
+    if problem:
+        raise FormErrors.single("code", problem)
+
+
+async def create_citizen(pending: PendingRegistration, *, ip: str) -> int:
+    async with write_transaction():
+        await check_not_registered(pending)
+        created = await Citizen.insert(
+            Citizen(
+                nik_hash=pending.nik_hash,
+                nik_masked=pending.nik_masked,
+                phone=pending.phone,
+                name=pending.name,
+                last_sign_in_at=datetime.now(UTC),
+            )
+        ).returning(Citizen.id)
+        citizen_id = created[0]["id"]
+        await audit.record(
+            "citizen.registered",
+            actor_kind="citizen",
+            actor_id=citizen_id,
+            subject=f"citizen:{citizen_id}",
+            ip=ip,
+        )
+    return citizen_id
+
+
+async def record_sign_in(citizen_id: int, *, ip: str) -> None:
+    async with write_transaction():
+        await Citizen.update({Citizen.last_sign_in_at: datetime.now(UTC)}).where(
+            Citizen.id == citizen_id
+        )
+        await audit.record(
+            "citizen.signed_in",
+            actor_kind="citizen",
+            actor_id=citizen_id,
+            subject=f"citizen:{citizen_id}",
+            ip=ip,
+        )
+
+
+async def get_citizen(citizen_id: int) -> dict | None:
+    return (
+        await Citizen.select(Citizen.id, Citizen.name, Citizen.phone, Citizen.nik_masked)
+        .where(Citizen.id == citizen_id)
+        .first()
+    )

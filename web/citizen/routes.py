@@ -1,0 +1,204 @@
+"""Citizen sign-up and sign-in pages. Rules live in ``accounts.py``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
+
+from web.citizen import accounts
+from web.citizen.accounts import PURPOSE_REGISTER, PURPOSE_SIGN_IN, PendingRegistration
+from web.citizen.phone import PhoneError, mask_phone, normalize_phone
+from web.city import nik_prefix_policy
+from web.deps import SESSION_CITIZEN, current_citizen_id, services
+from web.forms import FormErrors
+from web.http import client_ip, safe_next
+from web.i18n import _
+
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+SESSION_PENDING = "pending_sign_in"  # {"phone", "purpose", "next", "registration"?}
+
+
+def _page(name: str, status: int = 200, **context) -> Template:
+    return Template(template_name=name, context=context, status_code=status)
+
+
+@get("/daftar", name="citizen:register")
+async def register_form(request: Request, next: FromQuery[str | None] = None) -> Template:
+    return _page("citizen/register.html", values={}, errors={}, next=safe_next(next, "/lapor"))
+
+
+@post("/daftar", name="citizen:register-submit")
+async def register_submit(request: Request, data: FormData) -> Template | Redirect:
+    svc = services(request)
+    values = {k: data.get(k, "") for k in ("nik", "name", "phone")}
+    next_url = safe_next(data.get("next"), "/lapor")
+    policy = nik_prefix_policy(svc.settings, svc.city)
+    try:
+        pending = accounts.validate_registration(
+            nik=values["nik"],
+            name=values["name"],
+            phone=values["phone"],
+            settings=svc.settings,
+            required_prefix=svc.city.nik_prefix if policy == "strict" else None,
+            city_name=svc.city.name,
+        )
+        await accounts.check_not_registered(pending)
+        await accounts.send_code(
+            phone=pending.phone,
+            purpose=PURPOSE_REGISTER,
+            ip=client_ip(request, svc.settings),
+            settings=svc.settings,
+            messenger=svc.messenger,
+        )
+    except FormErrors as exc:
+        return _page("citizen/register.html", 400, values=values, errors=exc.errors, next=next_url)
+    request.session[SESSION_PENDING] = {
+        "phone": pending.phone,
+        "purpose": PURPOSE_REGISTER,
+        "next": next_url,
+        "registration": pending.to_session(),
+    }
+    return Redirect("/masuk/kode", status_code=303)
+
+
+@get("/masuk", name="citizen:sign-in")
+async def sign_in_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+    if await current_citizen_id(request):
+        return Redirect(safe_next(next, "/laporan"), status_code=303)
+    return _page("citizen/sign_in.html", values={}, errors={}, next=safe_next(next, "/laporan"))
+
+
+@post("/masuk", name="citizen:sign-in-submit")
+async def sign_in_submit(request: Request, data: FormData) -> Template | Redirect:
+    svc = services(request)
+    values = {"phone": data.get("phone", "")}
+    next_url = safe_next(data.get("next"), "/laporan")
+    try:
+        try:
+            phone = normalize_phone(values["phone"])
+        except PhoneError as exc:
+            raise FormErrors.single("phone", exc.message) from exc
+        if await accounts.citizen_id_for_phone(phone) is None:
+            raise FormErrors.single(
+                "phone",
+                _("Nomor ini belum terdaftar. Daftar dulu dengan NIK dan nomor WhatsApp Anda."),
+            )
+        await accounts.send_code(
+            phone=phone,
+            purpose=PURPOSE_SIGN_IN,
+            ip=client_ip(request, svc.settings),
+            settings=svc.settings,
+            messenger=svc.messenger,
+        )
+    except FormErrors as exc:
+        return _page("citizen/sign_in.html", 400, values=values, errors=exc.errors, next=next_url)
+    request.session[SESSION_PENDING] = {
+        "phone": phone,
+        "purpose": PURPOSE_SIGN_IN,
+        "next": next_url,
+    }
+    return Redirect("/masuk/kode", status_code=303)
+
+
+def _pending(request: Request) -> dict | None:
+    pending = request.session.get(SESSION_PENDING)
+    return pending if isinstance(pending, dict) and pending.get("phone") else None
+
+
+@get("/masuk/kode", name="citizen:code")
+async def code_form(request: Request) -> Template | Redirect:
+    pending = _pending(request)
+    if pending is None:
+        return Redirect("/masuk", status_code=303)
+    return _page(
+        "citizen/code.html", errors={}, phone=mask_phone(pending["phone"]), pending=pending
+    )
+
+
+@post("/masuk/kode", name="citizen:code-submit")
+async def code_submit(request: Request, data: FormData) -> Template | Redirect:
+    svc = services(request)
+    pending = _pending(request)
+    if pending is None:
+        return Redirect("/masuk", status_code=303)
+    ip = client_ip(request, svc.settings)
+    try:
+        if data.get("action") == "resend":
+            await accounts.send_code(
+                phone=pending["phone"],
+                purpose=pending["purpose"],
+                ip=ip,
+                settings=svc.settings,
+                messenger=svc.messenger,
+            )
+            return _page(
+                "citizen/code.html",
+                errors={},
+                phone=mask_phone(pending["phone"]),
+                pending=pending,
+                resent=True,
+            )
+        await accounts.verify_code(
+            phone=pending["phone"],
+            purpose=pending["purpose"],
+            code=data.get("code", ""),
+            settings=svc.settings,
+        )
+        if pending["purpose"] == PURPOSE_REGISTER:
+            registration = PendingRegistration.from_session(pending.get("registration"))
+            if registration is None:
+                return Redirect("/daftar", status_code=303)
+            citizen_id = await accounts.create_citizen(registration, ip=ip)
+        else:
+            citizen_id = await accounts.citizen_id_for_phone(pending["phone"])
+            if citizen_id is None:
+                return Redirect("/daftar", status_code=303)
+            await accounts.record_sign_in(citizen_id, ip=ip)
+    except FormErrors as exc:
+        return _page(
+            "citizen/code.html",
+            400,
+            errors=exc.errors,
+            phone=mask_phone(pending["phone"]),
+            pending=pending,
+        )
+    next_url = safe_next(pending.get("next"), "/laporan")
+    # A fresh session on sign-in: nothing from before sign-in carries over (session fixation).
+    request.clear_session()
+    request.set_session({SESSION_CITIZEN: citizen_id})
+    return Redirect(next_url, status_code=303)
+
+
+@post("/keluar", name="citizen:sign-out")
+async def sign_out(request: Request) -> Redirect:
+    request.clear_session()
+    return Redirect("/", status_code=303)
+
+
+@get("/akun", name="citizen:account")
+async def account(request: Request) -> Template | Redirect:
+    citizen_id = await current_citizen_id(request)
+    if citizen_id is None:
+        return Redirect("/masuk?next=/akun", status_code=303)
+    citizen = await accounts.get_citizen(citizen_id)
+    if citizen is None:
+        request.clear_session()
+        return Redirect("/masuk", status_code=303)
+    return _page("citizen/account.html", citizen=citizen, phone=mask_phone(citizen["phone"]))
+
+
+ROUTES = [
+    register_form,
+    register_submit,
+    sign_in_form,
+    sign_in_submit,
+    code_form,
+    code_submit,
+    sign_out,
+    account,
+]

@@ -1,0 +1,1 @@
+"""Complaints (laporan): filing, numbering, photos, timeline, the citizen's own list."""

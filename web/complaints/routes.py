@@ -1,0 +1,216 @@
+"""Filing a complaint, the citizen's list and ticket pages, and photos for those allowed to see them."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from anyio import to_thread
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from web.complaints import service
+from web.complaints.forms import FIELDS, parse_complaint_form
+from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.deps import require_citizen, services
+from web.forms import FormErrors
+from web.http import client_ip
+from web.i18n import _
+from web.photos.pipeline import PhotoRejected, ProcessedPhoto, process_photo
+from web.photos.storage import StorageError
+
+log = logging.getLogger("aduan.complaints")
+
+citizen_only = {"citizen_id": Provide(require_citizen)}
+
+
+async def _form_page(values: dict, errors: dict, status: int = 200) -> Template:
+    choices = await service.form_choices()
+    return Template(
+        template_name="complaints/new.html",
+        context={
+            "values": values,
+            "errors": errors,
+            "classifications": CLASSIFICATIONS,
+            "privacy_levels": PRIVACY_LEVELS,
+            **choices,
+        },
+        status_code=status,
+    )
+
+
+@get("/lapor", name="complaints:new", dependencies=citizen_only)
+async def new_complaint(citizen_id: NamedDependency[int]) -> Template:
+    # The key is minted with the form: resending the same form (double tap, refresh) files one ticket.
+    return await _form_page(
+        {"client_key": str(uuid.uuid4()), "classification": "pengaduan", "privacy": "publik"}, {}
+    )
+
+
+async def _read_photos(files: list[UploadFile], settings) -> list[ProcessedPhoto]:
+    if len(files) > settings.photos_per_complaint:
+        raise FormErrors.single(
+            "photos", _("Paling banyak %(n)s foto per laporan.", n=settings.photos_per_complaint)
+        )
+    processed = []
+    for position, upload in enumerate(files, start=1):
+        raw = await upload.read(settings.photo_max_bytes + 1)
+        try:
+            processed.append(
+                await to_thread.run_sync(
+                    lambda raw=raw: process_photo(
+                        raw,
+                        max_bytes=settings.photo_max_bytes,
+                        max_pixels=settings.photo_max_pixels,
+                    )
+                )
+            )
+        except PhotoRejected as exc:
+            raise FormErrors.single(
+                "photos",
+                _(
+                    "Foto ke-%(n)s (%(name)s): %(reason)s",
+                    n=position,
+                    name=upload.filename,
+                    reason=exc.message,
+                )
+                + " "
+                + _("Laporan belum terkirim; pilih ulang foto Anda."),
+            ) from exc
+    return processed
+
+
+@post("/lapor", name="complaints:create", dependencies=citizen_only)
+async def create_complaint(
+    request: Request, citizen_id: NamedDependency[int]
+) -> Template | Redirect | Response:
+    svc = services(request)
+    form = await request.form()
+    values = {name: str(form.get(name) or "") for name in FIELDS}
+    uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+    try:
+        draft = parse_complaint_form(values, svc.city)
+        existing = await service.find_by_client_key(draft.client_key)
+        # A resend of a filing that already went through: skip the photo work, answer the same ticket.
+        photos = [] if existing else await _read_photos(uploads, svc.settings)
+        filed = await service.create_complaint(
+            draft,
+            citizen_id=citizen_id,
+            photos=photos,
+            storage=svc.storage,
+            city=svc.city,
+            ip=client_ip(request, svc.settings),
+        )
+    except FormErrors as exc:
+        return await _form_page(values, exc.errors, status=400)
+    except service.ComplaintConflict:
+        values["client_key"] = str(uuid.uuid4())
+        return await _form_page(
+            values,
+            {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")},
+            status=409,
+        )
+    except Exception:
+        log.exception("filing failed; nothing was kept")
+        return await _form_page(
+            values,
+            {
+                "__all__": _(
+                    "Laporan belum tersimpan karena gangguan di server. Isian Anda masih ada; kirim lagi sebentar lagi."
+                )
+            },
+            status=500,
+        )
+    finally:
+        for upload in uploads:
+            await upload.close()
+    return Redirect(f"/laporan/{filed.number}?terkirim=1", status_code=303)
+
+
+@get("/laporan", name="complaints:mine", dependencies=citizen_only)
+async def my_complaints(
+    citizen_id: NamedDependency[int], sebelum: FromQuery[int | None] = None
+) -> Template:
+    rows, next_before = await service.list_for_citizen(citizen_id, before_id=sebelum)
+    return Template(
+        template_name="complaints/list.html",
+        context={"complaints": rows, "next_before": next_before, "is_first_page": sebelum is None},
+    )
+
+
+@get("/laporan/{number:str}", name="complaints:detail", dependencies=citizen_only)
+async def complaint_detail(
+    number: FromPath[str], citizen_id: NamedDependency[int], terkirim: FromQuery[int | None] = None
+) -> Template:
+    complaint = await service.get_for_citizen(number, citizen_id)
+    if complaint is None:
+        raise NotFoundException(_("Laporan tidak ditemukan."))
+    timeline = await service.public_timeline(complaint["id"])
+    photos = await service.photos_of(complaint["id"])
+    return Template(
+        template_name="complaints/detail.html",
+        context={
+            "complaint": complaint,
+            "timeline": timeline,
+            "photos": photos,
+            "just_filed": bool(terkirim),
+        },
+    )
+
+
+async def _photo_response(
+    request: Request, number: str, photo_id: int, citizen_id: int, thumb: bool
+) -> Response:
+    photo = await service.photo_for_citizen(number, photo_id, citizen_id)
+    if photo is None:
+        raise NotFoundException(_("Foto tidak ditemukan."))
+    key = photo["thumb_key"] if thumb else photo["storage_key"]
+    try:
+        data = await services(request).storage.get(key)
+    except (KeyError, StorageError) as exc:
+        raise NotFoundException(_("Foto tidak ditemukan.")) from exc
+    return Response(
+        content=data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@get(
+    "/laporan/{number:str}/foto/{photo_id:int}", name="complaints:photo", dependencies=citizen_only
+)
+async def complaint_photo(
+    request: Request,
+    number: FromPath[str],
+    photo_id: FromPath[int],
+    citizen_id: NamedDependency[int],
+) -> Response:
+    return await _photo_response(request, number, photo_id, citizen_id, thumb=False)
+
+
+@get(
+    "/laporan/{number:str}/foto/{photo_id:int}/kecil",
+    name="complaints:thumb",
+    dependencies=citizen_only,
+)
+async def complaint_thumb(
+    request: Request,
+    number: FromPath[str],
+    photo_id: FromPath[int],
+    citizen_id: NamedDependency[int],
+) -> Response:
+    return await _photo_response(request, number, photo_id, citizen_id, thumb=True)
+
+
+ROUTES = [
+    new_complaint,
+    create_complaint,
+    my_complaints,
+    complaint_detail,
+    complaint_photo,
+    complaint_thumb,
+]

@@ -1,0 +1,334 @@
+"""Filing and reading complaints.
+
+``create_complaint`` is all-or-nothing: photos are stored first, then one transaction writes the
+ticket, its photos, its first timeline event and the audit row. Any failure removes the stored files
+again, so a failed request leaves neither rows nor orphan files.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from db.city_data import City
+from db.engine import write_transaction
+from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
+from web import audit
+from web.complaints.forms import ComplaintDraft
+from web.complaints.vocabulary import STATUS_RECEIVED
+from web.forms import FormErrors
+from web.i18n import _
+from web.photos.pipeline import ProcessedPhoto
+from web.photos.storage import PhotoStorage, StorageError
+
+log = logging.getLogger("aduan.complaints")
+
+PAGE_SIZE = 20
+
+
+class ComplaintConflict(Exception):
+    """The idempotency key belongs to someone else's ticket."""
+
+
+@dataclass(frozen=True)
+class FiledComplaint:
+    id: int
+    number: str
+    created: bool  # False when an earlier submission with the same key already made it
+
+
+async def find_by_client_key(client_key: uuid.UUID) -> dict | None:
+    return (
+        await Complaint.select(Complaint.id, Complaint.number, Complaint.citizen)
+        .where(Complaint.client_key == client_key)
+        .first()
+    )
+
+
+def _existing_for(row: dict, citizen_id: int | None) -> FiledComplaint:
+    if row["citizen"] != citizen_id:
+        raise ComplaintConflict(row["number"])
+    return FiledComplaint(id=row["id"], number=row["number"], created=False)
+
+
+async def _resolve_references(draft: ComplaintDraft) -> tuple[int, int | None]:
+    errors: dict[str, str] = {}
+    category = (
+        await Category.select(Category.id)
+        .where((Category.slug == draft.category_slug) & (Category.active == True))  # noqa: E712
+        .first()
+    )
+    if category is None:
+        errors["category"] = _("Kategori tidak dikenal. Pilih dari daftar.")
+    kelurahan_id = None
+    if draft.kelurahan_code:
+        kelurahan = (
+            await Kelurahan.select(Kelurahan.id)
+            .where(Kelurahan.code == draft.kelurahan_code)
+            .first()
+        )
+        if kelurahan is None:
+            errors["kelurahan"] = _("Kelurahan tidak dikenal. Pilih dari daftar.")
+        else:
+            kelurahan_id = kelurahan["id"]
+    if errors:
+        raise FormErrors(errors)
+    return category["id"], kelurahan_id
+
+
+async def next_ticket_number(city: City, now: datetime) -> str:
+    """``CLG-2026-000123``: per-city prefix, the year in the city's time zone, a yearly counter.
+
+    Runs inside the create transaction: the upsert's row lock hands out each number once, and a
+    rolled-back filing gives its number back.
+    """
+    year = now.astimezone(ZoneInfo(city.timezone)).year
+    scope = f"{city.ticket_prefix}-{year}"
+    rows = await TicketSequence.raw(
+        "INSERT INTO ticket_sequence (scope, last_value) VALUES ({}, 1) "
+        "ON CONFLICT (scope) DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
+        "RETURNING last_value",
+        scope,
+    )
+    return f"{scope}-{rows[0]['last_value']:06d}"
+
+
+async def _store_photos(
+    storage: PhotoStorage, client_key: uuid.UUID, photos: list[ProcessedPhoto], stored: list[str]
+) -> list[tuple[str, str, ProcessedPhoto]]:
+    placed = []
+    for photo in photos:
+        name = uuid.uuid4().hex
+        key = f"complaints/{client_key}/{name}.jpg"
+        thumb_key = f"complaints/{client_key}/{name}_thumb.jpg"
+        await storage.put(key, photo.image, photo.content_type)
+        stored.append(key)
+        await storage.put(thumb_key, photo.thumbnail, photo.content_type)
+        stored.append(thumb_key)
+        placed.append((key, thumb_key, photo))
+    return placed
+
+
+async def _remove_stored(storage: PhotoStorage, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except Exception:  # keep cleaning up; the original error is what the user needs to see
+            log.exception("could not remove photo %s after a failed filing", key)
+
+
+async def create_complaint(
+    draft: ComplaintDraft,
+    *,
+    citizen_id: int | None,
+    photos: list[ProcessedPhoto],
+    storage: PhotoStorage,
+    city: City,
+    channel: str = "pwa",
+    ip: str = "",
+) -> FiledComplaint:
+    existing = await find_by_client_key(draft.client_key)
+    if existing:
+        return _existing_for(existing, citizen_id)
+    category_id, kelurahan_id = await _resolve_references(draft)
+
+    stored: list[str] = []
+    try:
+        placed = await _store_photos(storage, draft.client_key, photos, stored)
+    except StorageError as exc:
+        await _remove_stored(storage, stored)
+        log.error("photo storage failed while filing: %s", exc)
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Foto tidak dapat disimpan saat ini. Laporan belum terkirim; coba lagi sebentar lagi."
+            ),
+        ) from exc
+    except BaseException:
+        await _remove_stored(storage, stored)
+        raise
+
+    try:
+        filed = await _insert(
+            draft, citizen_id, category_id, kelurahan_id, placed, city, channel, ip
+        )
+    except BaseException:
+        await _remove_stored(storage, stored)
+        # Two sends of one outbox item can race: the loser's unique violation means "already filed".
+        existing = await find_by_client_key(draft.client_key)
+        if existing:
+            return _existing_for(existing, citizen_id)
+        raise
+    return filed
+
+
+async def _insert(
+    draft, citizen_id, category_id, kelurahan_id, placed, city, channel, ip
+) -> FiledComplaint:
+    now = datetime.now(UTC)
+    async with write_transaction():
+        number = await next_ticket_number(city, now)
+        rows = await Complaint.insert(
+            Complaint(
+                number=number,
+                client_key=draft.client_key,
+                citizen=citizen_id,
+                classification=draft.classification,
+                category=category_id,
+                title=draft.title,
+                description=draft.description,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                location_accuracy_m=draft.accuracy_m,
+                address=draft.address,
+                kelurahan=kelurahan_id,
+                privacy=draft.privacy,
+                status=STATUS_RECEIVED,
+                channel=channel,
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(Complaint.id)
+        complaint_id = rows[0]["id"]
+        if placed:
+            await ComplaintPhoto.insert(
+                *[
+                    ComplaintPhoto(
+                        complaint=complaint_id,
+                        kind="report",
+                        position=position,
+                        storage_key=key,
+                        thumb_key=thumb_key,
+                        width=photo.width,
+                        height=photo.height,
+                        size_bytes=len(photo.image),
+                        created_at=now,
+                    )
+                    for position, (key, thumb_key, photo) in enumerate(placed)
+                ]
+            )
+        await TimelineEvent.insert(
+            TimelineEvent(
+                complaint=complaint_id,
+                kind="created",
+                to_status=STATUS_RECEIVED,
+                actor_kind="citizen" if citizen_id else "staff",
+                actor_citizen=citizen_id,
+                is_public=True,
+                created_at=now,
+            )
+        )
+        await audit.record(
+            "complaint.created",
+            actor_kind="citizen",
+            actor_id=citizen_id,
+            subject=f"complaint:{complaint_id}",
+            ip=ip,
+            number=number,
+            photos=len(placed),
+            channel=channel,
+        )
+    return FiledComplaint(id=complaint_id, number=number, created=True)
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+async def list_for_citizen(
+    citizen_id: int, *, before_id: int | None = None
+) -> tuple[list[dict], int | None]:
+    """One page of the citizen's tickets, newest first (keyset on id); returns (rows, next_before_id)."""
+    query = Complaint.select(
+        Complaint.id,
+        Complaint.number,
+        Complaint.title,
+        Complaint.status,
+        Complaint.classification,
+        Complaint.created_at,
+        Complaint.category.name.as_alias("category_name"),
+        Complaint.kelurahan.name.as_alias("kelurahan_name"),
+    ).where(Complaint.citizen == citizen_id)
+    if before_id:
+        query = query.where(Complaint.id < before_id)
+    rows = await query.order_by(Complaint.id, ascending=False).limit(PAGE_SIZE + 1)
+    next_before = rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None
+    return rows[:PAGE_SIZE], next_before
+
+
+async def get_for_citizen(number: str, citizen_id: int) -> dict | None:
+    """The ticket if this citizen filed it, else None (no hint whether it exists)."""
+    return (
+        await Complaint.select(
+            Complaint.all_columns(),
+            Complaint.category.name.as_alias("category_name"),
+            Complaint.kelurahan.name.as_alias("kelurahan_name"),
+            Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            Complaint.opd.name.as_alias("opd_name"),
+        )
+        .where((Complaint.number == number) & (Complaint.citizen == citizen_id))
+        .first()
+    )
+
+
+async def public_timeline(complaint_id: int) -> list[dict]:
+    return (
+        await TimelineEvent.select(
+            TimelineEvent.kind,
+            TimelineEvent.to_status,
+            TimelineEvent.note,
+            TimelineEvent.created_at,
+        )
+        .where((TimelineEvent.complaint == complaint_id) & (TimelineEvent.is_public == True))  # noqa: E712
+        .order_by(TimelineEvent.id)
+    )
+
+
+async def photos_of(complaint_id: int) -> list[dict]:
+    return (
+        await ComplaintPhoto.select(
+            ComplaintPhoto.id, ComplaintPhoto.kind, ComplaintPhoto.width, ComplaintPhoto.height
+        )
+        .where(ComplaintPhoto.complaint == complaint_id)
+        .order_by(ComplaintPhoto.position)
+    )
+
+
+async def photo_for_citizen(number: str, photo_id: int, citizen_id: int) -> dict | None:
+    return (
+        await ComplaintPhoto.select(ComplaintPhoto.storage_key, ComplaintPhoto.thumb_key)
+        .where(
+            (ComplaintPhoto.id == photo_id)
+            & (ComplaintPhoto.complaint.number == number)
+            & (ComplaintPhoto.complaint.citizen == citizen_id)
+        )
+        .first()
+    )
+
+
+async def form_choices() -> dict:
+    """Categories and kelurahan (grouped by kecamatan) for the filing form, in two queries."""
+    categories = (
+        await Category.select(Category.slug, Category.name, Category.name_en)
+        .where(Category.active == True)  # noqa: E712
+        .order_by(Category.position)
+    )
+    kelurahan = (
+        await Kelurahan.select(
+            Kelurahan.code,
+            Kelurahan.name,
+            Kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            Kelurahan.kecamatan.code.as_alias("kecamatan_code"),
+        )
+        .order_by(Kelurahan.kecamatan.code)
+        .order_by(Kelurahan.code)
+    )
+    groups: dict[str, dict] = {}
+    for row in kelurahan:
+        group = groups.setdefault(
+            row["kecamatan_code"], {"name": row["kecamatan_name"], "kelurahan": []}
+        )
+        group["kelurahan"].append(row)
+    return {"categories": categories, "kecamatan": list(groups.values())}

@@ -1,0 +1,82 @@
+"""The words of a complaint: classifications, privacy levels, statuses, channels.
+
+Codes are stored; labels are what users read (Bahasa Indonesia source text, translated by gettext).
+"""
+
+from __future__ import annotations
+
+from web.i18n import _
+
+CLASSIFICATIONS = ("pengaduan", "aspirasi", "informasi")
+PRIVACY_LEVELS = ("publik", "anonim", "rahasia")
+CHANNELS = ("pwa", "telepon", "datang", "lapor", "112")
+
+# Statuses users see (DOMAIN.md). The workflow issue adds the transitions between them.
+STATUS_RECEIVED = "received"
+STATUSES = (
+    "received",
+    "verified",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+    "duplicate",
+    "returned",
+    "reopened",
+)
+
+
+def classification_label(code: str) -> str:
+    return {
+        "pengaduan": _("Pengaduan"),
+        "aspirasi": _("Aspirasi"),
+        "informasi": _("Permintaan informasi"),
+    }.get(code, code)
+
+
+def classification_hint(code: str) -> str:
+    return {
+        "pengaduan": _("Ada masalah yang perlu ditangani, misalnya jalan berlubang."),
+        "aspirasi": _("Saran atau usulan untuk kota."),
+        "informasi": _("Pertanyaan tentang layanan atau data kota."),
+    }.get(code, "")
+
+
+def privacy_label(code: str) -> str:
+    return {
+        "publik": _("Publik"),
+        "anonim": _("Anonim"),
+        "rahasia": _("Rahasia"),
+    }.get(code, code)
+
+
+def privacy_hint(code: str) -> str:
+    return {
+        "publik": _("Laporan dan nama Anda dapat dilihat petugas."),
+        "anonim": _(
+            "Laporan dapat dilihat publik, tetapi identitas Anda disembunyikan dari OPD dan publik."
+        ),
+        "rahasia": _("Laporan tidak ditampilkan ke publik."),
+    }.get(code, "")
+
+
+def status_label(code: str) -> str:
+    return {
+        "received": _("Belum diverifikasi"),
+        "verified": _("Diverifikasi"),
+        "dispatched": _("Didisposisikan"),
+        "in_progress": _("Ditindaklanjuti"),
+        "resolved": _("Menunggu konfirmasi"),
+        "closed": _("Selesai"),
+        "rejected": _("Ditolak"),
+        "duplicate": _("Duplikat"),
+        "returned": _("Dikembalikan OPD"),
+        "reopened": _("Dibuka kembali"),
+    }.get(code, code)
+
+
+def event_label(kind: str) -> str:
+    return {
+        "created": _("Laporan diterima"),
+    }.get(kind, kind)

@@ -1,0 +1,46 @@
+"""What handlers need from the running app, in one place: settings, city, storage, messenger, citizen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+from litestar.exceptions import HTTPException
+
+from db.city_data import City
+from web.messaging.messenger import Messenger
+from web.photos.storage import PhotoStorage
+from web.settings import Settings
+
+SESSION_CITIZEN = "citizen_id"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    city: City
+    storage: PhotoStorage
+    messenger: Messenger
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+class SignInRequired(HTTPException):
+    status_code = 401
+
+
+async def current_citizen_id(request: Request) -> int | None:
+    citizen_id = (
+        request.session.get(SESSION_CITIZEN) if request.scope.get("session") is not None else None
+    )
+    return citizen_id if isinstance(citizen_id, int) else None
+
+
+async def require_citizen(request: Request) -> int:
+    """Dependency for citizen-only pages; the exception handler turns this into a sign-in redirect."""
+    citizen_id = await current_citizen_id(request)
+    if citizen_id is None:
+        raise SignInRequired()
+    return citizen_id

@@ -1,0 +1,37 @@
+"""Small request helpers shared by every area: client IP, language, sign-in redirect target."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from litestar import Request
+
+from web import i18n
+from web.settings import Settings
+
+LANG_COOKIE = "bahasa"
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:45]
+    return (request.client.host if request.client else "")[:45]
+
+
+def request_locale(request: Request, settings: Settings) -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in i18n.LOCALES:
+        return chosen
+    return settings.default_locale
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: a crafted ?next= must not send a citizen to another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target

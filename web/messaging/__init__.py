@@ -1,0 +1,1 @@
+"""Messages to citizens (sign-in codes, later ticket notifications) over WhatsApp or the dev log."""

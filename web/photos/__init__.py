@@ -1,0 +1,1 @@
+"""Complaint photos: the cleaning pipeline and where the results are stored."""

@@ -1,0 +1,173 @@
+"""Typed settings, read once from ``ADUAN_*`` environment variables.
+
+Every field here must be documented in ``.env.example`` (``tests/test_settings.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, get_type_hints
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+def setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = setting("development", "development | production. Production refuses dev secrets.")
+    host: str = setting("127.0.0.1", "Address the web server listens on.")
+    port: int = setting(8000, "Port the web server listens on.")
+    public_base_url: str = setting(
+        "http://127.0.0.1:8000", "Public URL of the site, used in links sent to citizens."
+    )
+    var_dir: Path = setting(PROJECT_ROOT / "var", "Folder for the SQLite file and local media.")
+    database_url: str = setting(
+        "", "sqlite:///path/file.sqlite3 or postgresql://user@host:port/db. Empty: SQLite in var/."
+    )
+    db_pool_size: int = setting(10, "PostgreSQL connection pool size per process (0 = no pool).")
+    secret_key: str = setting(
+        DEV_SECRET, "Signs sessions and CSRF tokens; long and random in production."
+    )
+    nik_hash_key: str = setting(
+        DEV_SECRET,
+        "Key of the HMAC that stores NIKs as hashes. Never change it once citizens have registered.",
+    )
+    city: str = setting("cilegon", "City data file under db/cities/ (without .toml).")
+    nik_prefix_policy: str = setting(
+        "",
+        "strict (NIK must start with the city code) | lenient (any valid NIK) | empty: city file's choice.",
+    )
+    default_locale: str = setting("id", "UI language when the user has not chosen one: id | en.")
+    # Photo storage
+    media_dir: Path = setting(
+        Path(""), "Local photo folder when S3 is not configured. Empty: var/media."
+    )
+    s3_endpoint: str = setting(
+        "", "MinIO/S3 host:port. When set, photos are stored there instead of media_dir."
+    )
+    s3_access_key: str = setting("", "MinIO/S3 access key.")
+    s3_secret_key: str = setting("", "MinIO/S3 secret key.")
+    s3_bucket: str = setting("aduan-photos", "Bucket for photos; created on start-up if missing.")
+    s3_secure: bool = setting(True, "Use HTTPS to reach the S3 endpoint.")
+    s3_region: str = setting("us-east-1", "Bucket region (saves the client a lookup per request).")
+    # Photos
+    photo_max_bytes: int = setting(10 * 1024 * 1024, "Largest accepted photo upload, in bytes.")
+    photo_max_pixels: int = setting(
+        50_000_000, "Largest accepted photo in pixels (decompression bombs)."
+    )
+    photos_per_complaint: int = setting(5, "Most photos a citizen can attach to one complaint.")
+    # Citizen sign-in
+    messenger: str = setting(
+        "dev", "How sign-in codes reach citizens: dev (server log) | whatsapp."
+    )
+    whatsapp_base_url: str = setting(
+        "https://graph.facebook.com/v21.0", "WhatsApp Cloud API base URL."
+    )
+    whatsapp_token: str = setting("", "WhatsApp Cloud API access token.")
+    whatsapp_sender_id: str = setting("", "WhatsApp Cloud API phone-number id that sends messages.")
+    whatsapp_otp_template: str = setting("aduan_otp", "Approved authentication template for codes.")
+    whatsapp_template_language: str = setting("id", "Language code of the WhatsApp templates.")
+    otp_ttl_seconds: int = setting(300, "How long a sign-in code stays valid.")
+    otp_max_attempts: int = setting(5, "Wrong guesses allowed per code before it is burnt.")
+    otp_per_phone_limit: int = setting(3, "Codes sent to one number per otp_window_seconds.")
+    otp_per_ip_limit: int = setting(
+        10, "Codes requested from one IP address per otp_window_seconds."
+    )
+    otp_window_seconds: int = setting(900, "Window of the per-number and per-IP code limits.")
+    trust_forwarded_for: bool = setting(
+        False, "Take the client IP from X-Forwarded-For (only behind a reverse proxy you run)."
+    )
+    session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'aduan.sqlite3'}"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.resolved_database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.resolved_database_url.removeprefix("sqlite:///"))
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir if str(self.media_dir) not in ("", ".") else self.var_dir / "media"
+
+    def check(self) -> None:
+        if self.env not in ("development", "production"):
+            raise SettingsError("ADUAN_ENV must be development or production")
+        if self.nik_prefix_policy not in ("", "strict", "lenient"):
+            raise SettingsError("ADUAN_NIK_PREFIX_POLICY must be strict, lenient or empty")
+        if self.messenger not in ("dev", "whatsapp"):
+            raise SettingsError("ADUAN_MESSENGER must be dev or whatsapp")
+        if self.default_locale not in ("id", "en"):
+            raise SettingsError("ADUAN_DEFAULT_LOCALE must be id or en")
+        if self.is_production:
+            for name in ("secret_key", "nik_hash_key"):
+                if getattr(self, name) == DEV_SECRET:
+                    raise SettingsError(f"ADUAN_{name.upper()} must be set in production")
+            if self.messenger == "dev":
+                raise SettingsError(
+                    "ADUAN_MESSENGER=dev only logs codes; use whatsapp in production"
+                )
+
+
+def env_name(field_name: str) -> str:
+    return f"ADUAN_{field_name.upper()}"
+
+
+def _convert(raw: str, kind: Any, name: str) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw.replace("_", ""))
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}") from exc
+    if kind is Path:
+        return Path(raw).expanduser()
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    hints = get_type_hints(Settings)
+    values = {}
+    for f in dataclasses.fields(Settings):
+        name = env_name(f.name)
+        raw = environ.get(name, "").strip()
+        if raw:  # an empty value (as in .env.example) means "use the default"
+            value = _convert(raw, hints[f.name], name)
+            if isinstance(value, Path) and not value.is_absolute():
+                value = PROJECT_ROOT / value
+            values[f.name] = value
+    settings = Settings(**values)
+    settings.check()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,60 @@
+"""Jinja set-up: page templates in web/templates, reusable pieces in components/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+from markupsafe import Markup
+
+from web import i18n
+from web.assets import AssetManifest
+from web.complaints import vocabulary
+from web.settings import PROJECT_ROOT, Settings
+
+TEMPLATE_DIRS = [PROJECT_ROOT / "web" / "templates", PROJECT_ROOT / "components"]
+
+
+def make_template_config(settings: Settings, city, assets: AssetManifest) -> TemplateConfig:
+    tz = ZoneInfo(city.timezone)
+
+    def local_time(value: datetime | None, fmt: str = "d MMM yyyy, HH.mm") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value.astimezone(tz), fmt, locale=i18n.get_locale())
+
+    def iso_time(value: datetime) -> str:
+        return value.astimezone(tz).isoformat(timespec="minutes")
+
+    def configure(engine: JinjaTemplateEngine) -> None:
+        env = engine.engine
+        env.add_extension("jinja2.ext.i18n")
+        env.install_gettext_callables(
+            lambda message: i18n.gettext(message),
+            lambda singular, plural, n: i18n.ngettext(singular, plural, n),
+            newstyle=True,
+        )
+        env.globals.update(
+            static_url=assets.url,
+            city=city,
+            current_locale=i18n.get_locale,
+            app_name="Aduan",
+            status_label=vocabulary.status_label,
+            event_label=vocabulary.event_label,
+            classification_label=vocabulary.classification_label,
+            classification_hint=vocabulary.classification_hint,
+            privacy_label=vocabulary.privacy_label,
+            privacy_hint=vocabulary.privacy_hint,
+        )
+        env.filters["local_time"] = local_time
+        env.filters["iso_time"] = iso_time
+        env.filters["nl2br"] = lambda text: Markup("<br>").join(text.splitlines())
+        env.trim_blocks = True
+        env.lstrip_blocks = True
+
+    return TemplateConfig(
+        directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=configure
+    )
