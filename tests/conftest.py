@@ -43,6 +43,7 @@ from db.tables import (  # noqa: E402
     TicketSequence,
     TimelineEvent,
 )
+from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
 from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401
 from web.settings import get_settings  # noqa: E402
 

@@ -187,3 +187,43 @@ def test_post_without_csrf_token_is_refused(client):
     )
     assert response.status_code == 403
     assert db(client, lambda: SignInCode.count()) == 0
+
+
+def test_sign_up_through_whatsapp_cloud_api(make_client, fake_whatsapp):
+    """With the WhatsApp messenger on, the code travels to the (fake) Cloud API and works."""
+    client = make_client(
+        messenger="whatsapp",
+        whatsapp_base_url=fake_whatsapp.url,
+        whatsapp_token="test-token",
+        whatsapp_sender_id="1234567890",
+    )
+    response = post_form(
+        client, "/daftar", {"nik": valid_nik(), "name": "Budi", "phone": DEMO_PHONE_LOCAL}
+    )
+    assert response.status_code == 200
+    assert len(fake_whatsapp.requests) == 1
+    sent = fake_whatsapp.requests[0]
+    assert sent.path.endswith("/1234567890/messages")
+    assert {k.lower(): v for k, v in sent.headers.items()}["authorization"] == "Bearer test-token"
+    assert sent.json["to"] == "6281211112222"
+    code = sent.json["template"]["components"][0]["parameters"][0]["text"]
+    response = post_form(client, "/masuk/kode", {"code": code, "action": "verify"})
+    assert response.url.path == "/lapor"
+    assert db(client, lambda: Citizen.count()) == 1
+
+
+def test_whatsapp_outage_is_explained_and_the_form_kept(make_client, fake_whatsapp):
+    fake_whatsapp.respond_with(500, {"error": {"message": "Service temporarily unavailable"}})
+    client = make_client(
+        messenger="whatsapp",
+        whatsapp_base_url=fake_whatsapp.url,
+        whatsapp_token="t",
+        whatsapp_sender_id="1",
+    )
+    response = post_form(
+        client, "/daftar", {"nik": valid_nik(), "name": "Budi", "phone": DEMO_PHONE_LOCAL}
+    )
+    assert response.status_code == 400
+    assert "tidak dapat dikirim" in soup(response).find(id="form-errors").get_text()
+    assert form_value(response, "name") == "Budi"
+    assert db(client, lambda: Citizen.count()) == 0

@@ -281,3 +281,40 @@ def test_filing_requires_sign_in(make_client):
     response = anonymous.get("/lapor", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/masuk?next=/lapor")
+
+
+def test_concurrent_filings_get_distinct_numbers(citizen):
+    """Twelve filings at once (as from a synced outbox): no 'database is locked', no shared number."""
+    import anyio
+
+    from web.complaints.forms import parse_complaint_form
+    from web.complaints.service import create_complaint
+
+    services = citizen.app.state.services
+    citizen_id = db(citizen, lambda: Complaint.raw("SELECT id FROM citizen"))[0]["id"]
+
+    async def file_many():
+        numbers = []
+
+        async def one(i):
+            draft = parse_complaint_form(
+                complaint_form(title=f"Parkir liar nomor {i}"), services.city
+            )
+            filed = await create_complaint(
+                draft,
+                citizen_id=citizen_id,
+                photos=[],
+                storage=services.storage,
+                city=services.city,
+            )
+            numbers.append(filed.number)
+
+        async with anyio.create_task_group() as group:
+            for i in range(12):
+                group.start_soon(one, i)
+        return numbers
+
+    numbers = db(citizen, file_many)
+    assert len(set(numbers)) == 12
+    assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 13))
+    assert db(citizen, lambda: Complaint.count()) == 12

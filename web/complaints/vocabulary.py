@@ -53,7 +53,7 @@ def privacy_label(code: str) -> str:
 
 def privacy_hint(code: str) -> str:
     return {
-        "publik": _("Laporan dan nama Anda dapat dilihat petugas."),
+        "publik": _("Laporan dapat dilihat publik; nama Anda hanya dilihat petugas."),
         "anonim": _(
             "Laporan dapat dilihat publik, tetapi identitas Anda disembunyikan dari OPD dan publik."
         ),
