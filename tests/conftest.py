@@ -43,9 +43,25 @@ from db.tables import (  # noqa: E402
     TicketSequence,
     TimelineEvent,
 )
+from tests.browser import chromium, live_server, phone  # noqa: E402, F401
 from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
 from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401
 from web.settings import get_settings  # noqa: E402
+
+
+def run_async(fn):
+    """Run ``fn()`` to completion on a fresh loop in a worker thread.
+
+    A thread, because Playwright's sync API keeps an event loop running on the test's own thread.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def runner():
+        return await fn()  # a coroutine, or an awaitable Piccolo query
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(runner())).result()
+
 
 MUTABLE_TABLES = [
     ComplaintPhoto,
@@ -83,7 +99,7 @@ async def _prepare_database() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def database():
-    asyncio.run(_prepare_database())
+    run_async(_prepare_database)
     yield TEST_DB
     shutil.rmtree(_TMP, ignore_errors=True)
 
@@ -96,7 +112,7 @@ async def _empty_mutable_tables() -> None:
 @pytest.fixture(autouse=True)
 def clean_tables(database):
     yield
-    asyncio.run(_empty_mutable_tables())
+    run_async(_empty_mutable_tables)
 
 
 @pytest.fixture

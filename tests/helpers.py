@@ -30,8 +30,9 @@ def csrf(client: TestClient) -> str:
     return token
 
 
-def post_form(client: TestClient, url: str, data: dict, files=None, **kwargs):
-    return client.post(url, data=data, files=files, headers={"x-csrftoken": csrf(client)}, **kwargs)
+def post_form(client: TestClient, url: str, data: dict, files=None, headers_extra=None, **kwargs):
+    headers = {"x-csrftoken": csrf(client), **(headers_extra or {})}
+    return client.post(url, data=data, files=files, headers=headers, **kwargs)
 
 
 def soup(response) -> BeautifulSoup:

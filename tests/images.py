@@ -137,3 +137,28 @@ def _srgb_icc() -> bytes:
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def textured_camera_jpeg(width: int = 4000, height: int = 3000) -> bytes:
+    """A 12-megapixel photo with camera-like texture (noise over gradients), EXIF GPS included.
+
+    A flat test picture compresses to almost nothing; this one is several MB, like a phone's,
+    so a size budget for the downscaled upload means something.
+    """
+    gradient = Image.linear_gradient("L").resize((width, height))
+    noise = Image.effect_noise((width, height), 48)
+    red = Image.blend(gradient, noise, 0.35)
+    green = Image.blend(gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT), noise, 0.3)
+    blue = Image.blend(gradient.transpose(Image.Transpose.FLIP_TOP_BOTTOM), noise, 0.4)
+    scene = Image.merge("RGB", (red, green, blue))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "samsung"
+    exif[ExifTags.Base.Orientation] = 6
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "S"
+    gps[ExifTags.GPS.GPSLatitude] = GPS_LATITUDE
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = GPS_LONGITUDE
+    buffer = io.BytesIO()
+    scene.save(buffer, "JPEG", quality=92, exif=exif)
+    return buffer.getvalue()

@@ -3,14 +3,12 @@ produce exactly the schema the table classes describe, on whichever engine this 
 
 from __future__ import annotations
 
-import asyncio
-
 from piccolo.apps.migrations.commands.new import AutoMigrationManager
 from piccolo.columns import Serial
 
 from db.piccolo_app import APP_CONFIG
 from db.tables import ALL_TABLES
-from tests.conftest import TEST_DB
+from tests.conftest import TEST_DB, run_async
 
 PG_TYPES = {
     "VARCHAR": "character varying",
@@ -55,7 +53,7 @@ async def _schema(tablename: str) -> tuple[dict[str, dict], set[str]]:
 
 def test_migrations_create_every_table_with_every_column():
     for table in ALL_TABLES:
-        columns, indexed = asyncio.run(_schema(table._meta.tablename))
+        columns, indexed = run_async(lambda: _schema(table._meta.tablename))
         expected = {c._meta.db_column_name: c for c in table._meta.columns}
         assert set(columns) == set(expected), f"{table._meta.tablename}: columns differ"
         for name, column in expected.items():
@@ -83,6 +81,6 @@ def test_table_definitions_need_no_new_migration():
         )
         return [s for group in statements for s in group.statements]
 
-    assert asyncio.run(pending()) == [], (
+    assert run_async(pending) == [], (
         "tables changed without a migration: run piccolo migrations new aduan --auto"
     )

@@ -6,6 +6,7 @@ import logging
 from http.cookies import SimpleCookie
 
 from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -26,6 +27,7 @@ from web.http import LANG_COOKIE
 from web.i18n import _
 from web.messaging.messenger import messenger_from_settings
 from web.photos.storage import StorageError, storage_from_settings
+from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.sessions import DatabaseSessionStore
 from web.settings import Settings, get_settings
 from web.system.routes import ROUTES as SYSTEM_ROUTES
@@ -37,6 +39,7 @@ ROUTE_HANDLERS = [
     *SYSTEM_ROUTES,  # /, /healthz, /bahasa/{locale}, /static/...
     *CITIZEN_ROUTES,  # /daftar, /masuk, /masuk/kode, /keluar, /akun
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
+    *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
 ]
 
 
@@ -74,6 +77,10 @@ def _error_message(status: int, detail: str) -> str:
     }.get(status, _("Terjadi kesalahan di server. Coba lagi sebentar lagi."))
 
 
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
 def http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     message = _error_message(status, exc.detail)
@@ -81,6 +88,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         message = _("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
     elif status == 404 and exc.detail and exc.detail != "Not Found":
         message = exc.detail
+    if _wants_json(request):
+        return Response(content={"errors": {"__all__": message}}, status_code=status)
     return Template(
         template_name="error.html",
         context={"status": status, "message": message},
@@ -90,6 +99,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 def sign_in_required(request: Request, exc: SignInRequired) -> Response:
     target = f"/masuk?next={request.url.path}"
+    if _wants_json(request):
+        return Response(content={"sign_in": target}, status_code=401)
     if request.headers.get("hx-request"):
         return Response(content="", status_code=200, headers={"HX-Redirect": target})
     return Redirect(target, status_code=303)
@@ -148,6 +159,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_secure=secure_cookies,
+        ),
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),
         exception_handlers={
             SignInRequired: sign_in_required,

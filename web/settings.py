@@ -68,6 +68,14 @@ class Settings:
         50_000_000, "Largest accepted photo in pixels (decompression bombs)."
     )
     photos_per_complaint: int = setting(5, "Most photos a citizen can attach to one complaint.")
+    # Map
+    map_tile_url: str = setting(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Map tile URL template for the location picker.",
+    )
+    map_tile_attribution: str = setting(
+        "© OpenStreetMap", "Attribution shown on the map (tile licence)."
+    )
     # Citizen sign-in
     messenger: str = setting(
         "dev", "How sign-in codes reach citizens: dev (server log) | whatsapp."

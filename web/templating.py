@@ -42,6 +42,8 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             city=city,
             current_locale=i18n.get_locale,
             app_name="Aduan",
+            map_tile_url=settings.map_tile_url,
+            map_tile_attribution=settings.map_tile_attribution,
             status_label=vocabulary.status_label,
             event_label=vocabulary.event_label,
             classification_label=vocabulary.classification_label,

@@ -1,7 +1,107 @@
-// Progressive enhancement for citizen pages: GPS button and photo previews.
-// Every form works without this file; it only makes filing quicker on a phone.
+// Progressive enhancement on every page: service worker (offline, updates), the outbox's
+// background sending, the GPS button, the map picker and photo previews.
+// Every form works without this file.
 (function () {
   "use strict";
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  window.AduanPage = { csrfToken: csrfToken };
+
+  // --- Service worker: install, and offer a reload when a new release is waiting ---------------
+  function offerUpdate(registration) {
+    var banner = document.querySelector("[data-update-banner]");
+    if (!banner || !registration.waiting) return;
+    banner.hidden = false;
+    banner.querySelector("[data-update-reload]").onclick = function () {
+      registration.waiting.postMessage({ type: "SKIP_WAITING" });
+    };
+  }
+
+  function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    var reloading = false;
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      // Only after the citizen chose to update (first installs claim without a waiting worker).
+      if (reloading || !window.__aduanUpdateChosen) return;
+      reloading = true;
+      window.location.reload();
+    });
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (registration) {
+      if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration);
+      registration.addEventListener("updatefound", function () {
+        var worker = registration.installing;
+        worker.addEventListener("statechange", function () {
+          if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(registration);
+        });
+      });
+    });
+    document.addEventListener("click", function (event) {
+      if (event.target.matches("[data-update-reload]")) window.__aduanUpdateChosen = true;
+    });
+  }
+
+  // --- Outbox: send on open, when the connection returns, and with backoff in between ----------
+  var retryTimer = null;
+
+  function signedIn() {
+    return fetch("/akun", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { signed_in: false }; })
+      .then(function (data) { return Boolean(data.signed_in); })
+      .catch(function () { return false; });
+  }
+
+  function scheduleRetry() {
+    if (!window.AduanOutbox) return;
+    AduanOutbox.all().then(function (items) {
+      var next = items.filter(function (i) { return i.state === "waiting"; })
+        .map(function (i) { return i.nextTryAt || Date.now(); })
+        .sort()[0];
+      clearTimeout(retryTimer);
+      if (next !== undefined) retryTimer = setTimeout(sendOutbox, Math.max(1000, next - Date.now()));
+    });
+  }
+
+  function sendOutbox() {
+    if (!window.AduanOutbox || !navigator.onLine) return Promise.resolve();
+    return AduanOutbox.all().then(function (items) {
+      var active = items.filter(function (i) { return i.state !== "sent" && i.state !== "rejected"; });
+      if (!active.length) return null;
+      var needsSignIn = active.some(function (i) { return i.state === "needs_sign_in"; });
+      return (needsSignIn ? signedIn() : Promise.resolve(false)).then(function (isSignedIn) {
+        return AduanOutbox.sendDue({ csrf: csrfToken(), signedIn: isSignedIn });
+      });
+    }).then(scheduleRetry, scheduleRetry);
+  }
+
+  function requestBackgroundSync() {
+    if (!("serviceWorker" in navigator)) return Promise.resolve(false);
+    return navigator.serviceWorker.ready.then(function (registration) {
+      if (!registration.sync) return false;
+      return registration.sync.register(AduanOutbox.SYNC_TAG).then(function () { return true; });
+    }).catch(function () { return false; });
+  }
+  window.AduanPage.sendOutbox = sendOutbox;
+  window.AduanPage.requestBackgroundSync = requestBackgroundSync;
+
+  function showOutboxCount() {
+    var badge = document.querySelector("[data-outbox-count]");
+    if (!badge || !window.AduanOutbox) return;
+    AduanOutbox.unsentCount().then(function (n) {
+      badge.hidden = n === 0;
+      badge.textContent = n ? " (" + n + ")" : "";
+    });
+  }
+  window.AduanPage.showOutboxCount = showOutboxCount;
+
+  // --- Location: GPS fix, or a point picked on the map (Leaflet loaded only when asked) ---------
+  function setLocation(root, lat, lng, accuracy) {
+    root.querySelector("[data-gps-lat]").value = lat.toFixed(6);
+    root.querySelector("[data-gps-lng]").value = lng.toFixed(6);
+    root.querySelector("[data-gps-accuracy]").value = accuracy == null ? "" : Math.round(accuracy);
+  }
 
   function setupGps(root) {
     var button = root.querySelector("[data-gps-button]");
@@ -9,19 +109,58 @@
     if (!button || !("geolocation" in navigator)) return;
     button.hidden = false;
     button.addEventListener("click", function () {
-      status.textContent = button.dataset.waiting || "Mencari lokasi…";
+      status.textContent = button.dataset.waiting;
       navigator.geolocation.getCurrentPosition(
         function (pos) {
-          root.querySelector("[data-gps-lat]").value = pos.coords.latitude.toFixed(6);
-          root.querySelector("[data-gps-lng]").value = pos.coords.longitude.toFixed(6);
-          root.querySelector("[data-gps-accuracy]").value = Math.round(pos.coords.accuracy);
-          status.textContent = "Lokasi GPS tersimpan (akurasi ± " + Math.round(pos.coords.accuracy) + " m).";
+          setLocation(root, pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
+          status.textContent = button.dataset.found.replace("{m}", Math.round(pos.coords.accuracy));
         },
-        function () {
-          status.textContent = "Lokasi tidak tersedia. Pilih kelurahan di bawah.";
-        },
+        function () { status.textContent = button.dataset.failed; },
         { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }
       );
+    });
+  }
+
+  function loadLeaflet(box) {
+    if (window.L) return Promise.resolve(window.L);
+    return new Promise(function (resolve, reject) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = box.dataset.leafletCss;
+      document.head.appendChild(css);
+      var script = document.createElement("script");
+      script.src = box.dataset.leafletJs;
+      script.onload = function () { resolve(window.L); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function setupMap(root) {
+    var button = root.querySelector("[data-map-button]");
+    var box = root.querySelector("[data-map]");
+    var status = root.querySelector("[data-gps-status]");
+    if (!button || !box) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      box.hidden = false;
+      loadLeaflet(box).then(function (L) {
+        if (box._map) return;
+        var lat = parseFloat(root.querySelector("[data-gps-lat]").value);
+        var lng = parseFloat(root.querySelector("[data-gps-lng]").value);
+        var center = box.dataset.center.split(",").map(parseFloat);
+        var start = isNaN(lat) ? center : [lat, lng];
+        var map = L.map(box).setView(start, isNaN(lat) ? 13 : 17);
+        box._map = map;
+        L.tileLayer(box.dataset.tileUrl, { maxZoom: 19, attribution: box.dataset.tileAttribution }).addTo(map);
+        var marker = null;
+        map.on("click", function (e) {
+          if (marker) marker.setLatLng(e.latlng);
+          else marker = L.circleMarker(e.latlng, { radius: 10, color: "#0b5d3b" }).addTo(map);
+          setLocation(root, e.latlng.lat, e.latlng.lng, null);
+          status.textContent = button.dataset.picked;
+        });
+      });
     });
   }
 
@@ -43,7 +182,19 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-gps]").forEach(setupGps);
+    registerWorker();
+    document.querySelectorAll("[data-gps]").forEach(function (root) {
+      setupGps(root);
+      setupMap(root);
+    });
     document.querySelectorAll("input[type=file][data-max-photos]").forEach(setupPreviews);
+    var errors = document.getElementById("form-errors");
+    if (errors) errors.focus();
+    showOutboxCount();
+    sendOutbox();
+    window.addEventListener("online", sendOutbox);
+    try {
+      new BroadcastChannel("aduan-outbox").onmessage = showOutboxCount;
+    } catch (e) { /* no BroadcastChannel: the count refreshes on the next page */ }
   });
 })();

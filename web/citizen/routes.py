@@ -7,7 +7,8 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
-from litestar.response import Redirect, Template
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Redirect, Response, Template
 
 from web.citizen import accounts
 from web.citizen.accounts import PURPOSE_REGISTER, PURPOSE_SIGN_IN, PendingRegistration
@@ -181,15 +182,31 @@ async def sign_out(request: Request) -> Redirect:
 
 
 @get("/akun", name="citizen:account")
-async def account(request: Request) -> Template | Redirect:
+async def account(request: HTMXRequest) -> Template | Redirect | Response:
     citizen_id = await current_citizen_id(request)
+    if "application/json" in request.headers.get("accept", ""):
+        # The outbox asks this before resending items that stopped for a sign-in.
+        return Response(
+            content={"signed_in": citizen_id is not None},
+            headers={"Vary": "Accept", "Cache-Control": "private, no-store"},
+        )
+    if request.htmx:
+        # The "who is signed in" chip that cacheable pages load for themselves.
+        citizen = await accounts.get_citizen(citizen_id) if citizen_id else None
+        return HTMXTemplate(
+            template_name="_account_chip.html",
+            context={"citizen": citizen},
+            headers={"Vary": "HX-Request", "Cache-Control": "private, no-store"},
+        )
     if citizen_id is None:
         return Redirect("/masuk?next=/akun", status_code=303)
     citizen = await accounts.get_citizen(citizen_id)
     if citizen is None:
         request.clear_session()
         return Redirect("/masuk", status_code=303)
-    return _page("citizen/account.html", citizen=citizen, phone=mask_phone(citizen["phone"]))
+    response = _page("citizen/account.html", citizen=citizen, phone=mask_phone(citizen["phone"]))
+    response.headers.update({"Vary": "HX-Request", "Cache-Control": "private, no-store"})
+    return response
 
 
 ROUTES = [

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
-from web.deps import require_citizen, services
+from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip
 from web.i18n import _
@@ -28,8 +28,7 @@ log = logging.getLogger("aduan.complaints")
 citizen_only = {"citizen_id": Provide(require_citizen)}
 
 
-async def _form_page(values: dict, errors: dict, status: int = 200) -> Template:
-    choices = await service.form_choices()
+def _form_page_sync(values: dict, errors: dict, status: int = 200) -> Template:
     return Template(
         template_name="complaints/new.html",
         context={
@@ -37,15 +36,27 @@ async def _form_page(values: dict, errors: dict, status: int = 200) -> Template:
             "errors": errors,
             "classifications": CLASSIFICATIONS,
             "privacy_levels": PRIVACY_LEVELS,
-            **choices,
         },
         status_code=status,
     )
 
 
-@get("/lapor", name="complaints:new", dependencies=citizen_only)
-async def new_complaint(citizen_id: NamedDependency[int]) -> Template:
-    # The key is minted with the form: resending the same form (double tap, refresh) files one ticket.
+async def _with_choices(response: Template | Response) -> Template | Response:
+    """Add the category and kelurahan lists to a form page (JSON answers need none)."""
+    if isinstance(response, Template):
+        response.context.update(await service.form_choices())
+    return response
+
+
+async def _form_page(values: dict, errors: dict, status: int = 200) -> Template:
+    return await _with_choices(_form_page_sync(values, errors, status))
+
+
+@get("/lapor", name="complaints:new")
+async def new_complaint() -> Template:
+    # Open to everyone and free of personal data, so the service worker can keep it for offline use;
+    # sending needs a sign-in. The key is minted with the form: resending the same form (double
+    # tap, refresh) files one ticket. With JavaScript, each new report gets a fresh key in the page.
     return await _form_page(
         {"client_key": str(uuid.uuid4()), "classification": "pengaduan", "privacy": "publik"}, {}
     )
@@ -84,15 +95,35 @@ async def _read_photos(files: list[UploadFile], settings) -> list[ProcessedPhoto
     return processed
 
 
-@post("/lapor", name="complaints:create", dependencies=citizen_only)
-async def create_complaint(
-    request: Request, citizen_id: NamedDependency[int]
-) -> Template | Redirect | Response:
+def _wants_json(request: Request) -> bool:
+    """The offline outbox sends with Accept: application/json and reads the answer itself."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+@post("/lapor", name="complaints:create")
+async def create_complaint(request: Request) -> Template | Redirect | Response:
     svc = services(request)
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+    as_json = _wants_json(request)
+
+    def refused(errors: dict[str, str], status: int) -> Template | Response:
+        if as_json:
+            return Response(content={"errors": errors}, status_code=status)
+        return _form_page_sync(values, errors, status)
+
+    citizen_id = await current_citizen_id(request)
     try:
+        if citizen_id is None:
+            if as_json:
+                return Response(content={"sign_in": "/masuk?next=/menunggu"}, status_code=401)
+            raise FormErrors.single(
+                "__all__",
+                _(
+                    "Anda perlu masuk dulu. Isian Anda masih ada di bawah; masuk di tab lain lalu kirim lagi."
+                ),
+            )
         draft = parse_complaint_form(values, svc.city)
         existing = await service.find_by_client_key(draft.client_key)
         # A resend of a filing that already went through: skip the photo work, answer the same ticket.
@@ -106,29 +137,36 @@ async def create_complaint(
             ip=client_ip(request, svc.settings),
         )
     except FormErrors as exc:
-        return await _form_page(values, exc.errors, status=400)
+        return await _with_choices(refused(exc.errors, 401 if citizen_id is None else 400))
     except service.ComplaintConflict:
         values["client_key"] = str(uuid.uuid4())
-        return await _form_page(
-            values,
-            {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")},
-            status=409,
+        return await _with_choices(
+            refused(
+                {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")}, 409
+            )
         )
     except Exception:
         log.exception("filing failed; nothing was kept")
-        return await _form_page(
-            values,
-            {
-                "__all__": _(
-                    "Laporan belum tersimpan karena gangguan di server. Isian Anda masih ada; kirim lagi sebentar lagi."
-                )
-            },
-            status=500,
+        return await _with_choices(
+            refused(
+                {
+                    "__all__": _(
+                        "Laporan belum tersimpan karena gangguan di server. Isian Anda masih ada; kirim lagi sebentar lagi."
+                    )
+                },
+                500,
+            )
         )
     finally:
         for upload in uploads:
             await upload.close()
-    return Redirect(f"/laporan/{filed.number}?terkirim=1", status_code=303)
+    url = f"/laporan/{filed.number}"
+    if as_json:
+        return Response(
+            content={"number": filed.number, "url": url, "created": filed.created},
+            status_code=201 if filed.created else 200,
+        )
+    return Redirect(f"{url}?terkirim=1", status_code=303)
 
 
 @get("/laporan", name="complaints:mine", dependencies=citizen_only)

@@ -10,15 +10,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Response, Template
 
 from db.tables import CityInfo
-from web.deps import current_citizen_id, services
+from web.deps import services
 from web.http import LANG_COOKIE, safe_next
 from web.i18n import LOCALES
 
 
 @get("/", name="home")
-async def home(request: Request) -> Template:
-    signed_in = await current_citizen_id(request) is not None
-    return Template(template_name="home.html", context={"signed_in": signed_in})
+async def home() -> Template:
+    # No personal data here: the page is kept by the service worker for offline use.
+    return Template(template_name="home.html")
 
 
 @get("/healthz", name="healthz", skip_session=True, cache_control=None)

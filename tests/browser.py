@@ -1,0 +1,125 @@
+"""Fixtures for tests in real headless Chromium against a real server process on a free port."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("ADUAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Cilegon city centre, as a phone's GPS would report it.
+GPS_FIX = {"latitude": -6.0021, "longitude": 106.0443, "accuracy": 12}
+
+
+@dataclass
+class LiveServer:
+    url: str
+    log_path: Path
+    media_dir: Path
+
+    def sign_in_code(self, phone_e164: str, timeout: float = 5.0) -> str:
+        """The latest code the dev messenger logged for this number."""
+        deadline = time.monotonic() + timeout
+        pattern = re.compile(rf"DEV MESSENGER code for {re.escape(phone_e164)}: (\d{{6}})")
+        while time.monotonic() < deadline:
+            codes = pattern.findall(self.log_path.read_text(errors="replace"))
+            if codes:
+                return codes[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no sign-in code for {phone_e164} in the server log")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database, tmp_path_factory):
+    """uvicorn serving the app on the test database (the conftest empties its tables per test)."""
+    folder = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    env = {**os.environ, "ADUAN_MEDIA_DIR": str(folder / "media"), "PYTHONUNBUFFERED": "1"}
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "web.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:])
+        time.sleep(0.2)
+    yield LiveServer(url=url, log_path=log_path, media_dir=folder / "media")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One browser per test module: Playwright's sync API runs an event loop on this thread, which
+    must be gone before other modules' tests run their own loops."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/bootstrap test installs it (apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """A fresh phone: 360 px wide, GPS and background sync allowed, nothing cached."""
+    context = chromium.new_context(
+        viewport={"width": 360, "height": 780},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation", "background-sync"],
+        geolocation=GPS_FIX,
+        locale="id-ID",
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()

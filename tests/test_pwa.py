@@ -1,0 +1,239 @@
+"""The installable app in real headless Chromium: manifest, service worker, and the offline outbox."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from db.tables import Complaint, ComplaintPhoto
+from tests.browser import GPS_FIX
+from tests.conftest import run_async
+from tests.helpers import valid_nik
+from tests.images import exif_of, textured_camera_jpeg
+
+pytestmark = pytest.mark.browser
+
+PHONE_LOCAL = "0812-3333-4444"
+PHONE_E164 = "+6281233334444"
+
+
+def query(fn):
+    return run_async(fn)
+
+
+def sign_up(page, server):
+    page.goto(f"{server.url}/daftar")
+    page.fill("#nik", valid_nik(11))
+    page.fill("#name", "Dewi Lestari")
+    page.fill("#phone", PHONE_LOCAL)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/masuk/kode")
+    page.fill("#code", server.sign_in_code(PHONE_E164))
+    page.click("button[value=verify]")
+    page.wait_for_url("**/lapor")
+
+
+def controlled_by_worker(page, server, path="/lapor"):
+    page.evaluate("navigator.serviceWorker.ready")
+    page.goto(f"{server.url}{path}")
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+
+
+def outbox_items(page):
+    return page.evaluate(
+        """AduanOutbox.all().then(items => items.map(i => ({
+            key: i.key, state: i.state, error: i.error, number: i.number,
+            photoSizes: (i.photos || []).map(p => p.size), photoTypes: (i.photos || []).map(p => p.type)
+        })))"""
+    )
+
+
+def wait_for_state(page, state, timeout=30.0):
+    """Poll the outbox until every item is in ``state`` (page.evaluate awaits the promise)."""
+    deadline = time.monotonic() + timeout
+    states = []
+    while time.monotonic() < deadline:
+        states = [item["state"] for item in outbox_items(page)]
+        if states and all(s == state for s in states):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"outbox states {states}, expected all {state!r}")
+
+
+def fill_complaint(page, *, title, description, photos=()):
+    page.select_option("#category", "jalan-rusak")
+    page.fill("#title", title)
+    page.fill("#description", description)
+    page.click("[data-gps-button]")
+    page.wait_for_function("document.querySelector('[data-gps-lat]').value !== ''")
+    if photos:
+        page.set_input_files(
+            "#photos",
+            files=[
+                {"name": f"IMG_2026{i}.jpg", "mimeType": "image/jpeg", "buffer": data}
+                for i, data in enumerate(photos)
+            ],
+        )
+    page.click("button[type=submit]:has-text('Kirim laporan')")
+
+
+def test_manifest_is_valid_and_the_worker_controls_the_page(phone, live_server):
+    page = phone.new_page()
+    page.goto(live_server.url + "/")
+    manifest_url = page.eval_on_selector("link[rel=manifest]", "link => link.href")
+    response = page.request.get(manifest_url)
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = json.loads(response.body())
+    assert manifest["display"] == "standalone"
+    assert manifest["lang"] == "id"
+    assert manifest["start_url"].startswith("/")
+    assert manifest["short_name"] == "Aduan" and "Cilegon" in manifest["name"]
+    assert manifest["theme_color"] and manifest["background_color"]
+    sizes = {}
+    for icon in manifest["icons"]:
+        image = Image.open(io.BytesIO(page.request.get(live_server.url + icon["src"]).body()))
+        assert f"{image.width}x{image.height}" == icon["sizes"]
+        sizes.setdefault(icon["purpose"], set()).add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes["any"]
+    assert "512x512" in sizes["maskable"]
+
+    controlled_by_worker(page, live_server, "/")
+    scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
+    assert scope == live_server.url + "/"
+    worker = page.request.get(live_server.url + "/sw.js")
+    assert worker.headers["cache-control"] == "no-cache"
+
+    # Offline, a shell page still opens and a personal page falls back to the offline page.
+    phone.set_offline(True)
+    page.goto(live_server.url + "/lapor")
+    assert page.locator("[data-complaint-form]").count() == 1
+    page.goto(live_server.url + "/laporan")
+    assert "offline" in page.locator("h1").inner_text().lower()
+    phone.set_offline(False)
+
+
+def test_offline_filing_with_photos_is_sent_once_when_back_online(phone, live_server):
+    page = phone.new_page()
+    sign_up(page, live_server)
+    controlled_by_worker(page, live_server)
+
+    phone.set_offline(True)
+    camera = [textured_camera_jpeg(), textured_camera_jpeg()]
+    assert all(len(photo) > 4_000_000 and exif_of(photo).get("GPSInfo") for photo in camera)
+    fill_complaint(
+        page,
+        title="Jalan amblas depan pasar",
+        description="Jalan amblas sedalam 30 cm di depan pasar, sangat berbahaya malam hari.",
+        photos=camera,
+    )
+    expect(page.locator("[data-outbox-notice]")).to_contain_text(
+        "Tersimpan di ponsel ini", timeout=30_000
+    )
+    [item] = outbox_items(page)
+    assert item["state"] == "waiting"
+    # Downscaled in the phone: a 12-megapixel camera photo leaves at 600 KB or less, as JPEG.
+    assert len(item["photoSizes"]) == 2
+    assert all(size <= 600 * 1024 for size in item["photoSizes"]), item["photoSizes"]
+    assert item["photoTypes"] == ["image/jpeg", "image/jpeg"]
+
+    # Still offline, the page reloads from the worker's cache and the outbox is still there.
+    page.reload()
+    page.goto(live_server.url + "/menunggu")
+    page.locator(".outbox-item").first.wait_for()
+    assert page.locator(".outbox-item").count() == 1
+    assert page.locator(".outbox-item").get_attribute("data-state") == "waiting"
+    assert query(lambda: Complaint.count()) == 0
+    tags = page.evaluate("navigator.serviceWorker.ready.then(r => r.sync.getTags())")
+    assert "aduan-outbox" in tags  # Chromium's Background Sync will wake the worker
+
+    phone.set_offline(False)  # background sync fires; the page also retries on "online"
+    wait_for_state(page, "sent")
+    [sent] = outbox_items(page)
+    assert sent["number"].startswith("CLG-")
+
+    complaints = query(lambda: Complaint.select())
+    assert len(complaints) == 1
+    complaint = complaints[0]
+    assert complaint["number"] == sent["number"]
+    assert complaint["latitude"] == pytest.approx(GPS_FIX["latitude"], abs=1e-5)
+    assert complaint["longitude"] == pytest.approx(GPS_FIX["longitude"], abs=1e-5)
+    assert complaint["location_accuracy_m"] == pytest.approx(GPS_FIX["accuracy"], abs=1)
+    photos = query(lambda: ComplaintPhoto.select().order_by(ComplaintPhoto.position))
+    assert len(photos) == 2
+    for photo in photos:
+        stored = (live_server.media_dir / photo["storage_key"]).read_bytes()
+        assert not exif_of(stored)
+        assert (
+            Image.open(io.BytesIO(stored)).height > Image.open(io.BytesIO(stored)).width
+        )  # portrait
+
+    # A forced second send of the same item (a retry after a lost answer) still leaves one ticket.
+    again = page.evaluate(
+        "key => AduanOutbox.send(key, {force: true, csrf: AduanPage.csrfToken()})", sent["key"]
+    )
+    assert again["state"] == "sent" and again["number"] == sent["number"]
+    assert query(lambda: Complaint.count()) == 1
+    assert query(lambda: ComplaintPhoto.count()) == 2
+
+    page.goto(live_server.url + sent["number"].join(["/laporan/", ""]))
+    assert "Jalan amblas depan pasar" in page.content()
+
+
+def test_item_rejected_by_the_server_stays_with_its_reason(phone, live_server):
+    page = phone.new_page()
+    sign_up(page, live_server)
+    controlled_by_worker(page, live_server)
+    phone.set_offline(True)
+    fill_complaint(page, title="Got", description="rusak")  # too short: only the server says so
+    expect(page.locator("[data-outbox-notice]")).to_contain_text("Tersimpan di ponsel ini")
+    phone.set_offline(False)
+    wait_for_state(page, "rejected")
+    [item] = outbox_items(page)
+    assert "Judul terlalu pendek" in item["error"]
+    assert query(lambda: Complaint.count()) == 0
+
+    page.goto(live_server.url + "/menunggu")
+    entry = page.locator(".outbox-item")
+    entry.wait_for()
+    assert entry.get_attribute("data-state") == "rejected"
+    assert "Judul terlalu pendek" in entry.locator(".outbox-reason").inner_text()
+
+    # The citizen fixes it from the list and it goes through, as the same outbox item.
+    entry.locator("a.button").click()
+    page.wait_for_url("**/lapor?ubah=*")
+    page.wait_for_function("document.querySelector('#title').value === 'Got'")
+    page.fill("#title", "Got rusak di Jalan Sudirman")
+    page.fill("#description", "Saluran got rusak dan air meluap ke jalan setiap hujan.")
+    page.click("button[type=submit]:has-text('Kirim laporan')")
+    page.wait_for_url("**/laporan/CLG-*")
+    assert query(lambda: Complaint.count()) == 1
+    assert [i["state"] for i in outbox_items(page)] == ["sent"]
+
+
+def test_expired_sign_in_keeps_the_item_until_the_citizen_signs_in_again(phone, live_server):
+    page = phone.new_page()
+    sign_up(page, live_server)
+    controlled_by_worker(page, live_server)
+    phone.clear_cookies()  # the session is gone, as after a long time offline
+    fill_complaint(
+        page,
+        title="Lampu jalan mati",
+        description="Lampu jalan mati sejak seminggu di gang masjid.",
+    )
+    wait_for_state(page, "needs_sign_in")
+    assert query(lambda: Complaint.count()) == 0
+
+    page.goto(live_server.url + "/masuk?next=/menunggu")
+    page.fill("#phone", PHONE_LOCAL)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/masuk/kode")
+    page.fill("#code", live_server.sign_in_code(PHONE_E164))
+    page.click("button[value=verify]")
+    page.wait_for_url("**/menunggu")
+    wait_for_state(page, "sent")
+    assert query(lambda: Complaint.count()) == 1

@@ -1,0 +1,1 @@
+"""Installable app: manifest, service worker, offline page and the outbox ("Menunggu dikirim")."""
