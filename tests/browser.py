@@ -47,20 +47,24 @@ class LiveServer:
         raise AssertionError(f"no sign-in code for {phone_e164} in the server log")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(database, tmp_path_factory):
-    """uvicorn serving the app on the test database (the conftest empties its tables per test)."""
-    folder = tmp_path_factory.mktemp("live")
-    port = _free_port()
-    env = {**os.environ, "ADUAN_MEDIA_DIR": str(folder / "media"), "PYTHONUNBUFFERED": "1"}
-    log_path = folder / "server.log"
-    with log_path.open("wb") as log:
+def start_server(
+    folder: Path, port: int, **env_overrides: str
+) -> tuple[subprocess.Popen, LiveServer]:
+    """Run uvicorn on the test database (the conftest empties its tables after each test)."""
+    env = {
+        **os.environ,
+        "ADUAN_MEDIA_DIR": str(folder / "media"),
+        "PYTHONUNBUFFERED": "1",
+        **env_overrides,
+    }
+    log_path = folder / f"server-{port}.log"
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -87,11 +91,22 @@ def live_server(database, tmp_path_factory):
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(0.2)
-    yield LiveServer(url=url, log_path=log_path, media_dir=folder / "media")
+    return process, LiveServer(url=url, log_path=log_path, media_dir=folder / "media")
+
+
+def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(database, tmp_path_factory):
+    process, server = start_server(tmp_path_factory.mktemp("live"), free_port())
+    yield server
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")

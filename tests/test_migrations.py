@@ -53,7 +53,7 @@ async def _schema(tablename: str) -> tuple[dict[str, dict], set[str]]:
 
 def test_migrations_create_every_table_with_every_column():
     for table in ALL_TABLES:
-        columns, indexed = run_async(lambda: _schema(table._meta.tablename))
+        columns, indexed = run_async(lambda table=table: _schema(table._meta.tablename))
         expected = {c._meta.db_column_name: c for c in table._meta.columns}
         assert set(columns) == set(expected), f"{table._meta.tablename}: columns differ"
         for name, column in expected.items():

@@ -32,6 +32,10 @@ class Settings:
     public_base_url: str = setting(
         "http://127.0.0.1:8000", "Public URL of the site, used in links sent to citizens."
     )
+    release: str = setting(
+        "",
+        "Release name (e.g. the git commit). A new value makes phones install a new service worker.",
+    )
     var_dir: Path = setting(PROJECT_ROOT / "var", "Folder for the SQLite file and local media.")
     database_url: str = setting(
         "", "sqlite:///path/file.sqlite3 or postgresql://user@host:port/db. Empty: SQLite in var/."

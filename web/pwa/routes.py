@@ -33,12 +33,12 @@ SHELL_ASSETS = (
 MAP_ASSETS = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css")
 
 
-def service_worker_source(assets: AssetManifest) -> str:
+def service_worker_source(assets: AssetManifest, release: str) -> str:
     precache = [assets.url(path) for path in SHELL_ASSETS]
     source = SW_SOURCE.read_text()
-    # The version changes whenever the worker or anything it precaches changes: that is what
-    # makes the browser install the new worker and drop the old caches.
-    version = hashlib.sha256((source + "".join(precache)).encode()).hexdigest()[:12]
+    # The version changes whenever the worker, anything it precaches or the release changes: that
+    # is what makes the browser install the new worker and drop the old caches.
+    version = hashlib.sha256((source + "".join(precache) + release).encode()).hexdigest()[:12]
     config = {
         "version": version,
         "shellPages": list(SHELL_PAGES),
@@ -51,11 +51,15 @@ def service_worker_source(assets: AssetManifest) -> str:
 
 @get("/sw.js", name="pwa:service-worker", skip_session=True)
 async def service_worker(request: Request) -> Response:
-    return Response(
-        content=service_worker_source(request.app.state.assets),
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache"},
+    source = service_worker_source(
+        request.app.state.assets, request.app.state.services.settings.release
     )
+    # Browsers re-check the worker on navigations: an ETag makes an unchanged one cost a 304.
+    etag = '"' + hashlib.sha256(source.encode()).hexdigest()[:16] + '"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(content=b"", status_code=304, headers=headers)
+    return Response(content=source, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 @get("/manifest.webmanifest", name="pwa:manifest", skip_session=True)
