@@ -237,3 +237,17 @@ def test_expired_sign_in_keeps_the_item_until_the_citizen_signs_in_again(phone, 
     page.wait_for_url("**/menunggu")
     wait_for_state(page, "sent")
     assert query(lambda: Complaint.count()) == 1
+
+
+@pytest.mark.parametrize("path", ["/", "/lapor", "/menunggu", "/daftar", "/masuk"])
+def test_pages_fit_360px_with_large_touch_targets(phone, live_server, path):
+    page = phone.new_page()
+    page.goto(live_server.url + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling"
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, textarea, nav a, a.button')]
+            .filter(el => el.offsetParent !== null && el.type !== 'hidden' && el.type !== 'radio')
+            .map(el => [el.outerHTML.slice(0, 60), Math.round(el.getBoundingClientRect().height)])
+            .filter(([, height]) => height < 44)"""
+    )
+    assert small == [], f"touch targets under 44 px: {small}"
