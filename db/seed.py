@@ -89,11 +89,9 @@ def demo_nik(city: City) -> str:
 
 
 async def seed_demo_accounts(city: City, *, nik_hash_key: str) -> DemoAccounts:
-    from argon2 import PasswordHasher
-
     from web.citizen.nik import hash_nik, mask_nik
+    from web.staff.auth import hash_password
 
-    hasher = PasswordHasher()
     first_category_opd = city.categories[0].default_opd
     opd_row = await Opd.select(Opd.id, Opd.short_name).where(Opd.slug == first_category_opd).first()
     staff = [
@@ -112,7 +110,7 @@ async def seed_demo_accounts(city: City, *, nik_hash_key: str) -> DemoAccounts:
                         name=description,
                         role=role,
                         opd=opd_id,
-                        password_hash=hasher.hash(DEMO_PASSWORD),
+                        password_hash=hash_password(DEMO_PASSWORD),
                     )
                 )
         nik = demo_nik(city)

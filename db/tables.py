@@ -118,23 +118,20 @@ class Complaint(Table):
     status = Varchar(length=16, index=True)
     channel = Varchar(length=16)
     opd = ForeignKey(references=Opd, null=True, default=None, index=True)
-    sla_due_at = Timestamptz(null=True, default=None)
+    sla_started_at = Timestamptz(null=True, default=None)
+    # When the ticket enters the last 20 % of its SLA window, stored so lists can filter on it.
+    sla_warn_at = Timestamptz(null=True, default=None)
+    sla_due_at = Timestamptz(null=True, default=None, index=True)
+    duplicate_of = ForeignKey(references="self", null=True, default=None)
+    first_response_at = Timestamptz(null=True, default=None)
+    resolved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    rating = Integer(null=True, default=None)
+    rating_comment = Text(default="")
     created_at = Timestamptz(index=True)
     updated_at = Timestamptz()
     # Bumped on every state change: the second of two concurrent editors is refused, not lost.
     version = Integer(default=1)
-
-
-class ComplaintPhoto(Table, tablename="complaint_photo"):
-    complaint = ForeignKey(references=Complaint, null=False, index=True)
-    kind = Varchar(length=10, default="report")
-    position = Integer(default=0)
-    storage_key = Varchar(length=200, unique=True)
-    thumb_key = Varchar(length=200)
-    width = Integer()
-    height = Integer()
-    size_bytes = Integer()
-    created_at = Timestamptz()
 
 
 class TimelineEvent(Table, tablename="timeline_event"):
@@ -146,7 +143,23 @@ class TimelineEvent(Table, tablename="timeline_event"):
     actor_citizen = ForeignKey(references=Citizen, null=True, default=None)
     actor_staff = ForeignKey(references=StaffUser, null=True, default=None)
     note = Text(default="")
+    reason_code = Varchar(length=30, null=True, default=None)
+    opd = ForeignKey(references=Opd, null=True, default=None)
     is_public = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class ComplaintPhoto(Table, tablename="complaint_photo"):
+    complaint = ForeignKey(references=Complaint, null=False, index=True)
+    # Proof photos belong to the OPD's reply they came with; report photos to no event.
+    event = ForeignKey(references=TimelineEvent, null=True, default=None)
+    kind = Varchar(length=10, default="report")
+    position = Integer(default=0)
+    storage_key = Varchar(length=200, unique=True)
+    thumb_key = Varchar(length=200)
+    width = Integer()
+    height = Integer()
+    size_bytes = Integer()
     created_at = Timestamptz()
 
 

@@ -25,11 +25,14 @@ from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
 from web.deps import Services, SignInRequired
 from web.http import LANG_COOKIE
 from web.i18n import _
+from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.messaging.messenger import messenger_from_settings
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.sessions import DatabaseSessionStore
 from web.settings import Settings, get_settings
+from web.staff.access import StaffSignInRequired
+from web.staff.routes import ROUTES as STAFF_ROUTES
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config
 
@@ -40,6 +43,8 @@ ROUTE_HANDLERS = [
     *CITIZEN_ROUTES,  # /daftar, /masuk, /masuk/kode, /keluar, /akun
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
+    *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
+    *INBOX_ROUTES,  # /operator, /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
 ]
 
 
@@ -106,6 +111,13 @@ def sign_in_required(request: Request, exc: SignInRequired) -> Response:
     return Redirect(target, status_code=303)
 
 
+def staff_sign_in_required(request: Request, exc: StaffSignInRequired) -> Response:
+    target = f"/staf/masuk?next={request.url.path}"
+    if request.headers.get("hx-request"):
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
 def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Template(
@@ -165,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers={
             SignInRequired: sign_in_required,
+            StaffSignInRequired: staff_sign_in_required,
             HTTPException: http_error,
             Exception: server_error,
         },

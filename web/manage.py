@@ -27,7 +27,7 @@ async def migrate() -> None:
 
 def print_demo_accounts(accounts: DemoAccounts, base_url: str) -> None:
     print("\n=== Akun demo / demo accounts ===")
-    print(f"Staf (masuk di {base_url}/staf — hadir bersama kotak masuk operator):")
+    print(f"Staf (masuk di {base_url}/staf/masuk):")
     for role, username, password, description in accounts.staff:
         print(f"  {role:<11} {username:<22} sandi: {password:<18} {description}")
     print(

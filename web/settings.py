@@ -102,6 +102,17 @@ class Settings:
         False, "Take the client IP from X-Forwarded-For (only behind a reverse proxy you run)."
     )
     session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
+    # Staff
+    staff_idle_minutes: int = setting(
+        30, "Staff are signed out after this many minutes without a request."
+    )
+    staff_login_max_failures: int = setting(
+        5, "Wrong staff passwords per username (x3 per IP) per window."
+    )
+    staff_login_window_seconds: int = setting(900, "Window of the staff sign-in failure limits.")
+    reopen_window_days: int = setting(
+        7, "Days after resolution during which a citizen may reopen a ticket."
+    )
 
     @property
     def is_production(self) -> bool:

@@ -14,6 +14,8 @@ from web import i18n
 from web.assets import AssetManifest
 from web.complaints import vocabulary
 from web.settings import PROJECT_ROOT, Settings
+from web.workflow.lifecycle import reject_reason_label
+from web.workflow.sla import sla_label
 
 TEMPLATE_DIRS = [PROJECT_ROOT / "web" / "templates", PROJECT_ROOT / "components"]
 
@@ -50,6 +52,8 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             classification_hint=vocabulary.classification_hint,
             privacy_label=vocabulary.privacy_label,
             privacy_hint=vocabulary.privacy_hint,
+            sla_label=sla_label,
+            reject_reason_label=reject_reason_label,
         )
         env.filters["local_time"] = local_time
         env.filters["iso_time"] = iso_time

@@ -22,6 +22,8 @@ from web.http import client_ip
 from web.i18n import _
 from web.photos.pipeline import PhotoRejected, ProcessedPhoto, process_photo
 from web.photos.storage import StorageError
+from web.workflow import service as workflow
+from web.workflow.lifecycle import TransitionRefused, allowed_actions
 
 log = logging.getLogger("aduan.complaints")
 
@@ -180,24 +182,82 @@ async def my_complaints(
     )
 
 
-@get("/laporan/{number:str}", name="complaints:detail", dependencies=citizen_only)
-async def complaint_detail(
-    number: FromPath[str], citizen_id: NamedDependency[int], terkirim: FromQuery[int | None] = None
+async def _detail_page(
+    number: str,
+    citizen_id: int,
+    *,
+    problem: str = "",
+    values: dict | None = None,
+    status: int = 200,
+    just_filed: bool = False,
 ) -> Template:
     complaint = await service.get_for_citizen(number, citizen_id)
     if complaint is None:
         raise NotFoundException(_("Laporan tidak ditemukan."))
-    timeline = await service.public_timeline(complaint["id"])
-    photos = await service.photos_of(complaint["id"])
     return Template(
         template_name="complaints/detail.html",
         context={
             "complaint": complaint,
-            "timeline": timeline,
-            "photos": photos,
-            "just_filed": bool(terkirim),
+            "timeline": await service.public_timeline(complaint["id"]),
+            "photos": await service.photos_of(complaint["id"]),
+            "actions": allowed_actions(complaint["status"], "citizen"),
+            "just_filed": just_filed,
+            "problem": problem,
+            "values": values or {},
         },
+        status_code=status,
     )
+
+
+@get("/laporan/{number:str}", name="complaints:detail", dependencies=citizen_only)
+async def complaint_detail(
+    number: FromPath[str], citizen_id: NamedDependency[int], terkirim: FromQuery[int | None] = None
+) -> Template:
+    return await _detail_page(number, citizen_id, just_filed=bool(terkirim))
+
+
+@post("/laporan/{number:str}/aksi", name="complaints:act", dependencies=citizen_only)
+async def citizen_act(
+    request: Request, number: FromPath[str], citizen_id: NamedDependency[int]
+) -> Template | Redirect:
+    """The citizen confirms a resolved ticket, or reopens it with a reason."""
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        await workflow.act(
+            number,
+            values.get("action", ""),
+            workflow.Actor(kind="citizen", id=citizen_id, role="citizen"),
+            expected_version=int(values.get("version") or 0),
+            note=values.get("note", ""),
+            reopen_window_days=services(request).settings.reopen_window_days,
+        )
+    except workflow.TicketNotFound as exc:
+        raise NotFoundException(_("Laporan tidak ditemukan.")) from exc
+    except (TransitionRefused, workflow.StaleTicket) as exc:
+        return await _detail_page(
+            number, citizen_id, problem=exc.message, values=values, status=409
+        )
+    return Redirect(f"/laporan/{number}", status_code=303)
+
+
+@post("/laporan/{number:str}/nilai", name="complaints:rate", dependencies=citizen_only)
+async def citizen_rate(
+    request: Request, number: FromPath[str], citizen_id: NamedDependency[int]
+) -> Template | Redirect:
+    form = await request.form()
+    try:
+        await service.rate(
+            number,
+            citizen_id,
+            stars=str(form.get("rating") or ""),
+            comment=str(form.get("comment") or ""),
+        )
+    except FormErrors as exc:
+        return await _detail_page(
+            number, citizen_id, problem=" ".join(exc.errors.values()), status=400
+        )
+    return Redirect(f"/laporan/{number}", status_code=303)
 
 
 async def _photo_response(
@@ -249,6 +309,8 @@ ROUTES = [
     create_complaint,
     my_complaints,
     complaint_detail,
+    citizen_act,
+    citizen_rate,
     complaint_photo,
     complaint_thumb,
 ]

@@ -58,7 +58,7 @@ async def _resolve_references(draft: ComplaintDraft) -> tuple[int, int | None]:
     errors: dict[str, str] = {}
     category = (
         await Category.select(Category.id)
-        .where((Category.slug == draft.category_slug) & (Category.active == True))  # noqa: E712
+        .where((Category.slug == draft.category_slug) & (Category.active == True))
         .first()
     )
     if category is None:
@@ -96,14 +96,16 @@ async def next_ticket_number(city: City, now: datetime) -> str:
     return f"{scope}-{rows[0]['last_value']:06d}"
 
 
-async def _store_photos(
-    storage: PhotoStorage, client_key: uuid.UUID, photos: list[ProcessedPhoto], stored: list[str]
+async def store_photos(
+    storage: PhotoStorage, folder: str, photos: list[ProcessedPhoto], stored: list[str]
 ) -> list[tuple[str, str, ProcessedPhoto]]:
+    """Put each photo and its thumbnail under ``complaints/<folder>/``; ``stored`` collects the keys
+    written so far, so the caller can remove them if anything later fails."""
     placed = []
     for photo in photos:
         name = uuid.uuid4().hex
-        key = f"complaints/{client_key}/{name}.jpg"
-        thumb_key = f"complaints/{client_key}/{name}_thumb.jpg"
+        key = f"complaints/{folder}/{name}.jpg"
+        thumb_key = f"complaints/{folder}/{name}_thumb.jpg"
         await storage.put(key, photo.image, photo.content_type)
         stored.append(key)
         await storage.put(thumb_key, photo.thumbnail, photo.content_type)
@@ -112,7 +114,7 @@ async def _store_photos(
     return placed
 
 
-async def _remove_stored(storage: PhotoStorage, keys: list[str]) -> None:
+async def remove_stored(storage: PhotoStorage, keys: list[str]) -> None:
     for key in keys:
         try:
             await storage.delete(key)
@@ -137,9 +139,9 @@ async def create_complaint(
 
     stored: list[str] = []
     try:
-        placed = await _store_photos(storage, draft.client_key, photos, stored)
+        placed = await store_photos(storage, str(draft.client_key), photos, stored)
     except StorageError as exc:
-        await _remove_stored(storage, stored)
+        await remove_stored(storage, stored)
         log.error("photo storage failed while filing: %s", exc)
         raise FormErrors.single(
             "__all__",
@@ -148,7 +150,7 @@ async def create_complaint(
             ),
         ) from exc
     except BaseException:
-        await _remove_stored(storage, stored)
+        await remove_stored(storage, stored)
         raise
 
     try:
@@ -156,7 +158,7 @@ async def create_complaint(
             draft, citizen_id, category_id, kelurahan_id, placed, city, channel, ip
         )
     except BaseException:
-        await _remove_stored(storage, stored)
+        await remove_stored(storage, stored)
         # Two sends of one outbox item can race: the loser's unique violation means "already filed".
         existing = await find_by_client_key(draft.client_key)
         if existing:
@@ -274,14 +276,17 @@ async def get_for_citizen(number: str, citizen_id: int) -> dict | None:
 
 
 async def public_timeline(complaint_id: int) -> list[dict]:
+    """What the citizen sees: public steps and the OPD's replies; internal notes never."""
     return (
         await TimelineEvent.select(
+            TimelineEvent.id,
             TimelineEvent.kind,
+            TimelineEvent.opd.short_name.as_alias("opd_name"),
             TimelineEvent.to_status,
             TimelineEvent.note,
             TimelineEvent.created_at,
         )
-        .where((TimelineEvent.complaint == complaint_id) & (TimelineEvent.is_public == True))  # noqa: E712
+        .where((TimelineEvent.complaint == complaint_id) & (TimelineEvent.is_public == True))
         .order_by(TimelineEvent.id)
     )
 
@@ -289,7 +294,11 @@ async def public_timeline(complaint_id: int) -> list[dict]:
 async def photos_of(complaint_id: int) -> list[dict]:
     return (
         await ComplaintPhoto.select(
-            ComplaintPhoto.id, ComplaintPhoto.kind, ComplaintPhoto.width, ComplaintPhoto.height
+            ComplaintPhoto.id,
+            ComplaintPhoto.kind,
+            ComplaintPhoto.event,
+            ComplaintPhoto.width,
+            ComplaintPhoto.height,
         )
         .where(ComplaintPhoto.complaint == complaint_id)
         .order_by(ComplaintPhoto.position)
@@ -312,7 +321,7 @@ async def form_choices() -> dict:
     """Categories and kelurahan (grouped by kecamatan) for the filing form, in two queries."""
     categories = (
         await Category.select(Category.slug, Category.name, Category.name_en)
-        .where(Category.active == True)  # noqa: E712
+        .where(Category.active == True)
         .order_by(Category.position)
     )
     kelurahan = (
@@ -332,3 +341,39 @@ async def form_choices() -> dict:
         )
         group["kelurahan"].append(row)
     return {"categories": categories, "kecamatan": list(groups.values())}
+
+
+async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> None:
+    """The reporter rates the handling 1-5 once the OPD has resolved the ticket."""
+    if stars not in ("1", "2", "3", "4", "5"):
+        raise FormErrors.single("rating", _("Pilih nilai 1 sampai 5."))
+    ticket = await get_for_citizen(number, citizen_id)
+    if ticket is None:
+        raise FormErrors.single("rating", _("Laporan tidak ditemukan."))
+    if ticket["status"] not in ("resolved", "closed"):
+        raise FormErrors.single(
+            "rating", _("Penilaian bisa diberikan setelah laporan diselesaikan.")
+        )
+    now = datetime.now(UTC)
+    async with write_transaction():
+        await Complaint.update(
+            {Complaint.rating: int(stars), Complaint.rating_comment: comment.strip()[:1000]}
+        ).where(Complaint.id == ticket["id"])
+        await TimelineEvent.insert(
+            TimelineEvent(
+                complaint=ticket["id"],
+                kind="rated",
+                actor_kind="citizen",
+                actor_citizen=citizen_id,
+                note=f"{stars}/5" + (f" — {comment.strip()[:1000]}" if comment.strip() else ""),
+                is_public=True,
+                created_at=now,
+            )
+        )
+        await audit.record(
+            "complaint.rated",
+            actor_kind="citizen",
+            actor_id=citizen_id,
+            subject=f"complaint:{ticket['id']}",
+            rating=int(stars),
+        )

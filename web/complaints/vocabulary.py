@@ -79,4 +79,17 @@ def status_label(code: str) -> str:
 def event_label(kind: str) -> str:
     return {
         "created": _("Laporan diterima"),
+        "verify": _("Diverifikasi operator"),
+        "reject": _("Ditolak"),
+        "mark_duplicate": _("Ditandai duplikat"),
+        "dispatch": _("Didisposisikan ke OPD"),
+        "start": _("Mulai ditangani OPD"),
+        "follow_up": _("Tindak lanjut OPD"),
+        "resolve": _("Diselesaikan OPD"),
+        "return_to_operator": _("Dikembalikan ke operator"),
+        "close": _("Selesai (diverifikasi operator)"),
+        "confirm": _("Selesai (dikonfirmasi pelapor)"),
+        "reopen": _("Dibuka kembali oleh pelapor"),
+        "add_note": _("Catatan internal"),
+        "rated": _("Penilaian pelapor"),
     }.get(kind, kind)

@@ -1,0 +1,132 @@
+"""Authorization as a matrix: every staff route × every role (+ signed out, + a citizen).
+
+The routes come from the running app, so a new staff route is covered the moment it exists.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from db.tables import Complaint, ComplaintPhoto
+from tests.helpers import db, post_form, register
+from tests.images import png_bytes
+from tests.staff_helpers import make_staff, staff_sign_in
+from tests.test_complaints import complaint_form, photo_files
+from web.workflow.service import Actor, act
+
+ROLES = ("operator", "opd_staff", "supervisor", "admin")
+STAFF_PREFIXES = ("/operator", "/opd", "/staf/foto")
+
+
+def staff_routes(app):
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in handler.http_methods - {"OPTIONS", "HEAD"}:  # Litestar's automatic ones
+                yield method, route.path, handler
+
+
+@pytest.fixture
+def dispatched_ticket(make_client):
+    """A ticket with a photo, dispatched to Dinas PUPR (the category's default OPD)."""
+    citizen = make_client()
+    register(citizen)
+    filed = post_form(citizen, "/lapor", complaint_form(), files=photo_files(png_bytes()))
+    number = filed.url.path.rsplit("/", 1)[1]
+
+    async def dispatch():
+        from db.tables import Opd
+
+        pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
+        operator = Actor(kind="system", id=None, role="operator")
+        await act(number, "verify", operator, expected_version=1)
+        await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
+
+    db(citizen, dispatch)
+    photo_id = db(citizen, lambda: ComplaintPhoto.select(ComplaintPhoto.id).first())["id"]
+    return {"number": number, "photo_id": photo_id, "citizen": citizen}
+
+
+def fill(path: str, ticket: dict) -> str:
+    return path.replace("{number:str}", ticket["number"]).replace(
+        "{photo_id:int}", str(ticket["photo_id"])
+    )
+
+
+def test_every_staff_path_declares_its_roles(client):
+    for method, path, handler in staff_routes(client.app):
+        if path.startswith(STAFF_PREFIXES):
+            assert "roles" in handler.opt, f"{method} {path} has no role list"
+
+
+def test_authorization_matrix(make_client, dispatched_ticket):
+    clients = {}
+    for role in ROLES:
+        client = make_client()
+        make_staff(client, role, opd_slug="pupr" if role == "opd_staff" else None)
+        staff_sign_in(client, f"{role}-{'pupr' if role == 'opd_staff' else 'kota'}")
+        clients[role] = client
+    clients["signed out"] = make_client()
+    clients["citizen"] = dispatched_ticket["citizen"]
+
+    checked = 0
+    for method, path, handler in staff_routes(clients["operator"].app):
+        roles = handler.opt.get("roles")
+        if roles is None:
+            continue
+        url = fill(path, dispatched_ticket)
+        for who, client in clients.items():
+            version = db(client, lambda: Complaint.select(Complaint.version).first())["version"]
+            if method == "GET":
+                response = client.get(url, follow_redirects=False)
+            else:
+                response = post_form(
+                    client,
+                    url,
+                    {"action": "add_note", "version": str(version), "note": "cek akses"},
+                    follow_redirects=False,
+                )
+            if who in ("signed out", "citizen"):
+                assert response.status_code == 303, (who, method, url)
+                assert response.headers["location"].startswith("/staf/masuk")
+            elif who in roles:
+                assert response.status_code in (200, 303, 409), (
+                    who,
+                    method,
+                    url,
+                    response.status_code,
+                )
+            else:
+                assert response.status_code == 403, (who, method, url, response.status_code)
+            checked += 1
+    assert checked >= 8 * 6
+
+
+def test_opd_staff_see_only_their_own_agency(make_client, dispatched_ticket):
+    other = make_client()
+    make_staff(other, "opd_staff", opd_slug="dlh")
+    staff_sign_in(other, "opd_staff-dlh")
+    assert other.get(f"/opd/tiket/{dispatched_ticket['number']}").status_code == 404
+    assert other.get(f"/staf/foto/{dispatched_ticket['photo_id']}").status_code == 404
+    assert dispatched_ticket["number"] not in other.get("/opd").text
+
+
+def test_staff_sign_in_is_rate_limited_and_idle_sessions_expire(make_client):
+    client = make_client(staff_login_max_failures=3)
+    make_staff(client, "operator")
+    for _ in range(3):
+        response = post_form(
+            client, "/staf/masuk", {"username": "operator-kota", "password": "salah"}
+        )
+        assert response.status_code == 400
+        assert "salah" in response.text
+    blocked = post_form(
+        client, "/staf/masuk", {"username": "operator-kota", "password": "kata-sandi-uji-123"}
+    )
+    assert blocked.status_code == 400
+    assert "Terlalu banyak percobaan" in blocked.text
+
+    idle = make_client(staff_idle_minutes=0)
+    make_staff(idle, "supervisor")
+    staff_sign_in(idle, "supervisor-kota")
+    response = idle.get("/operator", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/staf/masuk")

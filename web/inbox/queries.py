@@ -1,0 +1,283 @@
+"""Ticket lists and detail for staff. Every list is one query with its joins and a keyset cursor;
+no page does work proportional to the size of the table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Opd, TimelineEvent
+
+PAGE_SIZE = 25
+DUPLICATE_RADIUS_M = 250
+OPEN_FOR_DUPLICATES = ("received", "verified", "dispatched", "in_progress", "returned", "reopened")
+WITH_OPD = ("dispatched", "in_progress")
+SORTS = ("terbaru", "terlama", "sla")
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ""
+    classification: str = ""
+    category: str = ""
+    opd: int | None = None
+    kecamatan: str = ""
+    channel: str = ""
+    sla: str = ""  # on_time | near_breach | overdue
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "terbaru"
+    after: str = ""  # keyset cursor from the previous page
+
+    def as_query(self, **overrides) -> dict[str, str]:
+        values = {
+            "status": self.status,
+            "classification": self.classification,
+            "category": self.category,
+            "opd": str(self.opd or ""),
+            "kecamatan": self.kecamatan,
+            "channel": self.channel,
+            "sla": self.sla,
+            "dari": self.date_from.isoformat() if self.date_from else "",
+            "sampai": self.date_to.isoformat() if self.date_to else "",
+            "q": self.q,
+            "urut": self.sort,
+        }
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v}
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def parse_filters(params: dict[str, str]) -> InboxFilters:
+    """Read filters from query parameters; anything malformed is ignored, never an error page."""
+    opd = params.get("opd", "")
+    sort = params.get("urut", "terbaru")
+    return InboxFilters(
+        status=params.get("status", ""),
+        classification=params.get("classification", ""),
+        category=params.get("category", ""),
+        opd=int(opd) if opd.isdigit() else None,
+        kecamatan=params.get("kecamatan", ""),
+        channel=params.get("channel", ""),
+        sla=params.get("sla", "")
+        if params.get("sla") in ("on_time", "near_breach", "overdue")
+        else "",
+        date_from=_date(params.get("dari")),
+        date_to=_date(params.get("sampai")),
+        q=" ".join(params.get("q", "").split())[:100],
+        sort=sort if sort in SORTS else "terbaru",
+        after=params.get("setelah", ""),
+    )
+
+
+LIST_COLUMNS = (
+    Complaint.id,
+    Complaint.number,
+    Complaint.title,
+    Complaint.status,
+    Complaint.classification,
+    Complaint.channel,
+    Complaint.privacy,
+    Complaint.created_at,
+    Complaint.sla_warn_at,
+    Complaint.sla_due_at,
+    Complaint.version,
+    Complaint.category.name.as_alias("category_name"),
+    Complaint.opd.short_name.as_alias("opd_name"),
+    Complaint.kelurahan.name.as_alias("kelurahan_name"),
+    Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+)
+
+
+def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: int | None):
+    if opd_id is not None:  # OPD staff see only their own agency's tickets
+        query = query.where(Complaint.opd == opd_id)
+    if filters.status:
+        query = query.where(Complaint.status == filters.status)
+    if filters.classification:
+        query = query.where(Complaint.classification == filters.classification)
+    if filters.category:
+        query = query.where(Complaint.category.slug == filters.category)
+    if filters.opd:
+        query = query.where(Complaint.opd == filters.opd)
+    if filters.kecamatan:
+        query = query.where(Complaint.kelurahan.kecamatan.code == filters.kecamatan)
+    if filters.channel:
+        query = query.where(Complaint.channel == filters.channel)
+    if filters.sla:
+        active = Complaint.status.is_in(list(WITH_OPD))
+        if filters.sla == "overdue":
+            query = query.where(active & (Complaint.sla_due_at < now))
+        elif filters.sla == "near_breach":
+            query = query.where(
+                active & (Complaint.sla_warn_at <= now) & (Complaint.sla_due_at >= now)
+            )
+        else:
+            query = query.where(active & (Complaint.sla_warn_at > now))
+    if filters.date_from:
+        query = query.where(
+            Complaint.created_at >= datetime.combine(filters.date_from, time.min, tz)
+        )
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tz)
+        query = query.where(Complaint.created_at < end)
+    if filters.q:
+        number = filters.q.upper()
+        pattern = f"%{filters.q}%"
+        query = query.where(
+            (Complaint.number == number)
+            | Complaint.title.ilike(pattern)
+            | Complaint.description.ilike(pattern)
+        )
+    return query
+
+
+def _keyset(query, filters: InboxFilters):
+    """Order and continue after the cursor: ``id`` for age, ``(sla_due_at, id)`` for SLA."""
+    cursor = filters.after
+    if filters.sort == "sla":
+        query = query.where(Complaint.sla_due_at.is_not_null())
+        if cursor:
+            due_raw, _, id_raw = cursor.partition("|")
+            try:
+                due, last_id = datetime.fromisoformat(due_raw), int(id_raw)
+            except ValueError:
+                due, last_id = None, None
+            if due is not None:
+                query = query.where(
+                    (Complaint.sla_due_at > due)
+                    | ((Complaint.sla_due_at == due) & (Complaint.id > last_id))
+                )
+        return query.order_by(Complaint.sla_due_at).order_by(Complaint.id)
+    ascending = filters.sort == "terlama"
+    if cursor.isdigit():
+        query = query.where(Complaint.id > int(cursor) if ascending else Complaint.id < int(cursor))
+    return query.order_by(Complaint.id, ascending=ascending)
+
+
+def _cursor(row: dict, sort: str) -> str:
+    if sort == "sla":
+        return f"{row['sla_due_at'].isoformat()}|{row['id']}"
+    return str(row["id"])
+
+
+async def list_tickets(
+    filters: InboxFilters, *, tz: ZoneInfo, opd_id: int | None = None, page_size: int = PAGE_SIZE
+) -> tuple[list[dict], str | None]:
+    """One page of tickets and the cursor for the next page (None on the last page)."""
+    now = datetime.now(UTC)
+    query = _keyset(_where(Complaint.select(*LIST_COLUMNS), filters, now, tz, opd_id), filters)
+    rows = await query.limit(page_size + 1)
+    next_cursor = _cursor(rows[page_size - 1], filters.sort) if len(rows) > page_size else None
+    return rows[:page_size], next_cursor
+
+
+async def filter_choices() -> dict:
+    categories = await Category.select(Category.slug, Category.name).order_by(Category.position)
+    opds = (
+        await Opd.select(Opd.id, Opd.short_name, Opd.name)
+        .where(Opd.active == True)
+        .order_by(Opd.short_name)
+    )
+    kecamatan = await Kecamatan.select(Kecamatan.code, Kecamatan.name).order_by(Kecamatan.code)
+    return {"categories": categories, "opds": opds, "kecamatan_list": kecamatan}
+
+
+async def ticket_detail(number: str) -> dict | None:
+    return (
+        await Complaint.select(
+            Complaint.all_columns(),
+            Complaint.category.name.as_alias("category_name"),
+            Complaint.category.default_opd.as_alias("default_opd"),
+            Complaint.opd.name.as_alias("opd_name"),
+            Complaint.kelurahan.name.as_alias("kelurahan_name"),
+            Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            Complaint.citizen.name.as_alias("reporter_name"),
+            Complaint.citizen.phone.as_alias("reporter_phone"),
+            Complaint.duplicate_of.number.as_alias("duplicate_of_number"),
+        )
+        .where(Complaint.number == number)
+        .first()
+    )
+
+
+async def timeline(complaint_id: int, *, include_internal: bool) -> list[dict]:
+    query = TimelineEvent.select(
+        TimelineEvent.id,
+        TimelineEvent.kind,
+        TimelineEvent.from_status,
+        TimelineEvent.to_status,
+        TimelineEvent.note,
+        TimelineEvent.reason_code,
+        TimelineEvent.is_public,
+        TimelineEvent.created_at,
+        TimelineEvent.actor_kind,
+        TimelineEvent.actor_staff.name.as_alias("staff_name"),
+        TimelineEvent.opd.short_name.as_alias("opd_name"),
+    ).where(TimelineEvent.complaint == complaint_id)
+    if not include_internal:
+        query = query.where(TimelineEvent.is_public == True)
+    return await query.order_by(TimelineEvent.id)
+
+
+async def photos(complaint_id: int) -> list[dict]:
+    return (
+        await ComplaintPhoto.select(ComplaintPhoto.id, ComplaintPhoto.kind, ComplaintPhoto.event)
+        .where(ComplaintPhoto.complaint == complaint_id)
+        .order_by(ComplaintPhoto.id)
+    )
+
+
+def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    r = 6_371_000
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+async def nearby_open_tickets(ticket: dict, radius_m: int = DUPLICATE_RADIUS_M) -> list[dict]:
+    """Open tickets of the same category within ``radius_m``: candidates for "duplicate of"."""
+    if ticket["latitude"] is None:
+        return []
+    dlat = radius_m / 111_320
+    dlng = radius_m / (111_320 * max(0.1, math.cos(math.radians(ticket["latitude"]))))
+    rows = (
+        await Complaint.select(
+            Complaint.id,
+            Complaint.number,
+            Complaint.title,
+            Complaint.status,
+            Complaint.created_at,
+            Complaint.latitude,
+            Complaint.longitude,
+        )
+        .where(
+            (Complaint.category == ticket["category"])
+            & (Complaint.id != ticket["id"])
+            & Complaint.status.is_in(list(OPEN_FOR_DUPLICATES))
+            & (Complaint.latitude >= ticket["latitude"] - dlat)
+            & (Complaint.latitude <= ticket["latitude"] + dlat)
+            & (Complaint.longitude >= ticket["longitude"] - dlng)
+            & (Complaint.longitude <= ticket["longitude"] + dlng)
+        )
+        .order_by(Complaint.id, ascending=False)
+        .limit(50)
+    )
+    result = []
+    for row in rows:
+        distance = _distance_m(
+            ticket["latitude"], ticket["longitude"], row["latitude"], row["longitude"]
+        )
+        if distance <= radius_m:
+            result.append({**row, "distance_m": round(distance)})
+    return sorted(result, key=lambda r: r["distance_m"])[:10]

@@ -1,0 +1,316 @@
+"""Operator inbox (desktop, htmx partials) and the OPD queue (phone). Access: web/staff/access.py."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Redirect, Response, Template
+
+from web.deps import services
+from web.forms import FormErrors
+from web.i18n import _
+from web.inbox import queries
+from web.photos.pipeline import PhotoRejected, process_photo
+from web.photos.storage import StorageError
+from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
+from web.workflow.lifecycle import (
+    Action,
+    TransitionRefused,
+    action_label,
+    allowed_actions,
+    reject_reason_label,
+)
+from web.workflow.service import Actor, StaleTicket, TicketNotFound, act, may_see
+from web.workflow.sla import sla_label, sla_state
+
+STAFF = {"guards": [staff_guard]}
+REJECT_CODES = ("prank", "insufficient_detail", "not_city_authority", "out_of_scope")
+
+
+def _tz(request: Request) -> ZoneInfo:
+    return ZoneInfo(services(request).city.timezone)
+
+
+def _actor(request: Request) -> Actor:
+    member = current_staff(request)
+    return Actor(kind="staff", id=member.id, role=member.role, opd_id=member.opd_id)
+
+
+def _page_or_partial(
+    request: HTMXRequest, page: str, partial: str, target: str, context: dict
+) -> Template:
+    """One URL, two answers: the whole page, or for htmx only the part it swaps in."""
+    wants_partial = bool(request.htmx) and request.htmx.target == target
+    template = HTMXTemplate if wants_partial else Template
+    return template(
+        template_name=partial if wants_partial else page,
+        context=context,
+        headers={"Vary": "HX-Request, HX-Target", "Cache-Control": "private, no-store"},
+    )
+
+
+def _sla_context():
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+
+    def state(ticket: dict) -> str:
+        return str(
+            sla_state(
+                now=now,
+                started_at=ticket.get("sla_started_at") or ticket.get("sla_warn_at"),
+                due_at=ticket.get("sla_due_at"),
+                status=ticket["status"],
+            )
+        )
+
+    return {"sla_of": state, "sla_label": sla_label}
+
+
+# --- Operator inbox ---------------------------------------------------------------------------
+
+
+@get("/operator", name="inbox:list", opt={"roles": READERS}, **STAFF)
+async def inbox(request: HTMXRequest) -> Template:
+    filters = queries.parse_filters(dict(request.query_params))
+    rows, next_cursor = await queries.list_tickets(filters, tz=_tz(request))
+    context = {
+        "tickets": rows,
+        "filters": filters,
+        "next_cursor": next_cursor,
+        "staff": current_staff(request),
+        **_sla_context(),
+    }
+    target = request.htmx.target if request.htmx else None
+    if target == "inbox-more":  # "load more" swaps its own row for the next page of rows
+        return _page_or_partial(
+            request, "operator/inbox.html", "operator/_rows.html", "inbox-more", context
+        )
+    if target != "inbox-rows":
+        context.update(await queries.filter_choices())
+    return _page_or_partial(
+        request, "operator/inbox.html", "operator/_rows.html", "inbox-rows", context
+    )
+
+
+async def _detail_context(request: Request, number: str) -> dict:
+    member = current_staff(request)
+    ticket = await queries.ticket_detail(number)
+    if ticket is None or not may_see(ticket, _actor(request)):
+        raise NotFoundException(_("Tiket tidak ditemukan."))
+    # OPD staff never see who reported an anonymous or confidential ticket.
+    show_reporter = member.role != "opd_staff" or ticket["privacy"] == "publik"
+    choices = await queries.filter_choices()
+    return {
+        "ticket": ticket,
+        "timeline": await queries.timeline(ticket["id"], include_internal=True),
+        "photos": await queries.photos(ticket["id"]),
+        "nearby": await queries.nearby_open_tickets(ticket)
+        if ticket["status"] in ("received", "verified")
+        else [],
+        "actions": allowed_actions(ticket["status"], member.role),
+        "action_label": action_label,
+        "reject_codes": REJECT_CODES,
+        "reject_reason_label": reject_reason_label,
+        "show_reporter": show_reporter,
+        "staff": member,
+        "opds": choices["opds"],
+        **_sla_context(),
+    }
+
+
+@get("/operator/tiket/{number:str}", name="inbox:detail", opt={"roles": READERS}, **STAFF)
+async def inbox_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
+    context = await _detail_context(request, number)
+    return _page_or_partial(
+        request, "operator/detail.html", "operator/_detail.html", "detail", context
+    )
+
+
+async def _read_action_form(request: Request) -> tuple[dict[str, str], list[UploadFile]]:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+    return values, uploads
+
+
+async def _apply(
+    request: Request, number: str, values: dict[str, str], uploads: list[UploadFile]
+) -> str | None:
+    """Run the posted action; returns an error message for the user, or None when it worked."""
+    svc = services(request)
+    try:
+        photos = []
+        for position, upload in enumerate(uploads[: svc.settings.photos_per_complaint], start=1):
+            raw = await upload.read(svc.settings.photo_max_bytes + 1)
+            try:
+                photos.append(
+                    await to_thread.run_sync(
+                        lambda raw=raw: process_photo(
+                            raw,
+                            max_bytes=svc.settings.photo_max_bytes,
+                            max_pixels=svc.settings.photo_max_pixels,
+                        )
+                    )
+                )
+            except PhotoRejected as exc:
+                return _("Foto ke-%(n)s: %(reason)s", n=position, reason=exc.message)
+        opd = values.get("opd", "")
+        await act(
+            number,
+            values.get("action", ""),
+            _actor(request),
+            expected_version=int(values.get("version") or 0),
+            note=values.get("note", ""),
+            reason_code=values.get("reason_code") or None,
+            opd_id=int(opd) if opd.isdigit() else None,
+            duplicate_of_number=values.get("duplicate_of") or None,
+            photos=photos,
+            storage=svc.storage,
+            reopen_window_days=svc.settings.reopen_window_days,
+        )
+    except TicketNotFound as exc:
+        raise NotFoundException(_("Tiket tidak ditemukan.")) from exc
+    except (TransitionRefused, StaleTicket) as exc:
+        return exc.message
+    except StorageError:
+        return _("Foto tidak dapat disimpan saat ini. Coba lagi sebentar lagi.")
+    except FormErrors as exc:
+        return " ".join(exc.errors.values())
+    finally:
+        for upload in uploads:
+            await upload.close()
+    return None
+
+
+@post("/operator/tiket/{number:str}/aksi", name="inbox:act", opt={"roles": OPERATORS}, **STAFF)
+async def inbox_act(request: HTMXRequest, number: FromPath[str]) -> Template | Redirect:
+    values, uploads = await _read_action_form(request)
+    problem = await _apply(request, number, values, uploads)
+    if not request.htmx:
+        return (
+            Redirect(f"/operator/tiket/{number}", status_code=303)
+            if problem is None
+            else Template(
+                template_name="operator/detail.html",
+                context={
+                    **await _detail_context(request, number),
+                    "problem": problem,
+                    "values": values,
+                },
+                status_code=409 if problem else 200,
+            )
+        )
+    context = await _detail_context(request, number)
+    context.update(
+        {"problem": problem, "values": values if problem else {}, "done": problem is None}
+    )
+    response = HTMXTemplate(template_name="operator/_detail.html", context=context, status_code=200)
+    if problem is None:
+        response.headers["HX-Trigger"] = "ticket-changed"  # the list refreshes its row
+    return response
+
+
+# --- OPD queue (phone) ------------------------------------------------------------------------
+
+
+@get("/opd", name="opd:queue", opt={"roles": OPD_STAFF}, **STAFF)
+async def opd_queue(request: HTMXRequest) -> Template:
+    member = current_staff(request)
+    params = dict(request.query_params)
+    filters = queries.parse_filters({**params, "urut": params.get("urut", "sla")})
+    rows, next_cursor = await queries.list_tickets(filters, tz=_tz(request), opd_id=member.opd_id)
+    return Template(
+        template_name="opd/queue.html",
+        context={
+            "tickets": rows,
+            "filters": filters,
+            "next_cursor": next_cursor,
+            "staff": member,
+            **_sla_context(),
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@get("/opd/tiket/{number:str}", name="opd:detail", opt={"roles": OPD_STAFF}, **STAFF)
+async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
+    context = await _detail_context(request, number)
+    return Template(
+        template_name="opd/detail.html",
+        context=context,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@post("/opd/tiket/{number:str}/aksi", name="opd:act", opt={"roles": OPD_STAFF}, **STAFF)
+async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect:
+    values, uploads = await _read_action_form(request)
+    problem = await _apply(request, number, values, uploads)
+    if problem is None:
+        # Back to the queue after resolving or returning; stay on the ticket otherwise.
+        done = values.get("action") in (Action.RESOLVE, Action.RETURN_TO_OPERATOR)
+        return Redirect(
+            "/opd?selesai=" + number if done else f"/opd/tiket/{number}", status_code=303
+        )
+    context = await _detail_context(request, number)
+    context.update({"problem": problem, "values": values})
+    return Template(template_name="opd/detail.html", context=context, status_code=409)
+
+
+# --- Photos for staff ------------------------------------------------------------------------
+
+
+async def _staff_photo(request: Request, photo_id: int, thumb: bool) -> Response:
+    from db.tables import ComplaintPhoto
+
+    photo = (
+        await ComplaintPhoto.select(
+            ComplaintPhoto.storage_key,
+            ComplaintPhoto.thumb_key,
+            ComplaintPhoto.complaint.opd.as_alias("opd"),
+            ComplaintPhoto.complaint.citizen.as_alias("citizen"),
+        )
+        .where(ComplaintPhoto.id == photo_id)
+        .first()
+    )
+    if photo is None or not may_see(photo, _actor(request)):
+        raise NotFoundException(_("Foto tidak ditemukan."))
+    try:
+        data = await services(request).storage.get(
+            photo["thumb_key"] if thumb else photo["storage_key"]
+        )
+    except (KeyError, StorageError) as exc:
+        raise NotFoundException(_("Foto tidak ditemukan.")) from exc
+    return Response(
+        content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
+
+
+@get(
+    "/staf/foto/{photo_id:int}",
+    name="staff:photo",
+    opt={"roles": ANY_STAFF, "skip_compression": True},
+    **STAFF,
+)
+async def staff_photo(request: Request, photo_id: FromPath[int]) -> Response:
+    return await _staff_photo(request, photo_id, thumb=False)
+
+
+@get(
+    "/staf/foto/{photo_id:int}/kecil",
+    name="staff:thumb",
+    opt={"roles": ANY_STAFF, "skip_compression": True},
+    **STAFF,
+)
+async def staff_thumb(request: Request, photo_id: FromPath[int]) -> Response:
+    return await _staff_photo(request, photo_id, thumb=True)
+
+
+ROUTES = [inbox, inbox_detail, inbox_act, opd_queue, opd_detail, opd_act, staff_photo, staff_thumb]

@@ -1,0 +1,90 @@
+"""Authorization for staff routes, in one place.
+
+Each staff route declares the roles it admits in ``opt={"roles": ...}``; ``staff_guard`` is the only
+code that checks them. ``tests/test_staff_access.py`` walks every staff route for every role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from db.tables import StaffUser
+
+ROLES = ("operator", "opd_staff", "supervisor", "admin")
+OPERATORS = frozenset({"operator", "admin"})
+READERS = frozenset({"operator", "admin", "supervisor"})  # see every ticket
+OPD_STAFF = frozenset({"opd_staff"})
+ANY_STAFF = frozenset(ROLES)
+
+SESSION_STAFF = "staff_id"
+SESSION_SEEN = "staff_seen_at"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    username: str
+    name: str
+    role: str
+    opd_id: int | None
+
+    @property
+    def can_act_as_operator(self) -> bool:
+        return self.role in OPERATORS
+
+
+class StaffSignInRequired(HTTPException):
+    status_code = 401
+
+
+async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMember | None:
+    """The signed-in staff member, or None; an idle session ends here (and is cleared)."""
+    session = connection.scope.get("session")
+    if not session or SESSION_STAFF not in session:
+        return None
+    now = datetime.now(UTC).timestamp()
+    seen = session.get(SESSION_SEEN, 0)
+    if now - seen > idle_seconds:
+        session.pop(SESSION_STAFF, None)
+        session.pop(SESSION_SEEN, None)
+        return None
+    row = (
+        await StaffUser.select(
+            StaffUser.id, StaffUser.username, StaffUser.name, StaffUser.role, StaffUser.opd
+        )
+        .where((StaffUser.id == session[SESSION_STAFF]) & (StaffUser.active == True))
+        .first()
+    )
+    if row is None:
+        return None
+    session[SESSION_SEEN] = now
+    return StaffMember(
+        id=row["id"],
+        username=row["username"],
+        name=row["name"],
+        role=row["role"],
+        opd_id=row["opd"],
+    )
+
+
+async def staff_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    roles = handler.opt.get("roles")
+    if roles is None:  # a staff route without a role list is a bug: refuse rather than open it
+        raise PermissionDeniedException("route declares no roles")
+    settings = connection.app.state.services.settings
+    member = await load_staff(connection, settings.staff_idle_minutes * 60)
+    if member is None:
+        raise StaffSignInRequired()
+    if member.role not in roles:
+        raise PermissionDeniedException("role not allowed")
+    connection.scope.setdefault("state", {})["staff"] = member
+
+
+def current_staff(connection: ASGIConnection) -> StaffMember:
+    """Set by ``staff_guard``; handlers behind the guard can rely on it."""
+    return connection.scope["state"]["staff"]

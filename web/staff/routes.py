@@ -1,0 +1,66 @@
+"""Staff sign-in and sign-out. Staff pages themselves live with their area (inbox, opd)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
+
+from db.tables import StaffUser
+from web.deps import services
+from web.forms import FormErrors
+from web.http import client_ip, safe_next
+from web.staff import auth
+from web.staff.access import SESSION_SEEN, SESSION_STAFF
+
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+HOME_BY_ROLE = {
+    "operator": "/operator",
+    "admin": "/operator",
+    "supervisor": "/operator",
+    "opd_staff": "/opd",
+}
+
+
+@get("/staf/masuk", name="staff:sign-in")
+async def sign_in_form(next: FromQuery[str | None] = None) -> Template:
+    return Template(
+        template_name="staff/sign_in.html", context={"values": {}, "errors": {}, "next": next or ""}
+    )
+
+
+@post("/staf/masuk", name="staff:sign-in-submit")
+async def sign_in_submit(request: Request, data: FormData) -> Template | Redirect:
+    svc = services(request)
+    values = {"username": data.get("username", "")}
+    try:
+        staff_id = await auth.authenticate(
+            username=values["username"],
+            password=data.get("password", ""),
+            ip=client_ip(request, svc.settings),
+            settings=svc.settings,
+        )
+    except FormErrors as exc:
+        return Template(
+            template_name="staff/sign_in.html",
+            context={"values": values, "errors": exc.errors, "next": data.get("next", "")},
+            status_code=400,
+        )
+    request.clear_session()  # a fresh session on sign-in (session fixation)
+    request.set_session({SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
+    role = (await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first())["role"]
+    return Redirect(safe_next(data.get("next"), HOME_BY_ROLE[role]), status_code=303)
+
+
+@post("/staf/keluar", name="staff:sign-out")
+async def sign_out(request: Request) -> Redirect:
+    request.clear_session()
+    return Redirect("/staf/masuk", status_code=303)
+
+
+ROUTES = [sign_in_form, sign_in_submit, sign_out]

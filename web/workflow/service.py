@@ -1,0 +1,253 @@
+"""Applying lifecycle actions to tickets in the database.
+
+``act`` is the one way a ticket's status changes: the rules come from ``lifecycle.decide``; the
+change, its timeline event, any proof photos and the audit row are one transaction; and the ticket's
+``version`` makes the second of two concurrent editors fail with a clear message instead of
+silently overwriting the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db.engine import write_transaction
+from db.tables import Complaint, ComplaintPhoto, Opd, StaffUser, TimelineEvent
+from web import audit
+from web.complaints.service import remove_stored, store_photos
+from web.i18n import _
+from web.photos.pipeline import ProcessedPhoto
+from web.photos.storage import PhotoStorage
+from web.workflow.lifecycle import Action, TransitionRefused, decide
+from web.workflow.sla import near_breach_from, sla_due_at
+
+log = logging.getLogger("aduan.workflow")
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # citizen | staff | system
+    id: int | None
+    role: str  # citizen | operator | opd_staff | supervisor | admin | system
+    opd_id: int | None = None
+
+
+class StaleTicket(Exception):
+    """Someone else changed the ticket since this page was loaded."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TicketNotFound(Exception):
+    """No such ticket, or not one this actor may see (deliberately the same answer)."""
+
+
+async def _load(number: str) -> dict | None:
+    return (
+        await Complaint.select(
+            Complaint.id,
+            Complaint.number,
+            Complaint.status,
+            Complaint.version,
+            Complaint.citizen,
+            Complaint.opd,
+            Complaint.first_response_at,
+            Complaint.resolved_at,
+            Complaint.category.sla_hours.as_alias("sla_hours"),
+        )
+        .where(Complaint.number == number)
+        .first()
+    )
+
+
+def may_see(ticket: dict, actor: Actor) -> bool:
+    if actor.role == "citizen":
+        return ticket["citizen"] == actor.id
+    if actor.role == "opd_staff":
+        return ticket["opd"] is not None and ticket["opd"] == actor.opd_id
+    return actor.role in ("operator", "admin", "supervisor", "system")
+
+
+async def _who_changed_last(complaint_id: int) -> str:
+    row = (
+        await TimelineEvent.select(
+            TimelineEvent.actor_kind,
+            TimelineEvent.actor_staff.name.as_alias("staff_name"),
+            TimelineEvent.created_at,
+        )
+        .where(TimelineEvent.complaint == complaint_id)
+        .order_by(TimelineEvent.id, ascending=False)
+        .first()
+    )
+    if row is None:
+        return _("petugas lain")
+    if row["staff_name"]:
+        return row["staff_name"]
+    return _("pelapor") if row["actor_kind"] == "citizen" else _("sistem")
+
+
+async def act(
+    number: str,
+    action: Action | str,
+    actor: Actor,
+    *,
+    expected_version: int,
+    note: str = "",
+    reason_code: str | None = None,
+    opd_id: int | None = None,
+    duplicate_of_number: str | None = None,
+    photos: list[ProcessedPhoto] | None = None,
+    storage: PhotoStorage | None = None,
+    reopen_window_days: int = 7,
+) -> dict:
+    """Apply ``action`` to ticket ``number``; returns the ticket's new status and version.
+
+    Raises TicketNotFound, TransitionRefused (with an Indonesian message) or StaleTicket.
+    """
+    ticket = await _load(number)
+    if ticket is None or not may_see(ticket, actor):
+        raise TicketNotFound(number)
+    note = note.strip()
+    now = datetime.now(UTC)
+
+    duplicate_of = None
+    if duplicate_of_number:
+        original = (
+            await Complaint.select(Complaint.id)
+            .where(Complaint.number == duplicate_of_number.strip())
+            .first()
+        )
+        if original is None:
+            raise TransitionRefused(
+                _("Tiket asal %(number)s tidak ditemukan.", number=duplicate_of_number)
+            )
+        duplicate_of = original["id"]
+    active_opd = (Opd.id == opd_id) & (Opd.active == True)
+    if opd_id is not None and not await Opd.exists().where(active_opd):
+        raise TransitionRefused(_("OPD tujuan tidak dikenal."))
+
+    decision = decide(
+        ticket["status"],
+        action,
+        actor.role,
+        note=note,
+        reason_code=reason_code,
+        opd_id=opd_id,
+        duplicate_of=duplicate_of,
+        ticket_id=ticket["id"],
+        resolved_at=ticket["resolved_at"],
+        now=now,
+        reopen_window_days=reopen_window_days,
+    )
+    if ticket["version"] != expected_version:
+        raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
+
+    changes: dict = {Complaint.status: decision.to_status, Complaint.updated_at: now}
+    kind = str(decision.action)
+    if kind == Action.DISPATCH:
+        due = sla_due_at(now, ticket["sla_hours"])
+        changes.update(
+            {
+                Complaint.opd: opd_id,
+                Complaint.sla_started_at: now,
+                Complaint.sla_warn_at: near_breach_from(now, due),
+                Complaint.sla_due_at: due,
+            }
+        )
+    elif kind == Action.MARK_DUPLICATE:
+        changes[Complaint.duplicate_of] = duplicate_of
+    elif (
+        kind in (Action.START, Action.FOLLOW_UP, Action.RESOLVE)
+        and ticket["first_response_at"] is None
+    ):
+        changes[Complaint.first_response_at] = now
+    if kind == Action.RESOLVE:
+        changes[Complaint.resolved_at] = now
+    elif kind in (Action.CLOSE, Action.CONFIRM):
+        changes[Complaint.closed_at] = now
+    elif kind == Action.REOPEN:
+        changes.update(
+            {Complaint.resolved_at: None, Complaint.closed_at: None, Complaint.sla_due_at: None}
+        )
+    elif kind in (Action.RETURN_TO_OPERATOR, Action.REJECT, Action.MARK_DUPLICATE):
+        changes[Complaint.sla_due_at] = None
+    if decision.to_status == ticket["status"]:
+        changes.pop(Complaint.status)
+
+    stored: list[str] = []
+    try:
+        placed = (
+            await store_photos(storage, ticket["number"], photos, stored)
+            if photos and storage
+            else []
+        )
+        async with write_transaction():
+            updated = (
+                await Complaint.update({**changes, Complaint.version: Complaint.version + 1})
+                .where((Complaint.id == ticket["id"]) & (Complaint.version == expected_version))
+                .returning(Complaint.version)
+            )
+            if not updated:
+                raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
+            event = await TimelineEvent.insert(
+                TimelineEvent(
+                    complaint=ticket["id"],
+                    kind=kind,
+                    from_status=ticket["status"],
+                    to_status=decision.to_status,
+                    actor_kind=actor.kind,
+                    actor_citizen=actor.id if actor.kind == "citizen" else None,
+                    actor_staff=actor.id if actor.kind == "staff" else None,
+                    note=note,
+                    reason_code=reason_code,
+                    opd=opd_id if kind == Action.DISPATCH else None,
+                    is_public=decision.public,
+                    created_at=now,
+                )
+            ).returning(TimelineEvent.id)
+            if placed:
+                await ComplaintPhoto.insert(
+                    *[
+                        ComplaintPhoto(
+                            complaint=ticket["id"],
+                            event=event[0]["id"],
+                            kind="proof",
+                            position=position,
+                            storage_key=key,
+                            thumb_key=thumb_key,
+                            width=photo.width,
+                            height=photo.height,
+                            size_bytes=len(photo.image),
+                            created_at=now,
+                        )
+                        for position, (key, thumb_key, photo) in enumerate(placed)
+                    ]
+                )
+            await audit.record(
+                f"complaint.{kind}",
+                actor_kind=actor.kind,
+                actor_id=actor.id,
+                subject=f"complaint:{ticket['id']}",
+                from_status=ticket["status"],
+                to_status=decision.to_status,
+            )
+    except BaseException:
+        if stored and storage:
+            await remove_stored(storage, stored)
+        raise
+    return {"status": decision.to_status, "version": updated[0]["version"]}
+
+
+def _stale_message(who: str) -> str:
+    return _(
+        "Tiket ini baru saja diubah oleh %(who)s. Muat ulang untuk melihat perubahan terbaru.",
+        who=who,
+    )
+
+
+async def staff_name(staff_id: int) -> str:
+    row = await StaffUser.select(StaffUser.name).where(StaffUser.id == staff_id).first()
+    return row["name"] if row else ""
