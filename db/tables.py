@@ -105,6 +105,10 @@ class Complaint(Table):
     number = Varchar(length=24, unique=True)
     client_key = UUID(unique=True)
     citizen = ForeignKey(references=Citizen, null=True, default=None, index=True)
+    # Filed by an operator for someone who phoned, walked in or wrote to SP4N-LAPOR!.
+    reporter_name = Varchar(length=120, default="")
+    reporter_contact = Varchar(length=40, default="")
+    filed_by_staff = ForeignKey(references=StaffUser, null=True, default=None)
     classification = Varchar(length=12)
     category = ForeignKey(references=Category, null=False, index=True)
     title = Varchar(length=150)
@@ -163,6 +167,16 @@ class ComplaintPhoto(Table, tablename="complaint_photo"):
     created_at = Timestamptz()
 
 
+class CallLog(Table, tablename="call_log"):
+    """A Call Center 112 call as the operator classed it; counted in the daily report."""
+
+    kind = Varchar(length=12, index=True)  # normal | informative | prank
+    note = Text(default="")
+    operator = ForeignKey(references=StaffUser, null=True, default=None)
+    complaint = ForeignKey(references=Complaint, null=True, default=None)
+    created_at = Timestamptz(index=True)
+
+
 class AuditLog(Table, tablename="audit_log"):
     """Who did what to whom: every state change and every access to personal data."""
 
@@ -196,6 +210,7 @@ ALL_TABLES: list[type[Table]] = [
     Complaint,
     ComplaintPhoto,
     TimelineEvent,
+    CallLog,
     AuditLog,
     HttpSession,
 ]

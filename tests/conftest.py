@@ -34,6 +34,7 @@ from litestar.testing import TestClient  # noqa: E402
 
 from db.tables import (  # noqa: E402
     AuditLog,
+    CallLog,
     Citizen,
     Complaint,
     ComplaintPhoto,
@@ -64,6 +65,7 @@ def run_async(fn):
 
 
 MUTABLE_TABLES = [
+    CallLog,
     ComplaintPhoto,
     TimelineEvent,
     Complaint,

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from db.engine import close_pool, start_pool
 from web import i18n
+from web.admin.routes import ROUTES as ADMIN_ROUTES
 from web.assets import AssetManifest
 from web.citizen.routes import ROUTES as CITIZEN_ROUTES
 from web.city import get_city
@@ -26,6 +27,7 @@ from web.deps import Services, SignInRequired
 from web.http import LANG_COOKIE
 from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
+from web.intake.routes import ROUTES as INTAKE_ROUTES
 from web.messaging.messenger import messenger_from_settings
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
@@ -45,6 +47,8 @@ ROUTE_HANDLERS = [
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
     *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
     *INBOX_ROUTES,  # /operator, /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
+    *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
+    *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
 ]
 
 

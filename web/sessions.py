@@ -16,18 +16,30 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
+RENEW_EVERY_SECONDS = 60
+
+
 class DatabaseSessionStore(Store):
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
     ) -> None:
+        """Upsert, but leave the row alone when nothing changed and the expiry is fresh.
+
+        Litestar saves the session after every response, changed or not; without this, every
+        page view of a signed-in user would be a database write.
+        """
         data = value.encode() if isinstance(value, str) else value
         expires_at = _expiry(expires_in)
-        await HttpSession.insert(
-            HttpSession(key=key, data=data, expires_at=expires_at)
-        ).on_conflict(
-            target=HttpSession.key,
-            action="DO UPDATE",
-            values=[HttpSession.data, HttpSession.expires_at],
+        renew_before = expires_at - timedelta(seconds=RENEW_EVERY_SECONDS) if expires_at else None
+        await HttpSession.raw(
+            "INSERT INTO http_session (key, data, expires_at) VALUES ({}, {}, {}) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at "
+            "WHERE http_session.data <> excluded.data OR http_session.expires_at IS NULL "
+            "OR http_session.expires_at < {}",
+            key,
+            data,
+            expires_at,
+            renew_before,
         )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:

@@ -110,6 +110,9 @@ class Settings:
         5, "Wrong staff passwords per username (x3 per IP) per window."
     )
     staff_login_window_seconds: int = setting(900, "Window of the staff sign-in failure limits.")
+    shift_starts: str = setting(
+        "07:00,15:00,23:00", "Start times of the command centre's shifts (city time)."
+    )
     reopen_window_days: int = setting(
         7, "Days after resolution during which a citizen may reopen a ticket."
     )

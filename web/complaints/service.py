@@ -131,7 +131,11 @@ async def create_complaint(
     city: City,
     channel: str = "pwa",
     ip: str = "",
+    staff_id: int | None = None,
+    reporter_name: str = "",
+    reporter_contact: str = "",
 ) -> FiledComplaint:
+    """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's behalf."""
     existing = await find_by_client_key(draft.client_key)
     if existing:
         return _existing_for(existing, citizen_id)
@@ -155,7 +159,17 @@ async def create_complaint(
 
     try:
         filed = await _insert(
-            draft, citizen_id, category_id, kelurahan_id, placed, city, channel, ip
+            draft,
+            citizen_id,
+            category_id,
+            kelurahan_id,
+            placed,
+            city,
+            channel,
+            ip,
+            staff_id=staff_id,
+            reporter_name=reporter_name,
+            reporter_contact=reporter_contact,
         )
     except BaseException:
         await remove_stored(storage, stored)
@@ -168,7 +182,18 @@ async def create_complaint(
 
 
 async def _insert(
-    draft, citizen_id, category_id, kelurahan_id, placed, city, channel, ip
+    draft,
+    citizen_id,
+    category_id,
+    kelurahan_id,
+    placed,
+    city,
+    channel,
+    ip,
+    *,
+    staff_id=None,
+    reporter_name="",
+    reporter_contact="",
 ) -> FiledComplaint:
     now = datetime.now(UTC)
     async with write_transaction():
@@ -178,6 +203,9 @@ async def _insert(
                 number=number,
                 client_key=draft.client_key,
                 citizen=citizen_id,
+                reporter_name=reporter_name,
+                reporter_contact=reporter_contact,
+                filed_by_staff=staff_id,
                 classification=draft.classification,
                 category=category_id,
                 title=draft.title,
@@ -217,16 +245,17 @@ async def _insert(
                 complaint=complaint_id,
                 kind="created",
                 to_status=STATUS_RECEIVED,
-                actor_kind="citizen" if citizen_id else "staff",
-                actor_citizen=citizen_id,
+                actor_kind="staff" if staff_id else "citizen",
+                actor_citizen=None if staff_id else citizen_id,
+                actor_staff=staff_id,
                 is_public=True,
                 created_at=now,
             )
         )
         await audit.record(
             "complaint.created",
-            actor_kind="citizen",
-            actor_id=citizen_id,
+            actor_kind="staff" if staff_id else "citizen",
+            actor_id=staff_id or citizen_id,
             subject=f"complaint:{complaint_id}",
             ip=ip,
             number=number,

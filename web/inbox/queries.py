@@ -4,13 +4,19 @@ no page does work proportional to the size of the table."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Opd, TimelineEvent
+from piccolo.columns.combination import WhereRaw
+from piccolo.engine.postgres import PostgresEngine
+
+from db.engine import current_engine
+from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
 
 PAGE_SIZE = 25
+TICKET_NUMBER = re.compile(r"[A-Za-z]{2,5}-\d{4}-\d{6,7}")
 DUPLICATE_RADIUS_M = 250
 OPEN_FOR_DUPLICATES = ("received", "verified", "dispatched", "in_progress", "returned", "reopened")
 WITH_OPD = ("dispatched", "in_progress")
@@ -110,7 +116,11 @@ def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: in
     if filters.opd:
         query = query.where(Complaint.opd == filters.opd)
     if filters.kecamatan:
-        query = query.where(Complaint.kelurahan.kecamatan.code == filters.kecamatan)
+        # Through the kelurahan ids, not a join: keeps the (kelurahan, id) index usable.
+        in_kecamatan = Kelurahan.select(Kelurahan.id).where(
+            Kelurahan.kecamatan.code == filters.kecamatan
+        )
+        query = query.where(Complaint.kelurahan.is_in(in_kecamatan))
     if filters.channel:
         query = query.where(Complaint.channel == filters.channel)
     if filters.sla:
@@ -129,15 +139,24 @@ def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: in
         )
     if filters.date_to:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tz)
-        query = query.where(Complaint.created_at < end)
-    if filters.q:
-        number = filters.q.upper()
-        pattern = f"%{filters.q}%"
-        query = query.where(
-            (Complaint.number == number)
-            | Complaint.title.ilike(pattern)
-            | Complaint.description.ilike(pattern)
-        )
+        query = query.where(Complaint.created_at < end.astimezone(UTC))
+    if filters.q and TICKET_NUMBER.fullmatch(filters.q):
+        # A ticket number is an exact lookup on its unique index, never a text search.
+        query = query.where(Complaint.number == filters.q.upper())
+    elif filters.q:
+        if isinstance(current_engine(), PostgresEngine):
+            # Full-text search on the expression the complaint_search GIN index covers.
+            query = query.where(
+                WhereRaw(
+                    "to_tsvector('simple', title || ' ' || description) @@ plainto_tsquery('simple', {})",
+                    filters.q,
+                )
+            )
+        else:
+            pattern = f"%{filters.q}%"
+            query = query.where(
+                Complaint.title.ilike(pattern) | Complaint.description.ilike(pattern)
+            )
     return query
 
 
@@ -175,10 +194,20 @@ async def list_tickets(
 ) -> tuple[list[dict], str | None]:
     """One page of tickets and the cursor for the next page (None on the last page)."""
     now = datetime.now(UTC)
-    query = _keyset(_where(Complaint.select(*LIST_COLUMNS), filters, now, tz, opd_id), filters)
-    rows = await query.limit(page_size + 1)
-    next_cursor = _cursor(rows[page_size - 1], filters.sort) if len(rows) > page_size else None
-    return rows[:page_size], next_cursor
+    # Late row lookup: first the page's ids (filters, order and cursor on indexed columns only),
+    # then those rows with their joins. Joining before the LIMIT lets the planner join every
+    # matching row of a large table first.
+    keys = await _keyset(
+        _where(Complaint.select(Complaint.id, Complaint.sla_due_at), filters, now, tz, opd_id),
+        filters,
+    ).limit(page_size + 1)
+    next_cursor = _cursor(keys[page_size - 1], filters.sort) if len(keys) > page_size else None
+    ids = [key["id"] for key in keys[:page_size]]
+    if not ids:
+        return [], None
+    rows = await Complaint.select(*LIST_COLUMNS).where(Complaint.id.is_in(ids))
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[i] for i in ids], next_cursor
 
 
 async def filter_choices() -> dict:

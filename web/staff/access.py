@@ -23,6 +23,7 @@ ANY_STAFF = frozenset(ROLES)
 
 SESSION_STAFF = "staff_id"
 SESSION_SEEN = "staff_seen_at"
+SEEN_RESOLUTION_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMemb
     )
     if row is None:
         return None
-    session[SESSION_SEEN] = now
+    if now - seen > SEEN_RESOLUTION_SECONDS:
+        # Stamped at most once a minute: every stamp rewrites the session row.
+        session[SESSION_SEEN] = now
     return StaffMember(
         id=row["id"],
         username=row["username"],

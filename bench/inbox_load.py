@@ -1,0 +1,427 @@
+"""Operator inbox at national scale: load N tickets into PostgreSQL, then time the inbox with
+concurrent operators over real HTTP (uvicorn, 2 workers on this 2-core machine).
+
+    .venv/bin/python bench/inbox_load.py --tickets 1000000 --clients 20 --requests 400
+
+Uses its own database (default postgresql://postgres@127.0.0.1:5432/aduan_bench), created and
+filled on first run and reused afterwards (--reload to rebuild). Prints a Markdown table.
+Target (issue 4): p95 <= 150 ms for each request kind at 1 M tickets with 20 operators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = (
+    "jalan",
+    "lampu",
+    "sampah",
+    "banjir",
+    "got",
+    "parkir",
+    "air",
+    "pipa",
+    "pohon",
+    "trotoar",
+    "lubang",
+    "mati",
+    "bocor",
+    "menumpuk",
+    "tumbang",
+    "rusak",
+    "macet",
+    "bau",
+    "liar",
+    "retak",
+)
+# Real text has a long tail: a Zipf-like vocabulary, so PostgreSQL's word statistics (and so its
+# plans for rare and common words) look like a real city's, not like 20 words repeated.
+_rng = random.Random(1)
+VOCABULARY = list(WORDS) + [
+    "".join(_rng.choice("abdegijklmnoprstu") for _ in range(_rng.randint(4, 9)))
+    for _ in range(3000)
+]
+WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+
+
+def words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choices(VOCABULARY, weights=WEIGHTS, k=n))
+
+
+STATUSES = (
+    ("closed", 55),
+    ("in_progress", 12),
+    ("dispatched", 10),
+    ("resolved", 8),
+    ("received", 5),
+    ("verified", 3),
+    ("rejected", 4),
+    ("duplicate", 2),
+    ("returned", 1),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(url: str, var_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
+    env.update(ADUAN_DATABASE_URL=url, ADUAN_VAR_DIR=str(var_dir), ADUAN_DB_POOL_SIZE="10")
+    return env
+
+
+async def ensure_database(url: str, reload: bool) -> bool:
+    """Create the bench database if needed; True when it must be (re)filled."""
+    base, _, name = url.rpartition("/")
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and reload:
+            await admin.execute(f'DROP DATABASE "{name}"')
+            exists = False
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            return True
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(url)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM complaint")
+    except asyncpg.UndefinedTableError:
+        count = 0
+    finally:
+        await conn.close()
+    return count == 0
+
+
+async def fill(url: str, tickets: int) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        categories = await conn.fetch("SELECT id, default_opd, sla_hours FROM category")
+        kelurahan = await conn.fetch("SELECT id, latitude, longitude FROM kelurahan")
+        citizen_id = await conn.fetchval(
+            "INSERT INTO citizen (nik_hash, nik_masked, phone, name, created_at) "
+            "VALUES ('bench', '0000••••••••0000', '+6281299999999', 'Warga Bench', now()) RETURNING id"
+        )
+        rng = random.Random(42)
+        now = datetime.now(UTC)
+        status_pool = [s for s, w in STATUSES for _ in range(w)]
+        year = now.year
+        batch, t0 = [], time.monotonic()
+        columns = (
+            "number",
+            "client_key",
+            "citizen",
+            "reporter_name",
+            "reporter_contact",
+            "classification",
+            "category",
+            "title",
+            "description",
+            "latitude",
+            "longitude",
+            "location_accuracy_m",
+            "address",
+            "kelurahan",
+            "privacy",
+            "status",
+            "channel",
+            "opd",
+            "sla_started_at",
+            "sla_warn_at",
+            "sla_due_at",
+            "rating_comment",
+            "created_at",
+            "updated_at",
+            "version",
+        )
+        for i in range(1, tickets + 1):
+            cat = rng.choice(categories)
+            kel = rng.choice(kelurahan)
+            status = rng.choice(status_pool)
+            created = now - timedelta(seconds=int((tickets - i) * (730 * 86400 / tickets)))
+            dispatched = status in ("dispatched", "in_progress", "resolved", "closed", "returned")
+            started = created + timedelta(hours=rng.randint(1, 30)) if dispatched else None
+            due = started + timedelta(hours=cat["sla_hours"]) if started else None
+            warn = due - timedelta(hours=cat["sla_hours"] * 0.2) if due else None
+            title = words(rng, 4).capitalize()
+            batch.append(
+                (
+                    f"BNC-{year}-{i:07d}",
+                    uuid.UUID(int=rng.getrandbits(128)),
+                    citizen_id,
+                    "",
+                    "",
+                    "pengaduan",
+                    cat["id"],
+                    title,
+                    title + " " + words(rng, 14),
+                    kel["latitude"] + rng.uniform(-0.004, 0.004),
+                    kel["longitude"] + rng.uniform(-0.004, 0.004),
+                    10.0,
+                    "",
+                    kel["id"],
+                    rng.choice(("publik", "publik", "anonim", "rahasia")),
+                    status,
+                    rng.choice(("pwa", "pwa", "pwa", "telepon", "datang", "lapor")),
+                    cat["default_opd"] if dispatched else None,
+                    started,
+                    warn,
+                    due,
+                    "",
+                    created,
+                    created,
+                    1,
+                )
+            )
+            if len(batch) == 50_000:
+                await conn.copy_records_to_table("complaint", records=batch, columns=columns)
+                batch.clear()
+                print(f"  {i:,} tickets ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
+        if batch:
+            await conn.copy_records_to_table("complaint", records=batch, columns=columns)
+        print("  timeline events ...", file=sys.stderr)
+        await conn.execute(
+            "INSERT INTO timeline_event (complaint, kind, to_status, actor_kind, actor_citizen, note, is_public, created_at) "
+            "SELECT id, 'created', 'received', 'citizen', citizen, '', true, created_at FROM complaint"
+        )
+        await conn.execute(
+            "INSERT INTO timeline_event (complaint, kind, from_status, to_status, actor_kind, note, is_public, opd, created_at) "
+            "SELECT id, 'dispatch', 'verified', 'dispatched', 'system', '', true, opd, sla_started_at "
+            "FROM complaint WHERE sla_started_at IS NOT NULL"
+        )
+        await conn.execute(
+            f"INSERT INTO ticket_sequence (scope, last_value) VALUES ('BNC-{year}', {tickets}) ON CONFLICT DO NOTHING"
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+async def measure_kind(
+    base_url: str, sessions: list[dict], target: str, make_url, clients: int, requests: int
+) -> dict:
+    """``requests`` requests from ``clients`` concurrent operators; latency of each, in ms."""
+    timings: list[float] = []
+    errors = 0
+    remaining = requests
+    headers = {"HX-Request": "true", "HX-Target": target}
+
+    async def operator(client: httpx.AsyncClient) -> None:
+        nonlocal errors, remaining
+        while remaining > 0:
+            remaining -= 1
+            url = make_url()
+            start = time.perf_counter()
+            response = await client.get(url, headers=headers)
+            timings.append((time.perf_counter() - start) * 1000)
+            # A signed-out htmx request answers 200 with HX-Redirect: that is a failure here.
+            errors += response.status_code != 200 or "hx-redirect" in response.headers
+
+    async with httpx.AsyncClient(base_url=base_url, cookies=sessions[0], timeout=60) as warm:
+        for _ in range(10):
+            response = await warm.get(make_url(), headers=headers)
+            assert "hx-redirect" not in response.headers, "bench session is not signed in"
+    started = time.perf_counter()
+    # Each simulated operator has their own signed-in session, as real operators do.
+    operators = [
+        httpx.AsyncClient(base_url=base_url, cookies=sessions[i % len(sessions)], timeout=60)
+        for i in range(clients)
+    ]
+    try:
+        await asyncio.gather(*(operator(client) for client in operators))
+    finally:
+        for client in operators:
+            await client.aclose()
+    elapsed = time.perf_counter() - started
+    return {
+        "p50": statistics.median(timings),
+        "p95": percentile(timings, 95),
+        "max": max(timings),
+        "rps": len(timings) / elapsed,
+        "errors": errors,
+    }
+
+
+async def measure(
+    base_url: str, sessions: list[dict], kinds: dict, clients: int, requests: int
+) -> dict:
+    results = {}
+    for name, make_url in kinds.items():
+        target = "detail" if name == "detail panel" else "inbox-rows"
+        results[name] = await measure_kind(base_url, sessions, target, make_url, clients, requests)
+        print(f"  {name}: p95 {results[name]['p95']:.0f} ms", file=sys.stderr)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/aduan_bench")
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reload", action="store_true")
+    args = parser.parse_args()
+
+    var_dir = Path("/tmp/aduan-bench-var")
+    env = env_for(args.database, var_dir)
+    must_fill = asyncio.run(ensure_database(args.database, args.reload))
+    subprocess.run(
+        [sys.executable, "-m", "web.manage", "setup", "--no-demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    if must_fill:
+        print(f"loading {args.tickets:,} tickets into {args.database} ...", file=sys.stderr)
+        t0 = time.monotonic()
+        asyncio.run(fill(args.database, args.tickets))
+        print(f"loaded in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        sessions = [
+            sign_in(base, args.database, f"bench-operator-{i}") for i in range(args.clients)
+        ]
+        rng = random.Random(7)
+        conn_numbers = asyncio.run(sample_numbers(args.database))
+        kecamatan = asyncio.run(sample_kecamatan(args.database))
+        kinds = {
+            "inbox list": lambda: "/operator",
+            "filtered list": lambda: (
+                f"/operator?status={rng.choice(['dispatched', 'in_progress', 'received'])}"
+                f"&category={rng.choice(['jalan-rusak', 'sampah', 'lampu-jalan'])}"
+                f"&kecamatan={rng.choice(kecamatan)}"
+            ),
+            "overdue, by SLA": lambda: "/operator?sla=overdue&urut=sla",
+            "search, common words": lambda: f"/operator?q={rng.choice(WORDS)}+{rng.choice(WORDS)}",
+            "search, rare word": lambda: f"/operator?q={rng.choice(VOCABULARY[1500:])}",
+            "search, word found nowhere": lambda: f"/operator?q=pemadam{rng.randint(1, 99)}",
+            "search by number": lambda: f"/operator?q={rng.choice(conn_numbers)}",
+            "detail panel": lambda: f"/operator/tiket/{rng.choice(conn_numbers)}",
+        }
+        results = measure_sync(base, sessions, kinds, args.clients, args.requests)
+    finally:
+        server.terminate()
+        server.wait()
+
+    print(
+        f"| inbox, {args.tickets:,} tickets, {args.clients} concurrent operators | p50 | p95 | max | req/s | errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    failed = False
+    for name, r in results.items():
+        failed |= r["p95"] > 150 or r["errors"] > 0
+        print(
+            f"| {name} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['max']:.0f} ms | {r['rps']:.0f} | {r['errors']} |"
+        )
+    return 1 if failed else 0
+
+
+def measure_sync(*args):
+    return asyncio.run(measure(*args))
+
+
+async def sample_numbers(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [
+            r["number"]
+            for r in await conn.fetch(
+                "SELECT number FROM complaint TABLESAMPLE SYSTEM (0.1) LIMIT 500"
+            )
+        ]
+    finally:
+        await conn.close()
+
+
+async def sample_kecamatan(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [r["code"] for r in await conn.fetch("SELECT code FROM kecamatan")]
+    finally:
+        await conn.close()
+
+
+def sign_in(base: str, url: str, username: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from web.staff.auth import hash_password
+
+    async def create():
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO staff_user (username, name, role, password_hash, active, created_at) "
+                "VALUES ($1, 'Operator Bench', 'operator', $2, true, now()) "
+                "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+                username,
+                hash_password("bench-password"),
+            )
+            await conn.execute("DELETE FROM audit_log WHERE action = 'staff.sign_in_failed'")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    with httpx.Client(base_url=base) as client:
+        client.get("/staf/masuk")
+        token = client.cookies["csrftoken"]
+        response = client.post(
+            "/staf/masuk",
+            data={"username": username, "password": "bench-password"},
+            headers={"x-csrftoken": token},
+        )
+        assert response.status_code == 303, response.text[:200]
+        return dict(client.cookies)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

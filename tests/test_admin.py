@@ -1,0 +1,124 @@
+"""Administration: staff accounts and category routing / SLA, changed through the admin pages."""
+
+from __future__ import annotations
+
+from db.tables import AuditLog, Category, Complaint, Opd, StaffUser
+from tests.helpers import db, post_form, register, soup
+from tests.staff_helpers import make_staff, staff_sign_in
+from tests.test_complaints import complaint_form
+
+
+def admin_client(make_client):
+    client = make_client()
+    make_staff(client, "admin")
+    staff_sign_in(client, "admin-kota")
+    return client
+
+
+def test_admin_creates_deactivates_and_resets_staff(make_client):
+    admin = admin_client(make_client)
+    dlh = db(admin, lambda: Opd.select(Opd.id).where(Opd.slug == "dlh").first())["id"]
+    bad = post_form(
+        admin,
+        "/admin/staf",
+        {"username": "x", "name": "", "role": "opd_staff", "opd": "", "password": "123"},
+    )
+    assert bad.status_code == 400
+    text = soup(bad).find(id="form-errors").get_text()
+    assert "Nama pengguna" in text and "OPD" in text and "minimal 10" in text
+
+    created = post_form(
+        admin,
+        "/admin/staf",
+        {
+            "username": "sri.dlh",
+            "name": "Sri Wahyuni",
+            "role": "opd_staff",
+            "opd": str(dlh),
+            "password": "rahasia-sekali-123",
+        },
+    )
+    assert created.status_code == 200 and "sri.dlh" in created.text
+    new_staff = make_client()
+    signed_in = post_form(
+        new_staff, "/staf/masuk", {"username": "sri.dlh", "password": "rahasia-sekali-123"}
+    )
+    assert signed_in.url.path == "/opd"
+
+    staff_id = db(
+        admin, lambda: StaffUser.select(StaffUser.id).where(StaffUser.username == "sri.dlh").first()
+    )["id"]
+    post_form(admin, f"/admin/staf/{staff_id}", {"action": "deactivate"})
+    # A deactivated account is out at once, even with a live session.
+    assert new_staff.get("/opd", follow_redirects=False).status_code == 303
+    again = post_form(
+        make_client(), "/staf/masuk", {"username": "sri.dlh", "password": "rahasia-sekali-123"}
+    )
+    assert again.status_code == 400
+
+    post_form(admin, f"/admin/staf/{staff_id}", {"action": "activate"})
+    post_form(
+        admin,
+        f"/admin/staf/{staff_id}",
+        {"action": "password", "password": "sandi-baru-yang-panjang"},
+    )
+    fresh = post_form(
+        make_client(), "/staf/masuk", {"username": "sri.dlh", "password": "sandi-baru-yang-panjang"}
+    )
+    assert fresh.url.path == "/opd"
+    actions = {r["action"] for r in db(admin, lambda: AuditLog.select(AuditLog.action))}
+    assert {
+        "staff.created",
+        "staff.deactivated",
+        "staff.activated",
+        "staff.password_reset",
+    } <= actions
+
+
+def test_category_sla_and_default_opd_change_the_next_dispatch(make_client):
+    admin = admin_client(make_client)
+    category = db(admin, lambda: Category.select().where(Category.slug == "jalan-rusak").first())
+    dlh = db(admin, lambda: Opd.select(Opd.id).where(Opd.slug == "dlh").first())["id"]
+    refused = post_form(
+        admin,
+        f"/admin/kategori/{category['id']}",
+        {"sla_hours": "0", "default_opd": str(dlh), "active": "1"},
+    )
+    assert refused.status_code == 400
+    post_form(
+        admin,
+        f"/admin/kategori/{category['id']}",
+        {"sla_hours": "24", "default_opd": str(dlh), "active": "1"},
+    )
+
+    citizen = make_client()
+    register(citizen)
+    number = post_form(citizen, "/lapor", complaint_form()).url.path.rsplit("/", 1)[1]
+    operator = make_client()
+    make_staff(operator, "operator")
+    staff_sign_in(operator, "operator-kota")
+
+    def version():
+        return str(db(operator, lambda: Complaint.select(Complaint.version).first())["version"])
+
+    verified = post_form(
+        operator, f"/operator/tiket/{number}/aksi", {"action": "verify", "version": version()}
+    )
+    assert soup(verified).select_one("select[name=opd] option[selected]")["value"] == str(dlh)
+    post_form(
+        operator,
+        f"/operator/tiket/{number}/aksi",
+        {"action": "dispatch", "version": version(), "opd": str(dlh)},
+    )
+    ticket = db(operator, lambda: Complaint.select().first())
+    assert (ticket["sla_due_at"] - ticket["sla_started_at"]).total_seconds() == 24 * 3600
+    # Restore the seeded value so other tests see the city file's SLA.
+    post_form(
+        admin,
+        f"/admin/kategori/{category['id']}",
+        {
+            "sla_hours": str(category["sla_hours"]),
+            "default_opd": str(category["default_opd"]),
+            "active": "1",
+        },
+    )

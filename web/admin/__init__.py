@@ -1,0 +1,1 @@
+"""Administration: staff accounts and the city's categories (default OPD, SLA hours)."""

@@ -1,0 +1,85 @@
+"""Admin pages: staff accounts and categories. Only the admin role (web/staff/access.py)."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from web.admin import service
+from web.forms import FormErrors
+from web.inbox.queries import filter_choices
+from web.staff.access import ROLES, current_staff, staff_guard
+
+ADMIN = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin"})}}
+
+
+async def _page(
+    request: Request, *, errors: dict | None = None, values: dict | None = None, status: int = 200
+) -> Template:
+    return Template(
+        template_name="admin/index.html",
+        context={
+            "staff_list": await service.list_staff(),
+            "categories": await service.list_categories(),
+            "opds": (await filter_choices())["opds"],
+            "roles": ROLES,
+            "role_label": service.role_label,
+            "errors": errors or {},
+            "values": values or {},
+            "staff": current_staff(request),
+        },
+        status_code=status,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@get("/admin", name="admin:index", **ADMIN)
+async def admin_index(request: Request) -> Template:
+    return await _page(request)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+@post("/admin/staf", name="admin:create-staff", **ADMIN)
+async def create_staff(request: Request) -> Template | Redirect:
+    values = await _form(request)
+    try:
+        await service.create_staff(values, admin_id=current_staff(request).id)
+    except FormErrors as exc:
+        values.pop("password", None)
+        return await _page(request, errors=exc.errors, values=values, status=400)
+    return Redirect("/admin", status_code=303)
+
+
+@post("/admin/staf/{staff_id:int}", name="admin:update-staff", **ADMIN)
+async def update_staff(request: Request, staff_id: FromPath[int]) -> Template | Redirect:
+    values = await _form(request)
+    admin_id = current_staff(request).id
+    try:
+        if values.get("action") == "password":
+            await service.reset_password(staff_id, values.get("password", ""), admin_id=admin_id)
+        else:
+            await service.set_active(
+                staff_id, values.get("action") == "activate", admin_id=admin_id
+            )
+    except FormErrors as exc:
+        return await _page(request, errors=exc.errors, status=400)
+    return Redirect("/admin", status_code=303)
+
+
+@post("/admin/kategori/{category_id:int}", name="admin:update-category", **ADMIN)
+async def update_category(request: Request, category_id: FromPath[int]) -> Template | Redirect:
+    try:
+        await service.update_category(
+            category_id, await _form(request), admin_id=current_staff(request).id
+        )
+    except FormErrors as exc:
+        return await _page(request, errors=exc.errors, status=400)
+    return Redirect("/admin", status_code=303)
+
+
+ROUTES = [admin_index, create_staff, update_staff, update_category]

@@ -1,0 +1,147 @@
+"""Admin rules: who may work in Aduan, and how categories route and time tickets. Every change is audited."""
+
+from __future__ import annotations
+
+import re
+
+from db.engine import write_transaction
+from db.tables import Category, Opd, StaffUser
+from web import audit
+from web.forms import FormErrors
+from web.i18n import _
+from web.staff.access import ROLES
+from web.staff.auth import hash_password
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
+MIN_PASSWORD = 10
+
+
+def role_label(role: str) -> str:
+    return {
+        "operator": _("Operator"),
+        "opd_staff": _("Staf OPD"),
+        "supervisor": _("Pimpinan (baca saja)"),
+        "admin": _("Administrator"),
+    }.get(role, role)
+
+
+async def list_staff() -> list[dict]:
+    return await StaffUser.select(
+        StaffUser.id,
+        StaffUser.username,
+        StaffUser.name,
+        StaffUser.role,
+        StaffUser.active,
+        StaffUser.opd.short_name.as_alias("opd_name"),
+    ).order_by(StaffUser.username)
+
+
+async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
+    username = values.get("username", "").strip().lower()
+    name = " ".join(values.get("name", "").split())
+    role = values.get("role", "")
+    opd = values.get("opd", "")
+    password = values.get("password", "")
+    errors: dict[str, str] = {}
+    if not USERNAME.fullmatch(username):
+        errors["username"] = _(
+            "Nama pengguna 3-60 huruf kecil, angka, titik, garis bawah, atau tanda hubung."
+        )
+    elif await StaffUser.exists().where(StaffUser.username == username):
+        errors["username"] = _("Nama pengguna ini sudah dipakai.")
+    if len(name) < 2:
+        errors["name"] = _("Tulis nama lengkap petugas.")
+    if role not in ROLES:
+        errors["role"] = _("Pilih peran.")
+    opd_id = int(opd) if opd.isdigit() else None
+    if role == "opd_staff" and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
+        errors["opd"] = _("Staf OPD harus terikat pada satu OPD.")
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
+    if errors:
+        raise FormErrors(errors)
+    async with write_transaction():
+        rows = await StaffUser.insert(
+            StaffUser(
+                username=username,
+                name=name,
+                role=role,
+                opd=opd_id if role == "opd_staff" else None,
+                password_hash=hash_password(password),
+            )
+        ).returning(StaffUser.id)
+        await audit.record(
+            "staff.created",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"staff:{username}",
+            role=role,
+        )
+    return rows[0]["id"]
+
+
+async def set_active(staff_id: int, active: bool, *, admin_id: int) -> None:
+    if staff_id == admin_id and not active:
+        raise FormErrors.single("__all__", _("Anda tidak dapat menonaktifkan akun Anda sendiri."))
+    async with write_transaction():
+        await StaffUser.update({StaffUser.active: active}).where(StaffUser.id == staff_id)
+        await audit.record(
+            "staff.activated" if active else "staff.deactivated",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"staff:{staff_id}",
+        )
+
+
+async def reset_password(staff_id: int, password: str, *, admin_id: int) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise FormErrors.single("password", _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD))
+    async with write_transaction():
+        await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
+            StaffUser.id == staff_id
+        )
+        await audit.record(
+            "staff.password_reset",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"staff:{staff_id}",
+        )
+
+
+async def list_categories() -> list[dict]:
+    return await Category.select(
+        Category.id,
+        Category.slug,
+        Category.name,
+        Category.sla_hours,
+        Category.default_opd,
+        Category.active,
+    ).order_by(Category.position)
+
+
+async def update_category(category_id: int, values: dict[str, str], *, admin_id: int) -> None:
+    errors: dict[str, str] = {}
+    hours = values.get("sla_hours", "")
+    if not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+        errors["sla_hours"] = _("SLA dalam jam, 1 sampai 720.")
+    opd = values.get("default_opd", "")
+    if not opd.isdigit() or not await Opd.exists().where(Opd.id == int(opd)):
+        errors["default_opd"] = _("Pilih OPD bawaan.")
+    if errors:
+        raise FormErrors(errors)
+    async with write_transaction():
+        await Category.update(
+            {
+                Category.sla_hours: int(hours),
+                Category.default_opd: int(opd),
+                Category.active: values.get("active") == "1",
+            }
+        ).where(Category.id == category_id)
+        await audit.record(
+            "category.updated",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"category:{category_id}",
+            sla_hours=int(hours),
+            default_opd=int(opd),
+        )

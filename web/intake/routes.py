@@ -1,0 +1,173 @@
+"""Operator pages for what does not come through the app: phone, walk-in, SP4N-LAPOR!, 112 calls."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from web.citizen.accounts import citizen_id_for_phone
+from web.citizen.phone import PhoneError, normalize_phone
+from web.complaints import service as complaints
+from web.complaints.forms import FIELDS, parse_complaint_form
+from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.deps import services
+from web.forms import FormErrors
+from web.http import client_ip
+from web.i18n import _
+from web.intake import service
+from web.staff.access import OPERATORS, READERS, current_staff, staff_guard
+
+STAFF = {"guards": [staff_guard]}
+INTAKE_CHANNELS = ("telepon", "datang", "lapor")
+
+
+def channel_label(code: str) -> str:
+    return {
+        "pwa": _("Aplikasi"),
+        "telepon": _("Telepon"),
+        "datang": _("Datang langsung"),
+        "lapor": _("SP4N-LAPOR!"),
+        "112": _("Call Center 112"),
+    }.get(code, code)
+
+
+async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:
+    return Template(
+        template_name="operator/intake.html",
+        context={
+            "values": values,
+            "errors": errors,
+            "classifications": CLASSIFICATIONS,
+            "privacy_levels": PRIVACY_LEVELS,
+            "channels": INTAKE_CHANNELS,
+            "channel_label": channel_label,
+            "staff": current_staff(request),
+            **await complaints.form_choices(),
+        },
+        status_code=status,
+    )
+
+
+@get("/operator/baru", name="intake:new", opt={"roles": OPERATORS}, **STAFF)
+async def intake_form(request: Request) -> Template:
+    return await _intake_page(
+        request,
+        {
+            "client_key": str(uuid.uuid4()),
+            "classification": "pengaduan",
+            "privacy": "publik",
+            "channel": "telepon",
+        },
+        {},
+    )
+
+
+@post("/operator/baru", name="intake:create", opt={"roles": OPERATORS}, **STAFF)
+async def intake_create(request: Request) -> Template | Redirect:
+    svc = services(request)
+    form = await request.form()
+    values = {
+        name: str(form.get(name) or "")
+        for name in (*FIELDS, "channel", "reporter_name", "reporter_contact")
+    }
+    try:
+        errors: dict[str, str] = {}
+        if values["channel"] not in INTAKE_CHANNELS:
+            errors["channel"] = _("Pilih kanal laporan.")
+        citizen_id = None
+        contact = values["reporter_contact"].strip()
+        if contact:
+            try:
+                contact = normalize_phone(contact)
+                # A registered citizen sees the ticket in "Laporan saya" too.
+                citizen_id = await citizen_id_for_phone(contact)
+            except PhoneError:
+                pass  # an e-mail or landline is fine as a contact; only a mobile links an account
+        try:
+            draft = parse_complaint_form(values, svc.city)
+        except FormErrors as exc:
+            errors.update(exc.errors)
+        if errors:
+            raise FormErrors(errors)
+        filed = await complaints.create_complaint(
+            draft,
+            citizen_id=citizen_id,
+            photos=[],
+            storage=svc.storage,
+            city=svc.city,
+            channel=values["channel"],
+            ip=client_ip(request, svc.settings),
+            staff_id=current_staff(request).id,
+            reporter_name=" ".join(values["reporter_name"].split())[:120],
+            reporter_contact=contact[:40],
+        )
+    except FormErrors as exc:
+        return await _intake_page(request, values, exc.errors, status=400)
+    except complaints.ComplaintConflict:
+        values["client_key"] = str(uuid.uuid4())
+        return await _intake_page(
+            request,
+            values,
+            {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")},
+            409,
+        )
+    return Redirect(f"/operator/tiket/{filed.number}", status_code=303)
+
+
+async def _calls_page(request: Request, errors: dict | None = None, status: int = 200) -> Template:
+    tz = ZoneInfo(services(request).city.timezone)
+    start, end = service.day_bounds(datetime.now(UTC), tz)
+    return Template(
+        template_name="operator/calls.html",
+        context={
+            "counts": await service.call_counts(start, end),
+            "recent": await service.recent_calls(),
+            "kinds": service.CALL_KINDS,
+            "kind_label": service.call_kind_label,
+            "errors": errors or {},
+            "staff": current_staff(request),
+        },
+        status_code=status,
+    )
+
+
+@get("/operator/112", name="intake:calls", opt={"roles": READERS}, **STAFF)
+async def calls(request: Request) -> Template:
+    return await _calls_page(request)
+
+
+@post("/operator/112", name="intake:log-call", opt={"roles": OPERATORS}, **STAFF)
+async def log_call(request: Request) -> Template | Redirect:
+    form = await request.form()
+    try:
+        await service.log_call(
+            kind=str(form.get("kind") or ""),
+            note=str(form.get("note") or ""),
+            operator_id=current_staff(request).id,
+        )
+    except FormErrors as exc:
+        return await _calls_page(request, exc.errors, 400)
+    return Redirect("/operator/112", status_code=303)
+
+
+@get("/operator/serah-terima", name="intake:handover", opt={"roles": READERS}, **STAFF)
+async def handover(request: Request) -> Template:
+    svc = services(request)
+    tz = ZoneInfo(svc.city.timezone)
+    now = datetime.now(UTC)
+    since = service.shift_start(now, tz, service.parse_shift_starts(svc.settings.shift_starts))
+    return Template(
+        template_name="operator/handover.html",
+        context={
+            "since": since,
+            "staff": current_staff(request),
+            **await service.handover(now, since),
+        },
+    )
+
+
+ROUTES = [intake_form, intake_create, calls, log_call, handover]
