@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from db.tables import Complaint, ComplaintPhoto
+from db.tables import Complaint, ComplaintPhoto, HttpSession
 from tests.browser import GPS_FIX
 from tests.conftest import run_async
 from tests.helpers import valid_nik
@@ -219,7 +219,10 @@ def test_expired_sign_in_keeps_the_item_until_the_citizen_signs_in_again(phone, 
     page = phone.new_page()
     sign_up(page, live_server)
     controlled_by_worker(page, live_server)
-    phone.clear_cookies()  # the session is gone, as after a long time offline
+    # The session expires on the server, as after a long time offline. Wait for the page's own
+    # requests first: every response re-sends the session cookie and would race with this.
+    page.wait_for_load_state("networkidle")
+    query(lambda: HttpSession.delete(force=True))
     fill_complaint(
         page,
         title="Lampu jalan mati",
