@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from anyio import to_thread
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
@@ -20,8 +19,8 @@ from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip
 from web.i18n import _
-from web.photos.pipeline import PhotoRejected, ProcessedPhoto, process_photo
 from web.photos.storage import StorageError
+from web.photos.uploads import process_uploads
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
 
@@ -64,39 +63,6 @@ async def new_complaint() -> Template:
     )
 
 
-async def _read_photos(files: list[UploadFile], settings) -> list[ProcessedPhoto]:
-    if len(files) > settings.photos_per_complaint:
-        raise FormErrors.single(
-            "photos", _("Paling banyak %(n)s foto per laporan.", n=settings.photos_per_complaint)
-        )
-    processed = []
-    for position, upload in enumerate(files, start=1):
-        raw = await upload.read(settings.photo_max_bytes + 1)
-        try:
-            processed.append(
-                await to_thread.run_sync(
-                    lambda raw=raw: process_photo(
-                        raw,
-                        max_bytes=settings.photo_max_bytes,
-                        max_pixels=settings.photo_max_pixels,
-                    )
-                )
-            )
-        except PhotoRejected as exc:
-            raise FormErrors.single(
-                "photos",
-                _(
-                    "Foto ke-%(n)s (%(name)s): %(reason)s",
-                    n=position,
-                    name=upload.filename,
-                    reason=exc.message,
-                )
-                + " "
-                + _("Laporan belum terkirim; pilih ulang foto Anda."),
-            ) from exc
-    return processed
-
-
 def _wants_json(request: Request) -> bool:
     """The offline outbox sends with Accept: application/json and reads the answer itself."""
     return "application/json" in request.headers.get("accept", "")
@@ -129,7 +95,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
         draft = parse_complaint_form(values, svc.city)
         existing = await service.find_by_client_key(draft.client_key)
         # A resend of a filing that already went through: skip the photo work, answer the same ticket.
-        photos = [] if existing else await _read_photos(uploads, svc.settings)
+        photos = [] if existing else await process_uploads(uploads, svc.settings)
         filed = await service.create_complaint(
             draft,
             citizen_id=citizen_id,

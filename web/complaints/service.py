@@ -114,6 +114,36 @@ async def store_photos(
     return placed
 
 
+async def insert_photo_rows(
+    complaint_id: int,
+    placed: list[tuple[str, str, ProcessedPhoto]],
+    *,
+    kind: str,
+    now: datetime,
+    event_id: int | None = None,
+) -> None:
+    """Rows for photos already in storage (from ``store_photos``); runs in the caller's transaction."""
+    if not placed:
+        return
+    await ComplaintPhoto.insert(
+        *[
+            ComplaintPhoto(
+                complaint=complaint_id,
+                event=event_id,
+                kind=kind,
+                position=position,
+                storage_key=key,
+                thumb_key=thumb_key,
+                width=photo.width,
+                height=photo.height,
+                size_bytes=len(photo.image),
+                created_at=now,
+            )
+            for position, (key, thumb_key, photo) in enumerate(placed)
+        ]
+    )
+
+
 async def remove_stored(storage: PhotoStorage, keys: list[str]) -> None:
     for key in keys:
         try:
@@ -223,23 +253,7 @@ async def _insert(
             )
         ).returning(Complaint.id)
         complaint_id = rows[0]["id"]
-        if placed:
-            await ComplaintPhoto.insert(
-                *[
-                    ComplaintPhoto(
-                        complaint=complaint_id,
-                        kind="report",
-                        position=position,
-                        storage_key=key,
-                        thumb_key=thumb_key,
-                        width=photo.width,
-                        height=photo.height,
-                        size_bytes=len(photo.image),
-                        created_at=now,
-                    )
-                    for position, (key, thumb_key, photo) in enumerate(placed)
-                ]
-            )
+        await insert_photo_rows(complaint_id, placed, kind="report", now=now)
         await TimelineEvent.insert(
             TimelineEvent(
                 complaint=complaint_id,

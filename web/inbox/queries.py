@@ -153,10 +153,8 @@ def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: in
                 )
             )
         else:
-            pattern = f"%{filters.q}%"
-            query = query.where(
-                Complaint.title.ilike(pattern) | Complaint.description.ilike(pattern)
-            )
+            pattern = f"%{filters.q}%"  # SQLite's LIKE ignores ASCII case already
+            query = query.where(Complaint.title.like(pattern) | Complaint.description.like(pattern))
     return query
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from anyio import to_thread
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -16,8 +15,8 @@ from web.deps import services
 from web.forms import FormErrors
 from web.i18n import _
 from web.inbox import queries
-from web.photos.pipeline import PhotoRejected, process_photo
 from web.photos.storage import StorageError
+from web.photos.uploads import process_uploads
 from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
 from web.workflow.lifecycle import (
     Action,
@@ -146,21 +145,7 @@ async def _apply(
     """Run the posted action; returns an error message for the user, or None when it worked."""
     svc = services(request)
     try:
-        photos = []
-        for position, upload in enumerate(uploads[: svc.settings.photos_per_complaint], start=1):
-            raw = await upload.read(svc.settings.photo_max_bytes + 1)
-            try:
-                photos.append(
-                    await to_thread.run_sync(
-                        lambda raw=raw: process_photo(
-                            raw,
-                            max_bytes=svc.settings.photo_max_bytes,
-                            max_pixels=svc.settings.photo_max_pixels,
-                        )
-                    )
-                )
-            except PhotoRejected as exc:
-                return _("Foto ke-%(n)s: %(reason)s", n=position, reason=exc.message)
+        photos = await process_uploads(uploads, svc.settings)
         opd = values.get("opd", "")
         await act(
             number,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db.engine import write_transaction
-from db.tables import Complaint, ComplaintPhoto, Opd, StaffUser, TimelineEvent
+from db.tables import Complaint, Opd, StaffUser, TimelineEvent
 from web import audit
-from web.complaints.service import remove_stored, store_photos
+from web.complaints.service import insert_photo_rows, remove_stored, store_photos
 from web.i18n import _
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
@@ -208,24 +208,9 @@ async def act(
                     created_at=now,
                 )
             ).returning(TimelineEvent.id)
-            if placed:
-                await ComplaintPhoto.insert(
-                    *[
-                        ComplaintPhoto(
-                            complaint=ticket["id"],
-                            event=event[0]["id"],
-                            kind="proof",
-                            position=position,
-                            storage_key=key,
-                            thumb_key=thumb_key,
-                            width=photo.width,
-                            height=photo.height,
-                            size_bytes=len(photo.image),
-                            created_at=now,
-                        )
-                        for position, (key, thumb_key, photo) in enumerate(placed)
-                    ]
-                )
+            await insert_photo_rows(
+                ticket["id"], placed, kind="proof", now=now, event_id=event[0]["id"]
+            )
             await audit.record(
                 f"complaint.{kind}",
                 actor_kind=actor.kind,

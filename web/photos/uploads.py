@@ -1,0 +1,55 @@
+"""Uploaded photos through the pipeline, in worker threads, with a numbered error per bad photo."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from anyio import to_thread
+
+from web.forms import FormErrors
+from web.i18n import _
+from web.photos.pipeline import PhotoRejected, ProcessedPhoto, process_photo
+from web.settings import Settings
+
+
+class Upload(Protocol):
+    filename: str
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def process_uploads(uploads: list[Upload], settings: Settings) -> list[ProcessedPhoto]:
+    """Check and re-encode every photo, or raise FormErrors on ``photos`` naming the bad one.
+
+    Reads at most one byte past the size limit, so an oversize file is never held in memory whole.
+    """
+    if len(uploads) > settings.photos_per_complaint:
+        raise FormErrors.single(
+            "photos", _("Paling banyak %(n)s foto per laporan.", n=settings.photos_per_complaint)
+        )
+    processed = []
+    for position, upload in enumerate(uploads, start=1):
+        raw = await upload.read(settings.photo_max_bytes + 1)
+        try:
+            processed.append(
+                await to_thread.run_sync(
+                    lambda raw=raw: process_photo(
+                        raw,
+                        max_bytes=settings.photo_max_bytes,
+                        max_pixels=settings.photo_max_pixels,
+                    )
+                )
+            )
+        except PhotoRejected as exc:
+            raise FormErrors.single(
+                "photos",
+                _(
+                    "Foto ke-%(n)s (%(name)s): %(reason)s",
+                    n=position,
+                    name=upload.filename,
+                    reason=exc.message,
+                )
+                + " "
+                + _("Laporan belum terkirim; pilih ulang foto Anda."),
+            ) from exc
+    return processed
