@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,9 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.browser import free_port  # noqa: E402
+
 WORDS = (
     "jalan",
     "lampu",
@@ -74,12 +76,6 @@ STATUSES = (
     ("duplicate", 2),
     ("returned", 1),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env_for(url: str, var_dir: Path) -> dict:

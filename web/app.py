@@ -24,7 +24,7 @@ from web.citizen.routes import ROUTES as CITIZEN_ROUTES
 from web.city import get_city
 from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
 from web.deps import Services, SignInRequired
-from web.http import LANG_COOKIE
+from web.http import LANG_COOKIE, wants_json
 from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
@@ -86,10 +86,6 @@ def _error_message(status: int, detail: str) -> str:
     }.get(status, _("Terjadi kesalahan di server. Coba lagi sebentar lagi."))
 
 
-def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
 def http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     message = _error_message(status, exc.detail)
@@ -97,7 +93,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         message = _("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
     elif status == 404 and exc.detail and exc.detail != "Not Found":
         message = exc.detail
-    if _wants_json(request):
+    if wants_json(request):
         return Response(content={"errors": {"__all__": message}}, status_code=status)
     return Template(
         template_name="error.html",
@@ -108,7 +104,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 def sign_in_required(request: Request, exc: SignInRequired) -> Response:
     target = f"/masuk?next={request.url.path}"
-    if _wants_json(request):
+    if wants_json(request):
         return Response(content={"sign_in": target}, status_code=401)
     if request.headers.get("hx-request"):
         return Response(content="", status_code=200, headers={"HX-Redirect": target})

@@ -35,3 +35,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def wants_json(request: Request) -> bool:
+    """The offline outbox sends with Accept: application/json and reads the answer itself."""
+    return "application/json" in request.headers.get("accept", "")

@@ -17,7 +17,7 @@ from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
-from web.http import client_ip
+from web.http import client_ip, wants_json
 from web.i18n import _
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
@@ -63,18 +63,13 @@ async def new_complaint() -> Template:
     )
 
 
-def _wants_json(request: Request) -> bool:
-    """The offline outbox sends with Accept: application/json and reads the answer itself."""
-    return "application/json" in request.headers.get("accept", "")
-
-
 @post("/lapor", name="complaints:create")
 async def create_complaint(request: Request) -> Template | Redirect | Response:
     svc = services(request)
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
-    as_json = _wants_json(request)
+    as_json = wants_json(request)
 
     def refused(errors: dict[str, str], status: int) -> Template | Response:
         if as_json:
