@@ -6,6 +6,7 @@ from piccolo.columns import (
     UUID,
     Boolean,
     Bytea,
+    Date,
     DoublePrecision,
     ForeignKey,
     Integer,
@@ -13,6 +14,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 # --- City reference data (seeded from db/cities/<city>.toml) ----------------------------------
@@ -128,6 +130,9 @@ class Complaint(Table):
     sla_due_at = Timestamptz(null=True, default=None, index=True)
     duplicate_of = ForeignKey(references="self", null=True, default=None)
     first_response_at = Timestamptz(null=True, default=None)
+    # Set by the SLA job when it escalated this ticket; cleared when the SLA clock restarts.
+    sla_near_marked_at = Timestamptz(null=True, default=None)
+    sla_overdue_marked_at = Timestamptz(null=True, default=None)
     resolved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     rating = Integer(null=True, default=None)
@@ -197,6 +202,67 @@ class HttpSession(Table, tablename="http_session"):
     expires_at = Timestamptz(null=True, default=None, index=True)
 
 
+# --- Notifications, jobs and reports ------------------------------------------------------------
+
+
+class PushSubscription(Table, tablename="push_subscription"):
+    """One browser on one device that agreed to be notified, for a citizen or a staff user."""
+
+    endpoint = Varchar(length=1000, unique=True)
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=64)
+    citizen = ForeignKey(references=Citizen, null=True, default=None, index=True)
+    staff = ForeignKey(references=StaffUser, null=True, default=None, index=True)
+    device = Varchar(length=120, default="")
+    created_at = Timestamptz()
+    last_sent_at = Timestamptz(null=True, default=None)
+
+
+class Notification(Table):
+    """Outbox: one message to one destination (a push subscription or a WhatsApp number), written
+    in the transaction of the event that causes it and sent later by the worker."""
+
+    channel = Varchar(length=10)  # push | whatsapp
+    subscription = ForeignKey(
+        references=PushSubscription, null=True, default=None, on_delete=OnDelete.set_null
+    )
+    citizen = ForeignKey(references=Citizen, null=True, default=None)
+    staff = ForeignKey(references=StaffUser, null=True, default=None)
+    complaint = ForeignKey(references=Complaint, null=True, default=None, index=True)
+    kind = Varchar(length=30)
+    title = Varchar(length=120)
+    body = Varchar(length=400)
+    url = Varchar(length=200)
+    urgency = Varchar(length=8, default="normal")  # very-low | low | normal | high
+    ttl_seconds = Integer(default=86400)
+    status = Varchar(length=10, default="pending")  # pending | sent | failed | gone
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz()
+    claimed_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    created_at = Timestamptz()
+
+
+class JobLease(Table, tablename="job_lease"):
+    """At most one process runs a periodic job at a time: it holds the job's row until expires_at."""
+
+    name = Varchar(length=40, unique=True)
+    holder = Varchar(length=80, default="")
+    expires_at = Timestamptz(null=True, default=None)
+    last_started_at = Timestamptz(null=True, default=None)
+    last_finished_at = Timestamptz(null=True, default=None)
+    last_result = Varchar(length=300, default="")
+
+
+class DailyReport(Table, tablename="daily_report"):
+    """The leaders' report as generated for one day (figures frozen as JSON when it was sent)."""
+
+    day = Date(unique=True)
+    figures = Text()
+    generated_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     CityInfo,
     Kecamatan,
@@ -213,4 +279,8 @@ ALL_TABLES: list[type[Table]] = [
     CallLog,
     AuditLog,
     HttpSession,
+    PushSubscription,
+    Notification,
+    JobLease,
+    DailyReport,
 ]

@@ -38,7 +38,11 @@ from db.tables import (  # noqa: E402
     Citizen,
     Complaint,
     ComplaintPhoto,
+    DailyReport,
     HttpSession,
+    JobLease,
+    Notification,
+    PushSubscription,
     SignInCode,
     StaffUser,
     TicketSequence,
@@ -65,6 +69,10 @@ def run_async(fn):
 
 
 MUTABLE_TABLES = [
+    Notification,
+    PushSubscription,
+    JobLease,
+    DailyReport,
     CallLog,
     ComplaintPhoto,
     TimelineEvent,
@@ -120,7 +128,8 @@ def clean_tables(database):
 @pytest.fixture
 def settings(tmp_path):
     """Test settings: media in this test's own folder, so stray files are easy to spot."""
-    return dataclasses.replace(get_settings(), media_dir=tmp_path / "media")
+    # Background jobs stay off: a test runs the job it is about by calling it.
+    return dataclasses.replace(get_settings(), media_dir=tmp_path / "media", jobs_in_process=False)
 
 
 @pytest.fixture

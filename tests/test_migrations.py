@@ -20,6 +20,7 @@ PG_TYPES = {
     "DOUBLE PRECISION": "double precision",
     "BYTEA": "bytea",
     "UUID": "uuid",
+    "DATE": "date",
 }
 
 

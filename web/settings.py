@@ -116,6 +116,18 @@ class Settings:
     reopen_window_days: int = setting(
         7, "Days after resolution during which a citizen may reopen a ticket."
     )
+    # Background jobs
+    jobs_in_process: bool = setting(
+        True,
+        "Run the background jobs (notifications, SLA clock, daily report) inside the web process. "
+        "Production: false, and run `python -m web.worker` as its own service.",
+    )
+    sla_check_seconds: int = setting(
+        60, "How often the SLA job looks for near-breach and overdue tickets."
+    )
+    report_time: str = setting(
+        "07:00", "City time at which the daily report for the previous day is generated."
+    )
 
     @property
     def is_production(self) -> bool:

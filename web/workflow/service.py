@@ -155,6 +155,9 @@ async def act(
                 Complaint.sla_started_at: now,
                 Complaint.sla_warn_at: near_breach_from(now, due),
                 Complaint.sla_due_at: due,
+                # A new SLA clock: the SLA job may escalate this ticket again.
+                Complaint.sla_near_marked_at: None,
+                Complaint.sla_overdue_marked_at: None,
             }
         )
     elif kind == Action.MARK_DUPLICATE:
