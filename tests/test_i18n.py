@@ -50,3 +50,18 @@ def test_error_messages_follow_the_language(client):
     assert response.status_code == 400
     assert "16" in soup(response).find(id="nik-error").get_text()
     assert "NIK harus" not in response.text
+
+
+def test_fast_date_format_matches_babel_in_both_languages():
+    from datetime import UTC, datetime
+
+    from babel.dates import format_datetime
+
+    from web.templating import format_local
+
+    value = datetime(2026, 3, 5, 7, 9, tzinfo=UTC)
+    for pattern in ("d MMM, HH.mm", "d MMM yyyy, HH.mm", "d MMMM yyyy", "EEEE d MMM"):
+        for locale in ("id", "en"):
+            assert format_local(value, pattern, locale) == format_datetime(
+                value, pattern, locale=locale
+            )

@@ -23,6 +23,9 @@ PG_TYPES = {
     "DATE": "date",
 }
 
+# Columns the table classes deliberately leave out (hand-written migrations, PostgreSQL only).
+POSTGRES_ONLY_COLUMNS = {"complaint": {"search_vector"}}
+
 
 async def _schema(tablename: str) -> tuple[dict[str, dict], set[str]]:
     """Columns (name -> type, nullable, length) and the columns that carry an index."""
@@ -56,7 +59,8 @@ def test_migrations_create_every_table_with_every_column():
     for table in ALL_TABLES:
         columns, indexed = run_async(lambda table=table: _schema(table._meta.tablename))
         expected = {c._meta.db_column_name: c for c in table._meta.columns}
-        assert set(columns) == set(expected), f"{table._meta.tablename}: columns differ"
+        extra = POSTGRES_ONLY_COLUMNS.get(table._meta.tablename, set()) if TEST_DB == "postgres" else set()
+        assert set(columns) == set(expected) | extra, f"{table._meta.tablename}: columns differ"
         for name, column in expected.items():
             actual = columns[name]
             if not isinstance(column, Serial):

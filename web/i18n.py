@@ -8,10 +8,10 @@ Python rules (NIK, photos...) return translated messages without knowing about r
 from __future__ import annotations
 
 import gettext as _gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache, wraps
 from io import BytesIO
 from pathlib import Path
 
@@ -68,6 +68,21 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 
 
 _ = gettext
+
+
+def per_locale(label: Callable[[str], str]) -> Callable[[str], str]:
+    """Remember a code -> label function's answers per locale.
+
+    Label functions build a dict of translated strings on every call; a list page calls them for
+    every row, so without this each page view translated a few hundred strings.
+    """
+    remembered = lru_cache(maxsize=1024)(lambda locale, code: label(code))
+
+    @wraps(label)
+    def cached(code: str) -> str:
+        return remembered(get_locale(), code)
+
+    return cached
 
 
 def negotiate(accept_language: str | None) -> str | None:

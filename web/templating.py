@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_datetime, parse_pattern
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
@@ -17,6 +20,43 @@ from web.settings import PROJECT_ROOT, Settings
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label
 
+_SIMPLE_FIELDS = {
+    "d": lambda v, loc: str(v.day),
+    "dd": lambda v, loc: f"{v.day:02d}",
+    "MMM": lambda v, loc: loc.months["format"]["abbreviated"][v.month],
+    "MMMM": lambda v, loc: loc.months["format"]["wide"][v.month],
+    "yyyy": lambda v, loc: str(v.year),
+    "HH": lambda v, loc: f"{v.hour:02d}",
+    "mm": lambda v, loc: f"{v.minute:02d}",
+}
+
+
+@cache
+def _pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
+    """The %-format string and field names of a date pattern, if every field is a simple one."""
+    pattern = parse_pattern(fmt)
+    fields = tuple(re.findall(r"%\((\w+)\)s", pattern.format))
+    return (pattern.format, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
+
+
+@cache
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def format_local(value: datetime, fmt: str, locale_code: str) -> str:
+    """Babel's format_datetime, short-cut for day/month/year/hour/minute patterns.
+
+    A list page formats a date per row; Babel's general formatter was a tenth of its time.
+    """
+    locale = _babel_locale(locale_code)
+    simple = _pattern(fmt)
+    if simple is None:
+        return format_datetime(value, fmt, locale=locale)
+    template, fields = simple
+    return template % {name: _SIMPLE_FIELDS[name](value, locale) for name in fields}
+
+
 TEMPLATE_DIRS = [PROJECT_ROOT / "web" / "templates", PROJECT_ROOT / "components"]
 
 
@@ -26,7 +66,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
     def local_time(value: datetime | None, fmt: str = "d MMM yyyy, HH.mm") -> str:
         if value is None:
             return ""
-        return format_datetime(value.astimezone(tz), fmt, locale=i18n.get_locale())
+        return format_local(value.astimezone(tz), fmt, i18n.get_locale())
 
     def iso_time(value: datetime) -> str:
         return value.astimezone(tz).isoformat(timespec="minutes")

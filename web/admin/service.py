@@ -8,7 +8,7 @@ from db.engine import write_transaction
 from db.tables import Category, Opd, StaffUser
 from web import audit
 from web.forms import FormErrors
-from web.i18n import _
+from web.i18n import _, per_locale
 from web.staff.access import ROLES
 from web.staff.auth import hash_password
 
@@ -16,6 +16,7 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
 MIN_PASSWORD = 10
 
 
+@per_locale
 def role_label(role: str) -> str:
     return {
         "operator": _("Operator"),

@@ -5,7 +5,7 @@ Codes are stored; labels are what users read (Bahasa Indonesia source text, tran
 
 from __future__ import annotations
 
-from web.i18n import _
+from web.i18n import _, per_locale
 
 CLASSIFICATIONS = ("pengaduan", "aspirasi", "informasi")
 PRIVACY_LEVELS = ("publik", "anonim", "rahasia")
@@ -27,6 +27,7 @@ STATUSES = (
 )
 
 
+@per_locale
 def classification_label(code: str) -> str:
     return {
         "pengaduan": _("Pengaduan"),
@@ -35,6 +36,7 @@ def classification_label(code: str) -> str:
     }.get(code, code)
 
 
+@per_locale
 def classification_hint(code: str) -> str:
     return {
         "pengaduan": _("Ada masalah yang perlu ditangani, misalnya jalan berlubang."),
@@ -43,6 +45,7 @@ def classification_hint(code: str) -> str:
     }.get(code, "")
 
 
+@per_locale
 def privacy_label(code: str) -> str:
     return {
         "publik": _("Publik"),
@@ -51,6 +54,7 @@ def privacy_label(code: str) -> str:
     }.get(code, code)
 
 
+@per_locale
 def privacy_hint(code: str) -> str:
     return {
         "publik": _("Laporan dapat dilihat publik; nama Anda hanya dilihat petugas."),
@@ -61,6 +65,7 @@ def privacy_hint(code: str) -> str:
     }.get(code, "")
 
 
+@per_locale
 def status_label(code: str) -> str:
     return {
         "received": _("Belum diverifikasi"),
@@ -76,6 +81,7 @@ def status_label(code: str) -> str:
     }.get(code, code)
 
 
+@per_locale
 def event_label(kind: str) -> str:
     return {
         "created": _("Laporan diterima"),

@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
@@ -104,22 +105,23 @@ LIST_COLUMNS = (
 )
 
 
-def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: int | None):
+def _where(
+    query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: int | None, ref: Reference
+):
     if opd_id is not None:  # OPD staff see only their own agency's tickets
         query = query.where(Complaint.opd == opd_id)
     if filters.status:
         query = query.where(Complaint.status == filters.status)
     if filters.classification:
         query = query.where(Complaint.classification == filters.classification)
+    # Codes become ids before the query (no joins): the planner can then use the
+    # (category, status, id) index and stop after one page.
     if filters.category:
-        query = query.where(Complaint.category.slug == filters.category)
+        query = query.where(Complaint.category == ref.category_ids.get(filters.category, -1))
     if filters.opd:
         query = query.where(Complaint.opd == filters.opd)
     if filters.kecamatan:
-        # Through the kelurahan ids, not a join: keeps the (kelurahan, id) index usable.
-        in_kecamatan = Kelurahan.select(Kelurahan.id).where(
-            Kelurahan.kecamatan.code == filters.kecamatan
-        )
+        in_kecamatan = ref.kelurahan_ids.get(filters.kecamatan) or [-1]
         query = query.where(Complaint.kelurahan.is_in(in_kecamatan))
     if filters.channel:
         query = query.where(Complaint.channel == filters.channel)
@@ -145,12 +147,9 @@ def _where(query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: in
         query = query.where(Complaint.number == filters.q.upper())
     elif filters.q:
         if isinstance(current_engine(), PostgresEngine):
-            # Full-text search on the expression the complaint_search GIN index covers.
+            # Full-text search on the stored tsvector (see the search_vector migration).
             query = query.where(
-                WhereRaw(
-                    "to_tsvector('simple', title || ' ' || description) @@ plainto_tsquery('simple', {})",
-                    filters.q,
-                )
+                WhereRaw("search_vector @@ plainto_tsquery('simple', {})", filters.q)
             )
         else:
             pattern = f"%{filters.q}%"  # SQLite's LIKE ignores ASCII case already
@@ -196,7 +195,14 @@ async def list_tickets(
     # then those rows with their joins. Joining before the LIMIT lets the planner join every
     # matching row of a large table first.
     keys = await _keyset(
-        _where(Complaint.select(Complaint.id, Complaint.sla_due_at), filters, now, tz, opd_id),
+        _where(
+            Complaint.select(Complaint.id, Complaint.sla_due_at),
+            filters,
+            now,
+            tz,
+            opd_id,
+            await reference(),
+        ),
         filters,
     ).limit(page_size + 1)
     next_cursor = _cursor(keys[page_size - 1], filters.sort) if len(keys) > page_size else None
@@ -208,15 +214,55 @@ async def list_tickets(
     return [by_id[i] for i in ids], next_cursor
 
 
+@dataclass(frozen=True)
+class Reference:
+    """City reference data the inbox needs on every request: filter choices, and codes -> ids."""
+
+    choices: dict
+    category_ids: dict[str, int]
+    kelurahan_ids: dict[str, list[int]]  # kecamatan code -> its kelurahan ids
+    loaded_at: float
+
+
+REFERENCE_TTL_SECONDS = 60.0
+_reference: Reference | None = None
+
+
+async def reference() -> Reference:
+    """Cached per process for a minute: categories, OPDs and regions change a few times a year,
+    and an admin's change reaches the other processes within REFERENCE_TTL_SECONDS."""
+    global _reference
+    if _reference is None or monotonic() - _reference.loaded_at > REFERENCE_TTL_SECONDS:
+        categories = await Category.select(Category.id, Category.slug, Category.name).order_by(
+            Category.position
+        )
+        opds = (
+            await Opd.select(Opd.id, Opd.short_name, Opd.name)
+            .where(Opd.active == True)
+            .order_by(Opd.short_name)
+        )
+        kecamatan = await Kecamatan.select(Kecamatan.code, Kecamatan.name).order_by(Kecamatan.code)
+        kelurahan = await Kelurahan.select(Kelurahan.id, Kelurahan.kecamatan.code.as_alias("kc"))
+        kelurahan_ids: dict[str, list[int]] = {}
+        for row in kelurahan:
+            kelurahan_ids.setdefault(row["kc"], []).append(row["id"])
+        _reference = Reference(
+            choices={"categories": categories, "opds": opds, "kecamatan_list": kecamatan},
+            category_ids={row["slug"]: row["id"] for row in categories},
+            kelurahan_ids=kelurahan_ids,
+            loaded_at=monotonic(),
+        )
+    return _reference
+
+
+def forget_reference() -> None:
+    """After an admin change: this process reloads at once (others within the TTL)."""
+    global _reference
+    _reference = None
+
+
 async def filter_choices() -> dict:
-    categories = await Category.select(Category.slug, Category.name).order_by(Category.position)
-    opds = (
-        await Opd.select(Opd.id, Opd.short_name, Opd.name)
-        .where(Opd.active == True)
-        .order_by(Opd.short_name)
-    )
-    kecamatan = await Kecamatan.select(Kecamatan.code, Kecamatan.name).order_by(Kecamatan.code)
-    return {"categories": categories, "opds": opds, "kecamatan_list": kecamatan}
+    return (await reference()).choices
 
 
 async def ticket_detail(number: str) -> dict | None:

@@ -17,7 +17,7 @@ from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import services
 from web.forms import FormErrors
 from web.http import client_ip
-from web.i18n import _
+from web.i18n import _, per_locale
 from web.intake import service
 from web.staff.access import OPERATORS, READERS, current_staff, staff_guard
 
@@ -25,6 +25,7 @@ STAFF = {"guards": [staff_guard]}
 INTAKE_CHANNELS = ("telepon", "datang", "lapor")
 
 
+@per_locale
 def channel_label(code: str) -> str:
     return {
         "pwa": _("Aplikasi"),

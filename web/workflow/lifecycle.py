@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from web.complaints.vocabulary import STATUSES, status_label
-from web.i18n import _
+from web.i18n import _, per_locale
 
 ROLES = ("citizen", "operator", "opd_staff", "supervisor", "admin", "system")
 
@@ -115,11 +115,13 @@ class Decision:
     public: bool
 
 
+@per_locale
 def reject_reason_label(code: str) -> str:
     label = REJECT_REASONS.get(code)
     return label() if label else code
 
 
+@per_locale
 def action_label(action: Action | str) -> str:
     return {
         Action.VERIFY: _("Verifikasi"),

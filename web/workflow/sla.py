@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from web.i18n import _
+from web.i18n import _, per_locale
 from web.workflow.lifecycle import WITH_OPD
 
 # The last fifth of the window counts as "near breach", so there is time to act on the warning.
@@ -48,6 +48,7 @@ def sla_state(
     return SlaState.ON_TIME
 
 
+@per_locale
 def sla_label(state: SlaState | str) -> str:
     return {
         SlaState.ON_TIME: _("Tepat waktu"),
