@@ -27,7 +27,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser import free_port  # noqa: E402
+from bench.harness import serve  # noqa: E402
 
 WORDS = (
     "jalan",
@@ -150,6 +150,9 @@ async def fill(url: str, tickets: int) -> None:
             "sla_started_at",
             "sla_warn_at",
             "sla_due_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
             "rating_comment",
             "created_at",
             "updated_at",
@@ -164,6 +167,19 @@ async def fill(url: str, tickets: int) -> None:
             started = created + timedelta(hours=rng.randint(1, 30)) if dispatched else None
             due = started + timedelta(hours=cat["sla_hours"]) if started else None
             warn = due - timedelta(hours=cat["sla_hours"] * 0.2) if due else None
+            # Response and resolution times spread around the SLA, so reports have real medians
+            # and some late tickets.
+            responded = (
+                started + timedelta(hours=rng.uniform(0.5, 60))
+                if status in ("in_progress", "resolved", "closed")
+                else None
+            )
+            resolved = (
+                responded + timedelta(hours=rng.uniform(1, 80))
+                if status in ("resolved", "closed")
+                else None
+            )
+            closed = resolved + timedelta(hours=rng.uniform(1, 48)) if status == "closed" else None
             title = words(rng, 4).capitalize()
             batch.append(
                 (
@@ -188,6 +204,9 @@ async def fill(url: str, tickets: int) -> None:
                     started,
                     warn,
                     due,
+                    responded,
+                    resolved,
+                    closed,
                     "",
                     created,
                     created,
@@ -340,32 +359,7 @@ def main() -> int:
         asyncio.run(fill(args.database, args.tickets))
         print(f"loaded in {time.monotonic() - t0:.0f} s", file=sys.stderr)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "web.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serve(env, args.workers) as base:
         sessions = [
             sign_in(base, args.database, f"bench-operator-{i}") for i in range(args.clients)
         ]
@@ -387,9 +381,6 @@ def main() -> int:
             "detail panel": lambda: f"/operator/tiket/{rng.choice(conn_numbers)}",
         }
         results = measure_sync(base, sessions, kinds, args.clients, args.requests)
-    finally:
-        server.terminate()
-        server.wait()
 
     print(
         f"| inbox, {args.tickets:,} tickets, {args.clients} concurrent operators | p50 | p95 | max | req/s | errors |"
@@ -429,7 +420,7 @@ async def sample_kecamatan(url: str) -> list[str]:
         await conn.close()
 
 
-def sign_in(base: str, url: str, username: str) -> dict:
+def sign_in(base: str, url: str, username: str, role: str = "operator") -> dict:
     sys.path.insert(0, str(ROOT))
     from web.staff.auth import hash_password
 
@@ -438,10 +429,12 @@ def sign_in(base: str, url: str, username: str) -> dict:
         try:
             await conn.execute(
                 "INSERT INTO staff_user (username, name, role, password_hash, active, created_at) "
-                "VALUES ($1, 'Operator Bench', 'operator', $2, true, now()) "
-                "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+                "VALUES ($1, 'Operator Bench', $3, $2, true, now()) "
+                "ON CONFLICT (username) DO UPDATE "
+                "SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role",
                 username,
                 hash_password("bench-password"),
+                role,
             )
             await conn.execute("DELETE FROM audit_log WHERE action = 'staff.sign_in_failed'")
         finally:

@@ -15,7 +15,7 @@ from tests.test_complaints import complaint_form, photo_files
 from web.workflow.service import Actor, act
 
 ROLES = ("operator", "opd_staff", "supervisor", "admin")
-STAFF_PREFIXES = ("/operator", "/opd", "/staf/foto", "/admin")
+STAFF_PREFIXES = ("/operator", "/opd", "/staf/foto", "/admin", "/pimpinan")
 
 
 def staff_routes(app):
@@ -101,6 +101,42 @@ def test_authorization_matrix(make_client, dispatched_ticket):
                 assert response.status_code == 403, (who, method, url, response.status_code)
             checked += 1
     assert checked >= 8 * 6
+
+
+# Who may open each report page (the matrix above checks that the guard enforces what is declared;
+# this pins down what is declared).
+REPORT_ROLES = {
+    "/pimpinan/laporan": {"supervisor", "admin"},
+    "/pimpinan/laporan/cetak": {"supervisor", "admin"},
+    "/pimpinan/laporan.csv": {"supervisor", "admin"},
+    "/pimpinan/laporan.xlsx": {"supervisor", "admin"},
+    "/operator/laporan-shift": {"operator", "supervisor", "admin"},
+    "/opd/laporan": {"opd_staff", "supervisor", "admin"},
+}
+
+
+def test_report_pages_admit_the_intended_roles(make_client):
+    clients = {}
+    for role in ROLES:
+        client = make_client()
+        make_staff(client, role, opd_slug="pupr" if role == "opd_staff" else None)
+        staff_sign_in(client, f"{role}-{'pupr' if role == 'opd_staff' else 'kota'}")
+        clients[role] = client
+    declared = {
+        path: set(handler.opt["roles"])
+        for _, path, handler in staff_routes(clients["admin"].app)
+        if path in REPORT_ROLES
+    }
+    assert declared == REPORT_ROLES
+    for path, admitted in REPORT_ROLES.items():
+        for role, client in clients.items():
+            status = client.get(path, follow_redirects=False).status_code
+            assert status == (200 if role in admitted else 403), (role, path, status)
+    # The public page needs nobody.
+    signed_out = make_client()
+    assert signed_out.get("/transparansi", follow_redirects=False).status_code == 200
+    assert signed_out.get("/transparansi/peta.json").status_code == 200
+    assert signed_out.get("/pimpinan/laporan", follow_redirects=False).status_code == 303
 
 
 def test_opd_staff_see_only_their_own_agency(make_client, dispatched_ticket):

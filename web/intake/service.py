@@ -11,12 +11,13 @@ from db.engine import write_transaction
 from db.tables import CallLog, Complaint
 from web import audit
 from web.forms import FormErrors
-from web.i18n import _
+from web.i18n import _, per_locale
 
 CALL_KINDS = ("normal", "informative", "prank")
 HANDOVER_LIMIT = 50
 
 
+@per_locale
 def call_kind_label(kind: str) -> str:
     return {"normal": _("Normal"), "informative": _("Informatif"), "prank": _("Iseng / prank")}.get(
         kind, kind
@@ -81,6 +82,16 @@ def shift_start(now: datetime, tz: ZoneInfo, starts: list[time]) -> datetime:
         day = local.date() + timedelta(days=offset)
         candidates += [datetime.combine(day, start, tz) for start in starts]
     return max(c for c in candidates if c <= local)
+
+
+def shift_window(at: datetime, tz: ZoneInfo, starts: list[time]) -> tuple[datetime, datetime]:
+    """The shift running at ``at``: when it began and when the next one begins."""
+    start = shift_start(at, tz, starts)
+    day = start.astimezone(tz).date()
+    following = [
+        datetime.combine(day + timedelta(days=offset), s, tz) for offset in (0, 1) for s in starts
+    ]
+    return start, min(c for c in following if c > start)
 
 
 def parse_shift_starts(raw: str) -> list[time]:

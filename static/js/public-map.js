@@ -1,0 +1,52 @@
+// Map of public tickets on /transparansi. The server sends points already rounded to ~100 m;
+// nothing here can make them more precise. Leaflet loads only on this page.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-public-map]");
+  if (!box || !window.fetch) return;
+
+  function loadLeaflet() {
+    if (window.L) return Promise.resolve(window.L);
+    return new Promise(function (resolve, reject) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = box.dataset.leafletCss;
+      document.head.appendChild(css);
+      var script = document.createElement("script");
+      script.src = box.dataset.leafletJs;
+      script.onload = function () { resolve(window.L); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function popup(properties, labels) {
+    // Text nodes only: titles are citizens' words and must never be parsed as HTML.
+    var node = document.createElement("div");
+    var title = document.createElement("strong");
+    title.textContent = properties.title;
+    var meta = document.createElement("p");
+    meta.textContent = properties.number + " · " + properties.category + " · " +
+      (labels[properties.status] || properties.status);
+    node.appendChild(title);
+    node.appendChild(meta);
+    return node;
+  }
+
+  box.hidden = false;
+  var labels = JSON.parse(box.dataset.statusLabels || "{}");
+  Promise.all([loadLeaflet(), fetch(box.dataset.geojson).then(function (r) { return r.json(); })])
+    .then(function (results) {
+      var L = results[0];
+      var center = box.dataset.center.split(",").map(parseFloat);
+      var map = L.map(box).setView(center, 12);
+      L.tileLayer(box.dataset.tileUrl, { maxZoom: 18, attribution: box.dataset.tileAttribution }).addTo(map);
+      L.geoJSON(results[1], {
+        pointToLayer: function (feature, latlng) {
+          return L.circleMarker(latlng, { radius: 6, color: "#0b5d3b", weight: 2, fillOpacity: 0.5 });
+        },
+        onEachFeature: function (feature, layer) { layer.bindPopup(popup(feature.properties, labels)); },
+      }).addTo(map);
+    })
+    .catch(function () { box.hidden = true; });
+})();

@@ -1,0 +1,230 @@
+"""The public transparency page: no sign-in, no personal data, no rahasia tickets, rounded
+locations, figures equal to SQL, and a cache that a ticket change invalidates."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from db.tables import Complaint
+from tests.helpers import db, soup
+from tests.query_counter import count_queries
+from tests.report_data import make_dataset
+from web.pwa.routes import SHELL_PAGES
+from web.reports.public import MAP_LIMIT, PAGE_SIZE
+from web.workflow.service import Actor, act
+
+LISTED = "('verified', 'dispatched', 'in_progress', 'resolved', 'closed')"
+PUBLIC = "('publik', 'anonim')"
+
+
+@pytest.fixture
+def public_data(client):
+    now = datetime.now(UTC)
+    db(
+        client,
+        lambda: make_dataset(
+            seed=11, start=now - timedelta(days=20), end=now, now=now, tickets=240, calls=0
+        ),
+    )
+    return now
+
+
+async def rows(sql: str, *args) -> list[dict]:
+    return await Complaint.raw(sql, *args)
+
+
+def all_public_pages(client) -> list:
+    """Every page of the public list, following the "more" links (no JavaScript)."""
+    pages, url = [], "/transparansi"
+    while url and len(pages) < 50:
+        response = client.get(url)
+        assert response.status_code == 200
+        pages.append(soup(response))
+        more = pages[-1].select_one("#public-more a")
+        url = more["href"].split("#")[0] if more else None
+    return pages
+
+
+def test_public_page_lists_exactly_the_public_tickets_and_nothing_personal(client, public_data):
+    pages = all_public_pages(client)
+    listed = [li["data-number"] for page in pages for li in page.select("li[data-number]")]
+    expected = db(
+        client,
+        lambda: rows(
+            f"SELECT number FROM complaint WHERE status IN {LISTED} AND privacy IN {PUBLIC} "
+            "ORDER BY id DESC"
+        ),
+    )
+    assert listed == [r["number"] for r in expected]
+    assert len(pages) > 1 and len(pages[0].select("li[data-number]")) == PAGE_SIZE
+
+    hidden = db(
+        client,
+        lambda: rows(
+            f"SELECT number, title FROM complaint WHERE privacy = 'rahasia' OR status NOT IN {LISTED}"
+        ),
+    )
+    text = " ".join(page.get_text(" ") for page in pages)
+    geojson = client.get("/transparansi/peta.json")
+    assert geojson.headers["content-type"].startswith("application/geo+json")
+    for row in hidden:
+        assert row["number"] not in text and row["number"] not in geojson.text
+    # No reporter, no description, anywhere.
+    assert "Pelapor Rahasia" not in text + geojson.text
+    assert "Deskripsi pribadi" not in text + geojson.text
+    assert "/foto/" not in text
+
+
+def test_map_points_are_rounded_to_about_100_m(client, public_data):
+    response = client.get("/transparansi/peta.json")
+    data = response.json()
+    exact = db(
+        client,
+        lambda: rows(
+            f"SELECT number, latitude, longitude FROM complaint WHERE status IN {LISTED} "
+            f"AND privacy IN {PUBLIC} AND latitude IS NOT NULL ORDER BY id DESC LIMIT {MAP_LIMIT}"
+        ),
+    )
+    assert len(data["features"]) == len(exact) > 20
+    by_number = {r["number"]: r for r in exact}
+    for feature in data["features"]:
+        lng, lat = feature["geometry"]["coordinates"]
+        row = by_number[feature["properties"]["number"]]
+        assert lat == round(row["latitude"], 3) and lng == round(row["longitude"], 3)
+        assert set(feature["properties"]) == {"number", "title", "category", "status"}
+    # Not a digit beyond the third decimal leaves the server, in any form.
+    assert not re.search(r"\d+\.\d{4,}", response.text)
+
+
+def test_public_figures_match_sql_and_exclude_rahasia(client, public_data):
+    page = soup(client.get("/transparansi"))
+    since = public_data - timedelta(days=365)
+    window = f"created_at >= {{}} AND privacy IN {PUBLIC}"
+    by_status = db(
+        client,
+        lambda: rows(
+            f"SELECT status, count(*) AS n FROM complaint WHERE {window} GROUP BY status", since
+        ),
+    )
+    for row in by_status:
+        assert page.select_one(f"dd[data-status='{row['status']}']").get_text() == str(row["n"])
+    total = sum(r["n"] for r in by_status)
+    assert page.select_one("#public-totals dd[data-figure=total]").get_text() == str(total)
+    everything = db(client, lambda: Complaint.count())
+    assert total < everything  # rahasia tickets exist and are not counted
+
+    by_category = db(
+        client,
+        lambda: rows(
+            "SELECT category.name AS name, count(*) AS n FROM complaint "
+            "JOIN category ON category.id = complaint.category "
+            f"WHERE complaint.created_at >= {{}} AND complaint.privacy IN {PUBLIC} "
+            "GROUP BY category.name",
+            since,
+        ),
+    )
+    for row in by_category:
+        cell = page.select_one(f"#by-category tr[data-name='{row['name']}'] td[data-figure=total]")
+        assert cell.get_text() == str(row["n"])
+
+    by_opd = db(
+        client,
+        lambda: rows(
+            "SELECT opd.short_name AS name, count(*) AS n, "
+            "sum(CASE WHEN status IN ('resolved','closed') AND resolved_at <= sla_due_at THEN 1 ELSE 0 END) AS on_time, "
+            "sum(CASE WHEN status IN ('resolved','closed') THEN 1 ELSE 0 END) AS done, "
+            "sum(CASE WHEN status IN ('dispatched','in_progress') AND sla_due_at < {} THEN 1 ELSE 0 END) AS overdue "
+            "FROM complaint JOIN opd ON opd.id = complaint.opd "
+            f"WHERE complaint.created_at >= {{}} AND complaint.privacy IN {PUBLIC} GROUP BY opd.short_name",
+            datetime.now(UTC),
+            since,
+        ),
+    )
+    for row in by_opd:
+        tr = page.select_one(f"#by-opd tr[data-name='{row['name']}']")
+        assert tr.select_one("td[data-figure=total]").get_text() == str(row["n"])
+        denominator = int(row["done"]) + int(row["overdue"])
+        shown = tr.select_one("td[data-figure=compliance]").get_text()
+        if denominator:
+            value = 100 * int(row["on_time"]) / denominator
+            assert abs(float(shown.replace(".", "").replace(",", ".")) - value) <= 0.051
+        else:
+            assert shown == "—"
+
+
+def test_cache_is_used_until_a_ticket_changes(client, public_data):
+    first = soup(client.get("/transparansi"))
+    with count_queries() as seen:
+        assert client.get("/transparansi").status_code == 200
+    assert len(seen) == 1, seen  # only the max(updated_at) key
+
+    received = db(
+        client,
+        lambda: (
+            Complaint.select(Complaint.number)
+            .where(
+                (Complaint.status == "received")
+                & (Complaint.privacy == "publik")
+                & Complaint.latitude.is_not_null()
+            )
+            .first()
+        ),
+    )
+    number = received["number"]
+    verified_before = int(first.select_one("dd[data-status=verified]").get_text())
+    assert number not in client.get("/transparansi/peta.json").text
+    db(
+        client,
+        lambda: act(
+            number, "verify", Actor(kind="system", id=None, role="operator"), expected_version=1
+        ),
+    )
+    after = soup(client.get("/transparansi"))
+    assert int(after.select_one("dd[data-status=verified]").get_text()) == verified_before + 1
+    listed = [
+        li["data-number"]
+        for page in all_public_pages(client)
+        for li in page.select("li")
+        if li.has_attr("data-number")
+    ]
+    assert number in listed
+    assert number in client.get("/transparansi/peta.json").text
+
+
+def test_public_page_needs_no_sign_in_and_is_never_stored_offline(client):
+    response = client.get("/transparansi")
+    assert response.status_code == 200
+    assert "/transparansi" not in SHELL_PAGES
+    assert "session" not in response.headers.get("set-cookie", "")
+    assert response.headers["cache-control"] == "no-cache"
+    home = soup(client.get("/"))
+    assert home.select_one("footer a[href='/transparansi']")
+
+
+def test_public_map_shows_the_points_in_a_browser(live_server, chromium):
+    from tests.conftest import run_async
+
+    now = datetime.now(UTC)
+    run_async(
+        lambda: make_dataset(seed=5, start=now - timedelta(days=12), end=now, now=now, tickets=60)
+    )
+    context = chromium.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.route("**/*tile*/**", lambda route: route.abort())  # no map tiles offline; points only
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/transparansi")
+    features = page.evaluate("fetch('/transparansi/peta.json').then(r => r.json())")["features"]
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-public-map] path.leaflet-interactive').length === n",
+        arg=len(features),
+    )
+    page.locator("[data-public-map] path.leaflet-interactive").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator("strong").inner_text() in {f["properties"]["title"] for f in features}
+    assert errors == []
+    context.close()

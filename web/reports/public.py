@@ -1,0 +1,229 @@
+"""The public transparency page (no sign-in): city figures, a list and a map of public tickets.
+
+What is public: tickets whose privacy is publik or anonim (rahasia never appears, not even in a
+count). The figures cover such tickets created in the last 365 days; the list and the map show
+only tickets past verification (verified, dispatched, in progress, resolved, closed) with their
+number, title, category, kelurahan, status and date: never the reporter, the description or
+photos. Map points are rounded here to 3 decimals (about 100 m): the exact location never leaves
+the server.
+
+Cache: the figures, the first page of the list and the map are computed once per process and
+kept while ``max(complaint.updated_at)`` (one indexed lookup per request) stays the same, so any
+ticket change anywhere invalidates them in every process; they are also recomputed every
+``CACHE_SECONDS``, because "overdue" moves with the clock. While one request recomputes, others
+get the previous copy instead of queueing behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from db.tables import Category, Complaint, Kelurahan, Opd
+from web.reports.figures import DONE, WITH_OPD
+
+PUBLIC_PRIVACY = ("publik", "anonim")
+LISTED_STATUSES = ("verified", "dispatched", "in_progress", "resolved", "closed")
+WINDOW_DAYS = 365
+PAGE_SIZE = 25
+MAP_LIMIT = 500
+MAP_DECIMALS = 3
+CACHE_SECONDS = 300
+
+
+@dataclass
+class Breakdown:
+    name: str
+    total: int = 0
+    done: int = 0
+    done_on_time: int = 0
+    overdue: int = 0
+
+    @property
+    def compliance(self) -> float | None:
+        denominator = self.done + self.overdue
+        return None if denominator == 0 else 100.0 * self.done_on_time / denominator
+
+
+@dataclass
+class PublicFigures:
+    since: date
+    computed_at: datetime
+    by_status: dict[str, int]
+    city: Breakdown
+    by_category: list[Breakdown]
+    by_kecamatan: list[Breakdown]
+    by_opd: list[Breakdown]
+    first_page: list[dict]
+    next_cursor: int | None
+    map: dict = field(default_factory=dict)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+async def compute(now: datetime) -> PublicFigures:
+    since = now - timedelta(days=WINDOW_DAYS)
+    # One scan of the window grouped by every dimension at once; rolled up below in Python
+    # (at most statuses x categories x kelurahan x OPDs rows, a few thousand).
+    rows = await Complaint.raw(
+        "SELECT status, category, kelurahan, opd, count(*) AS n, "
+        f"sum(CASE WHEN status IN {_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END) "
+        "AS on_time, "
+        f"sum(CASE WHEN status IN {_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) "
+        "AS overdue "
+        f"FROM complaint WHERE created_at >= {{}} AND privacy IN {_in(PUBLIC_PRIVACY)} "
+        "GROUP BY status, category, kelurahan, opd",
+        now,
+        since,
+    )
+    categories = {
+        r["id"]: r["name"]
+        for r in await Category.select(Category.id, Category.name).order_by(Category.position)
+    }
+    kelurahan = {
+        r["id"]: r["kecamatan_name"]
+        for r in await Kelurahan.select(
+            Kelurahan.id, Kelurahan.kecamatan.name.as_alias("kecamatan_name")
+        )
+    }
+    opds = {r["id"]: r["short_name"] for r in await Opd.select(Opd.id, Opd.short_name)}
+
+    by_status: dict[str, int] = {}
+    city = Breakdown("")
+    groups: dict[str, dict[Any, Breakdown]] = {"category": {}, "kecamatan": {}, "opd": {}}
+    for row in rows:
+        n, status = int(row["n"]), row["status"]
+        by_status[status] = by_status.get(status, 0) + n
+        keys = {
+            "category": categories.get(row["category"], "?"),
+            "kecamatan": kelurahan.get(row["kelurahan"]) if row["kelurahan"] else None,
+            "opd": opds.get(row["opd"]) if row["opd"] else None,
+        }
+        for target in [city] + [
+            groups[g].setdefault(name, Breakdown(name)) for g, name in keys.items() if name
+        ]:
+            target.total += n
+            target.done += n if status in DONE else 0
+            target.done_on_time += int(row["on_time"] or 0)
+            target.overdue += int(row["overdue"] or 0)
+
+    def ordered(group: dict) -> list[Breakdown]:
+        return sorted(group.values(), key=lambda b: (-b.total, b.name))
+
+    first_page, next_cursor = await public_tickets()
+    return PublicFigures(
+        since=since.date(),
+        computed_at=now,
+        by_status=by_status,
+        city=city,
+        by_category=ordered(groups["category"]),
+        by_kecamatan=ordered(groups["kecamatan"]),
+        by_opd=ordered(groups["opd"]),
+        first_page=first_page,
+        next_cursor=next_cursor,
+        map=await map_points(),
+    )
+
+
+def _listed():
+    return Complaint.status.is_in(list(LISTED_STATUSES)) & Complaint.privacy.is_in(
+        list(PUBLIC_PRIVACY)
+    )
+
+
+async def public_tickets(after: int | None = None) -> tuple[list[dict], int | None]:
+    """One page of public tickets, newest first, and the cursor for the next page."""
+    # Late row lookup: the page's ids on the primary key first, then only those rows joined.
+    query = Complaint.select(Complaint.id).where(_listed())
+    if after is not None:
+        query = query.where(Complaint.id < after)
+    keys = await query.order_by(Complaint.id, ascending=False).limit(PAGE_SIZE + 1)
+    ids = [k["id"] for k in keys[:PAGE_SIZE]]
+    if not ids:
+        return [], None
+    rows = await Complaint.select(
+        Complaint.id,
+        Complaint.number,
+        Complaint.title,
+        Complaint.status,
+        Complaint.created_at,
+        Complaint.category.name.as_alias("category_name"),
+        Complaint.kelurahan.name.as_alias("kelurahan_name"),
+    ).where(Complaint.id.is_in(ids))
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[i] for i in ids], (ids[-1] if len(keys) > PAGE_SIZE else None)
+
+
+async def map_points(limit: int = MAP_LIMIT) -> dict:
+    """The newest ``limit`` public tickets with a location, as GeoJSON, rounded to ~100 m."""
+    rows = (
+        await Complaint.select(
+            Complaint.number,
+            Complaint.title,
+            Complaint.status,
+            Complaint.latitude,
+            Complaint.longitude,
+            Complaint.category.name.as_alias("category_name"),
+        )
+        .where(_listed() & Complaint.latitude.is_not_null() & Complaint.longitude.is_not_null())
+        .order_by(Complaint.id, ascending=False)
+        .limit(limit)
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [
+                        round(row["longitude"], MAP_DECIMALS),
+                        round(row["latitude"], MAP_DECIMALS),
+                    ],
+                },
+                "properties": {
+                    "number": row["number"],
+                    "title": row["title"],
+                    "category": row["category_name"],
+                    "status": row["status"],
+                },
+            }
+            for row in rows
+        ],
+    }
+
+
+async def cache_key(now: datetime) -> tuple:
+    rows = await Complaint.raw("SELECT max(updated_at) AS latest FROM complaint")
+    latest = rows[0]["latest"] if rows else None
+    return (str(latest), int(now.timestamp()) // CACHE_SECONDS)
+
+
+class PublicCache:
+    """One per process (kept on the app's state): the last figures and the key they belong to."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.value: PublicFigures | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, key: tuple, make: Callable[[], Awaitable[PublicFigures]]) -> PublicFigures:
+        if self.key == key and self.value is not None:
+            return self.value
+        if self._lock.locked() and self.value is not None:
+            return self.value  # someone is recomputing: the previous copy is a moment old
+        async with self._lock:
+            if self.key != key or self.value is None:
+                self.value = await make()
+                self.key = key
+            return self.value
+
+
+async def public_figures(cache: PublicCache, now: datetime | None = None) -> PublicFigures:
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return await cache.get(await cache_key(now), lambda: compute(now))
