@@ -105,3 +105,44 @@ self.addEventListener("sync", function (event) {
     );
   }
 });
+
+// --- Notifications -----------------------------------------------------------------------------
+// The server's payload: { title, body, url, tag, kind } (web/notifications/delivery.py). The tag is
+// the ticket number, so a newer update about a ticket replaces the older one in the tray.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (e) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  var options = {
+    body: data.body || "",
+    icon: ADUAN.icon,
+    badge: ADUAN.icon,
+    lang: "id",
+    data: { url: data.url || "/" },
+  };
+  if (data.tag) {
+    options.tag = data.tag;
+    options.renotify = true;
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "Aduan", options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  if (url.origin !== self.location.origin) url = new URL("/", self.location.origin); // our pages only
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+      for (var i = 0; i < windows.length; i++) {
+        var open = new URL(windows[i].url);
+        if (open.pathname + open.search === url.pathname + url.search && "focus" in windows[i]) {
+          return windows[i].focus();
+        }
+      }
+      return self.clients.openWindow(url.href);
+    })
+  );
+});

@@ -128,6 +128,31 @@ class Settings:
     report_time: str = setting(
         "07:00", "City time at which the daily report for the previous day is generated."
     )
+    # Notifications (Web Push, WhatsApp fallback)
+    vapid_private_key: str = setting(
+        "",
+        "Web Push (VAPID) private key: PEM, or base64url raw/DER. Empty: made once and kept in "
+        "var/vapid_private.pem. Required in production (python -m web.notifications.vapid makes one).",
+    )
+    vapid_subject: str = setting(
+        "",
+        "Contact that push services see (mailto:... or https://...). Required in production.",
+    )
+    push_max_attempts: int = setting(
+        8, "Tries per notification (429, 5xx, network errors) before it is marked failed."
+    )
+    push_lease_seconds: int = setting(
+        120,
+        "How long a worker holds the notifications it is sending before another may take them over.",
+    )
+    notify_whatsapp_fallback: bool = setting(
+        False,
+        "Tell citizens without push notifications about their ticket on WhatsApp (status template).",
+    )
+    whatsapp_status_template: str = setting(
+        "aduan_status",
+        "Approved WhatsApp template for ticket updates; parameters: ticket number, status.",
+    )
 
     @property
     def is_production(self) -> bool:
@@ -158,7 +183,13 @@ class Settings:
             raise SettingsError("ADUAN_MESSENGER must be dev or whatsapp")
         if self.default_locale not in ("id", "en"):
             raise SettingsError("ADUAN_DEFAULT_LOCALE must be id or en")
+        if self.vapid_subject and not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise SettingsError("ADUAN_VAPID_SUBJECT must start with mailto: or https://")
         if self.is_production:
+            # One key for every process: a key file per host would give browsers different keys.
+            for name in ("vapid_private_key", "vapid_subject"):
+                if not getattr(self, name):
+                    raise SettingsError(f"ADUAN_{name.upper()} must be set in production")
             for name in ("secret_key", "nik_hash_key"):
                 if getattr(self, name) == DEV_SECRET:
                     raise SettingsError(f"ADUAN_{name.upper()} must be set in production")

@@ -181,10 +181,134 @@
     });
   }
 
+  // --- Notifications: the browser asks for permission only when "Aktifkan notifikasi" is pressed -
+  var pushEndpoint = ""; // this browser's push subscription, if it has one
+
+  function pushSupported() {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+
+  // Resolves with the endpoint ("" without one); a worker that never activates does not hold it up.
+  var pushEndpointReady = !pushSupported() ? Promise.resolve("") : Promise.race([
+    navigator.serviceWorker.ready
+      .then(function (registration) { return registration.pushManager.getSubscription(); })
+      .then(function (subscription) { pushEndpoint = subscription ? subscription.endpoint : ""; return pushEndpoint; }),
+    new Promise(function (resolve) { setTimeout(function () { resolve(""); }, 4000); }),
+  ]).catch(function () { return ""; });
+
+  function keyBytes(base64url) {
+    var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    var raw = atob(base64 + "===".slice((base64.length + 3) % 4));
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  function sameKey(buffer, bytes) {
+    var current = buffer ? new Uint8Array(buffer) : new Uint8Array(0);
+    return current.length === bytes.length && current.every(function (b, i) { return b === bytes[i]; });
+  }
+
+  function refreshDeviceLists() {
+    if (!window.htmx) return;
+    document.querySelectorAll("[data-push-devices]").forEach(function (el) { htmx.trigger(el, "push-ready"); });
+  }
+
+  function shownError(message) {
+    var error = new Error(message);
+    error.shown = true;
+    return error;
+  }
+
+  function enablePush(offer) {
+    var status = offer.querySelector("[data-push-status]");
+    var button = offer.querySelector("[data-push-enable]");
+    button.disabled = true;
+    status.textContent = offer.dataset.textWorking;
+    // First call in the click handler: browsers only show the prompt for a user gesture.
+    Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") throw shownError(offer.dataset.textDenied);
+      return Promise.all([
+        navigator.serviceWorker.ready,
+        fetch("/notifikasi/kunci").then(function (r) { return r.json(); }),
+      ]);
+    }).then(function (both) {
+      var registration = both[0];
+      var key = keyBytes(both[1].publicKey);
+      return registration.pushManager.getSubscription().then(function (existing) {
+        // A subscription made with an older server key would be refused by the push service.
+        if (existing && sameKey(existing.options.applicationServerKey, key)) return existing;
+        return (existing ? existing.unsubscribe() : Promise.resolve()).then(function () {
+          return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+        });
+      });
+    }).then(function (subscription) {
+      return fetch("/notifikasi/langganan", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrfToken() },
+        body: JSON.stringify(subscription.toJSON()),
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          if (!response.ok) {
+            var errors = answer.errors || {};
+            throw shownError(errors.__all__ || errors.endpoint || errors.p256dh || errors.auth || offer.dataset.textFailed);
+          }
+          pushEndpoint = subscription.endpoint;
+          status.textContent = offer.dataset.textDone;
+          button.hidden = true;
+          refreshDeviceLists();
+        });
+      });
+    }).catch(function (error) {
+      button.disabled = false;
+      status.textContent = error && error.shown ? error.message : offer.dataset.textFailed;
+    });
+  }
+
+  function registeredHere() {
+    // Whether the server already sends this person's notifications to this browser.
+    if (Notification.permission !== "granted") return Promise.resolve(false);
+    return pushEndpointReady.then(function (endpoint) {
+      if (!endpoint) return false;
+      return fetch("/notifikasi/perangkat", {
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-Push-Endpoint": endpoint },
+      }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (a) { return Boolean(a.this_device); });
+    }).catch(function () { return false; });
+  }
+
+  function setupPushOffer(offer) {
+    if (offer.dataset.pushSetUp || !pushSupported()) return; // no push here: the box stays hidden
+    offer.dataset.pushSetUp = "1";
+    var moment = offer.dataset.pushOffer;
+    if (moment === "after-sign-in") {
+      if (!sessionStorage.getItem("aduan-push-offer")) return;
+      sessionStorage.removeItem("aduan-push-offer");
+    }
+    var button = offer.querySelector("[data-push-enable]");
+    button.addEventListener("click", function () { enablePush(offer); });
+    if (Notification.permission === "denied") {
+      if (moment !== "in-list") return; // no nagging; the device list says how to allow it
+      offer.querySelector("[data-push-status]").textContent = offer.dataset.textDenied;
+      button.hidden = true;
+      offer.hidden = false;
+      return;
+    }
+    if (moment === "in-list") { offer.hidden = false; return; } // the server saw it is not registered
+    registeredHere().then(function (registered) { offer.hidden = registered; });
+  }
+
   // htmx requests (uploads too) carry the CSRF token as a header, so the server never has to dig
   // through a multipart body for it.
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["x-csrftoken"] = csrfToken();
+    if (pushEndpoint && event.detail.path.indexOf("/notifikasi/") === 0) {
+      event.detail.headers["X-Push-Endpoint"] = pushEndpoint;
+    }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    event.detail.elt.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
   });
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -194,6 +318,11 @@
       setupMap(root);
     });
     document.querySelectorAll("input[type=file][data-max-photos]").forEach(setupPreviews);
+    document.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
+    document.querySelectorAll("form[data-push-sign-in]").forEach(function (form) {
+      form.addEventListener("submit", function () { sessionStorage.setItem("aduan-push-offer", "1"); });
+    });
+    pushEndpointReady.then(refreshDeviceLists);
     var errors = document.getElementById("form-errors");
     if (errors) errors.focus();
     showOutboxCount();

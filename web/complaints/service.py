@@ -21,6 +21,7 @@ from web.complaints.forms import ComplaintDraft
 from web.complaints.vocabulary import STATUS_RECEIVED
 from web.forms import FormErrors
 from web.i18n import _
+from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage, StorageError
 
@@ -265,6 +266,13 @@ async def _insert(
                 is_public=True,
                 created_at=now,
             )
+        )
+        await notify_ticket_event(
+            complaint_id,
+            "created",
+            now=now,
+            actor_citizen=None if staff_id else citizen_id,
+            actor_staff=staff_id,
         )
         await audit.record(
             "complaint.created",

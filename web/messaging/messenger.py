@@ -26,6 +26,8 @@ class Messenger(Protocol):
 
     async def send_text(self, phone_e164: str, text: str) -> None: ...
 
+    async def send_status(self, phone_e164: str, number: str, status: str) -> None: ...
+
 
 class DevMessenger:
     """Writes messages to the log instead of sending them; tests read ``.sent``."""
@@ -48,6 +50,10 @@ class DevMessenger:
         log.warning("DEV MESSENGER text for %s: %s", phone_e164, text)
         self._keep(phone_e164, text)
 
+    async def send_status(self, phone_e164: str, number: str, status: str) -> None:
+        log.warning("DEV MESSENGER status for %s: %s %s", phone_e164, number, status)
+        self._keep(phone_e164, f"Laporan {number}: {status}")
+
 
 class WhatsAppCloudMessenger:
     """Meta's WhatsApp Cloud API: ``POST {base_url}/{sender_id}/messages``.
@@ -66,6 +72,7 @@ class WhatsAppCloudMessenger:
         sender_id: str,
         otp_template: str,
         template_language: str,
+        status_template: str = "aduan_status",
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -73,6 +80,7 @@ class WhatsAppCloudMessenger:
         self._token = token
         self.otp_template = otp_template
         self.template_language = template_language
+        self.status_template = status_template
         self.timeout = timeout
         self._transport = transport
 
@@ -92,6 +100,23 @@ class WhatsAppCloudMessenger:
                     "index": "0",
                     "parameters": [{"type": "text", "text": code}],
                 },
+            ],
+        }
+        await self._post(phone_e164, {"type": "template", "template": template})
+
+    async def send_status(self, phone_e164: str, number: str, status: str) -> None:
+        """A ticket update through an approved utility template (body: number, then status)."""
+        template = {
+            "name": self.status_template,
+            "language": {"code": self.template_language},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": number},
+                        {"type": "text", "text": status},
+                    ],
+                }
             ],
         }
         await self._post(phone_e164, {"type": "template", "template": template})
@@ -144,5 +169,6 @@ def messenger_from_settings(settings: Settings) -> Messenger:
             sender_id=settings.whatsapp_sender_id,
             otp_template=settings.whatsapp_otp_template,
             template_language=settings.whatsapp_template_language,
+            status_template=settings.whatsapp_status_template,
         )
     return DevMessenger()

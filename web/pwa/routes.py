@@ -45,6 +45,7 @@ def service_worker_source(assets: AssetManifest, release: str) -> str:
         "precache": precache,
         "idb": assets.url("vendor/idb.js"),
         "outboxCore": assets.url("js/outbox-core.js"),
+        "icon": assets.url("icons/icon-192.png"),  # shown with push notifications
     }
     return f"self.ADUAN = {json.dumps(config)};\n{source}"
 

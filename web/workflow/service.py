@@ -17,6 +17,7 @@ from db.tables import Complaint, Opd, StaffUser, TimelineEvent
 from web import audit
 from web.complaints.service import insert_photo_rows, remove_stored, store_photos
 from web.i18n import _
+from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
 from web.workflow.lifecycle import Action, TransitionRefused, decide
@@ -213,6 +214,14 @@ async def act(
             ).returning(TimelineEvent.id)
             await insert_photo_rows(
                 ticket["id"], placed, kind="proof", now=now, event_id=event[0]["id"]
+            )
+            # In this transaction: nobody is told about a change that did not happen.
+            await notify_ticket_event(
+                ticket["id"],
+                kind,
+                now=now,
+                actor_citizen=actor.id if actor.kind == "citizen" else None,
+                actor_staff=actor.id if actor.kind == "staff" else None,
             )
             await audit.record(
                 f"complaint.{kind}",

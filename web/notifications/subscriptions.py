@@ -1,0 +1,214 @@
+"""The browsers that agreed to be notified: checking what a browser sends, storing it per person.
+
+A subscription belongs to whoever last registered it on that browser: registering upserts by
+endpoint, so a shared phone that someone else signs in on (and turns notifications on) moves to
+them and stops telling the previous person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from db.engine import write_transaction
+from db.tables import PushSubscription
+from web.forms import FormErrors
+from web.i18n import _
+from web.notifications.vapid import b64url_decode
+
+MAX_ENDPOINT = 1000
+LOOPBACK_HOSTS = ("localhost",)
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: str  # citizen | staff
+    id: int
+
+
+@dataclass(frozen=True)
+class BrowserSubscription:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _decoded(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
+        return None
+    try:
+        return b64url_decode(value.rstrip("="))
+    except ValueError:
+        return None
+
+
+def parse_subscription(data: Any, *, allow_loopback_http: bool) -> BrowserSubscription:
+    """Check ``PushSubscription.toJSON()`` as the browser sent it; raises FormErrors (Indonesian).
+
+    Push services are HTTPS; plain HTTP to this machine is allowed outside production, for tests.
+    """
+    if not isinstance(data, dict):
+        raise FormErrors.single("__all__", _("Data langganan notifikasi tidak terbaca."))
+    errors: dict[str, str] = {}
+    endpoint = data.get("endpoint")
+    parts = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    if (
+        parts is None
+        or not parts.hostname
+        or len(endpoint) > MAX_ENDPOINT
+        or not (
+            parts.scheme == "https"
+            or (parts.scheme == "http" and allow_loopback_http and _is_loopback(parts.hostname))
+        )
+    ):
+        errors["endpoint"] = _(
+            "Alamat layanan notifikasi tidak sah: harus alamat https dari layanan push browser."
+        )
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    p256dh = _decoded(keys.get("p256dh"))
+    if p256dh is None or len(p256dh) != 65 or not _is_p256_point(p256dh):
+        errors["p256dh"] = _("Kunci enkripsi dari browser tidak sah (p256dh).")
+    auth = _decoded(keys.get("auth"))
+    if auth is None or len(auth) != 16:
+        errors["auth"] = _("Kunci autentikasi dari browser tidak sah (auth).")
+    if errors:
+        raise FormErrors(errors)
+    return BrowserSubscription(
+        endpoint=endpoint, p256dh=keys["p256dh"].rstrip("="), auth=keys["auth"].rstrip("=")
+    )
+
+
+def _is_p256_point(raw: bytes) -> bool:
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
+
+
+_BROWSERS = (
+    ("Edg", "Edge"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("OPR", "Opera"),
+    ("Firefox", "Firefox"),
+    ("FxiOS", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chrome", "Chrome"),
+    ("Chromium", "Chromium"),
+    ("Safari", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_label(user_agent: str) -> str:
+    """A short, recognisable name for the list of devices, e.g. ``Chrome · Android``."""
+    browser = next((name for token, name in _BROWSERS if token in user_agent), "")
+    system = next((name for token, name in _SYSTEMS if token in user_agent), "")
+    return " · ".join(part for part in (browser, system) if part)[:120]
+
+
+def _owned_by(owner: Owner):
+    if owner.kind == "staff":
+        return PushSubscription.staff == owner.id
+    return PushSubscription.citizen == owner.id
+
+
+async def save_subscription(
+    owner: Owner, subscription: BrowserSubscription, *, device: str, now: datetime
+) -> int:
+    """Store the browser's subscription for ``owner``; the same endpoint moves to them if it was
+    someone else's. Returns its id."""
+    row = PushSubscription(
+        endpoint=subscription.endpoint,
+        p256dh=subscription.p256dh,
+        auth=subscription.auth,
+        citizen=owner.id if owner.kind == "citizen" else None,
+        staff=owner.id if owner.kind == "staff" else None,
+        device=device,
+        created_at=now,
+    )
+    # On a known endpoint, everything but the endpoint is replaced by what was just sent.
+    replaced = [
+        PushSubscription.p256dh,
+        PushSubscription.auth,
+        PushSubscription.citizen,
+        PushSubscription.staff,
+        PushSubscription.device,
+        PushSubscription.created_at,
+    ]
+    async with write_transaction():
+        rows = await (
+            PushSubscription.insert(row)
+            .on_conflict(target=PushSubscription.endpoint, action="DO UPDATE", values=replaced)
+            .returning(PushSubscription.id)
+        )
+    return rows[0]["id"]
+
+
+async def remove_by_endpoint(owner: Owner, endpoint: str) -> bool:
+    """The browser turned notifications off: forget it (only if it is this person's)."""
+    async with write_transaction():
+        removed = (
+            await PushSubscription.delete()
+            .where((PushSubscription.endpoint == endpoint) & _owned_by(owner))
+            .returning(PushSubscription.id)
+        )
+    return bool(removed)
+
+
+async def remove_device(owner: Owner, subscription_id: int) -> bool:
+    async with write_transaction():
+        removed = (
+            await PushSubscription.delete()
+            .where((PushSubscription.id == subscription_id) & _owned_by(owner))
+            .returning(PushSubscription.id)
+        )
+    return bool(removed)
+
+
+async def devices_of(owner: Owner, *, this_endpoint: str = "") -> list[dict]:
+    """This person's devices, newest first; ``this_device`` marks the browser asking."""
+    rows = (
+        await PushSubscription.select(
+            PushSubscription.id,
+            PushSubscription.endpoint,
+            PushSubscription.device,
+            PushSubscription.created_at,
+            PushSubscription.last_sent_at,
+        )
+        .where(_owned_by(owner))
+        .order_by(PushSubscription.id, ascending=False)
+    )
+    return [
+        {
+            "id": row["id"],
+            "device": row["device"],
+            "created_at": row["created_at"],
+            "last_sent_at": row["last_sent_at"],
+            "this_device": bool(this_endpoint) and row["endpoint"] == this_endpoint,
+        }
+        for row in rows
+    ]
