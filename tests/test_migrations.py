@@ -59,7 +59,11 @@ def test_migrations_create_every_table_with_every_column():
     for table in ALL_TABLES:
         columns, indexed = run_async(lambda table=table: _schema(table._meta.tablename))
         expected = {c._meta.db_column_name: c for c in table._meta.columns}
-        extra = POSTGRES_ONLY_COLUMNS.get(table._meta.tablename, set()) if TEST_DB == "postgres" else set()
+        extra = (
+            POSTGRES_ONLY_COLUMNS.get(table._meta.tablename, set())
+            if TEST_DB == "postgres"
+            else set()
+        )
         assert set(columns) == set(expected) | extra, f"{table._meta.tablename}: columns differ"
         for name, column in expected.items():
             actual = columns[name]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from http.cookies import SimpleCookie
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
@@ -29,8 +31,11 @@ from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
 from web.messaging.messenger import messenger_from_settings
+from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
+from web.notifications.vapid import vapid_keys
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
+from web.reports.routes import ROUTES as REPORT_ROUTES
 from web.sessions import DatabaseSessionStore
 from web.settings import Settings, get_settings
 from web.staff.access import StaffSignInRequired
@@ -49,6 +54,8 @@ ROUTE_HANDLERS = [
     *INBOX_ROUTES,  # /operator, /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
+    *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
+    *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi
 ]
 
 
@@ -127,6 +134,14 @@ def server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
+    """The embedded default runs the background jobs in the web process (production: web.worker)."""
+    from web.jobs.runner import JobRunner, default_jobs
+
+    jobs = default_jobs(services.settings, services.messenger, ZoneInfo(services.city.timezone))
+    await JobRunner(jobs).run_forever(stop)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     city = get_city(settings)
@@ -139,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     assets = AssetManifest()
 
     async def on_startup(app: Litestar) -> None:
+        vapid_keys(settings)  # made on first run and kept; a bad ADUAN_VAPID_PRIVATE_KEY stops here
         await start_pool(settings)
         try:
             await services.storage.ensure_ready()
@@ -146,8 +162,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Serve anyway: citizens can still read their tickets, /healthz reports the outage,
             # and filings with photos fail cleanly until storage is back.
             log.error("photo storage not ready at start-up: %s", exc)
+        if settings.jobs_in_process:
+            app.state.jobs_stop = asyncio.Event()
+            app.state.jobs_task = asyncio.create_task(_run_jobs(services, app.state.jobs_stop))
 
     async def on_shutdown(app: Litestar) -> None:
+        if jobs_task := app.state.get("jobs_task"):
+            app.state.jobs_stop.set()
+            await asyncio.gather(jobs_task, return_exceptions=True)
         await close_pool()
 
     secure_cookies = settings.public_base_url.startswith("https://")

@@ -98,4 +98,6 @@ def event_label(kind: str) -> str:
         "reopen": _("Dibuka kembali oleh pelapor"),
         "add_note": _("Catatan internal"),
         "rated": _("Penilaian pelapor"),
+        "sla_near_breach": _("Peringatan: hampir lewat batas waktu"),
+        "sla_overdue": _("Lewat batas waktu, diteruskan ke pimpinan"),
     }.get(kind, kind)

@@ -1,0 +1,300 @@
+"""Background jobs: database leases, the SLA clock's escalations, the daily report job and the
+``python -m web.worker`` process that runs them in production."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from db.tables import (
+    Category,
+    Complaint,
+    DailyReport,
+    JobLease,
+    Notification,
+    Opd,
+    PushSubscription,
+    StaffUser,
+    TimelineEvent,
+)
+from tests.conftest import run_async
+from web.jobs import lease
+from web.jobs.daily_report import report_due, run_daily_report
+from web.jobs.sla_clock import run_sla_clock
+from web.settings import PROJECT_ROOT
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 in Cilegon
+
+
+# --- Leases -------------------------------------------------------------------------------------
+
+
+def test_a_lease_has_one_holder_until_released_or_expired():
+    async def scenario():
+        assert await lease.acquire("job", "a", now=NOW, ttl_seconds=60)
+        assert not await lease.acquire("job", "b", now=NOW + timedelta(seconds=30), ttl_seconds=60)
+        assert await lease.acquire("job", "a", now=NOW + timedelta(seconds=30), ttl_seconds=60)
+        # "a" died without releasing: "b" takes over once the lease ran out.
+        assert await lease.acquire("job", "b", now=NOW + timedelta(seconds=91), ttl_seconds=60)
+        await lease.release("job", "b", now=NOW + timedelta(seconds=95), result="done")
+        row = await JobLease.select().where(JobLease.name == "job").first()
+        assert row["expires_at"] is None and row["last_result"] == "done"
+        assert await lease.acquire("job", "c", now=NOW + timedelta(seconds=96), ttl_seconds=60)
+
+    run_async(scenario)
+
+
+def test_concurrent_processes_racing_for_a_free_lease_give_one_winner():
+    async def race():
+        return await asyncio.gather(
+            *(lease.acquire("race", f"p{i}", now=NOW, ttl_seconds=60) for i in range(6))
+        )
+
+    assert sorted(run_async(race)) == [False] * 5 + [True]
+
+
+# --- SLA clock ----------------------------------------------------------------------------------
+
+
+async def _dispatched(title: str, *, started: datetime, due: datetime, opd_id: int) -> int:
+    category = await Category.select(Category.id).first()
+    rows = await Complaint.insert(
+        Complaint(
+            number=f"CLG-2026-{uuid.uuid4().int % 1_000_000:06d}",
+            client_key=uuid.uuid4(),
+            classification="pengaduan",
+            category=category["id"],
+            title=title,
+            description="Lampu jalan mati",
+            privacy="publik",
+            status="dispatched",
+            channel="pwa",
+            opd=opd_id,
+            sla_started_at=started,
+            sla_warn_at=due - (due - started) * 0.2,
+            sla_due_at=due,
+            created_at=started,
+            updated_at=started,
+        )
+    ).returning(Complaint.id)
+    return rows[0]["id"]
+
+
+async def _staff_with_device(role: str, opd_id: int | None) -> int:
+    rows = await StaffUser.insert(
+        StaffUser(
+            username=f"{role}-{uuid.uuid4().hex[:6]}",
+            name=role,
+            role=role,
+            opd=opd_id,
+            password_hash="x",
+            created_at=NOW,
+        )
+    ).returning(StaffUser.id)
+    await PushSubscription.insert(
+        PushSubscription(
+            endpoint=f"https://push.example/{uuid.uuid4().hex}",
+            p256dh="x",
+            auth="y",
+            staff=rows[0]["id"],
+            created_at=NOW,
+        )
+    )
+    return rows[0]["id"]
+
+
+@pytest.fixture
+def sla_tickets():
+    async def make():
+        opds = await Opd.select(Opd.id).limit(2)
+        opd, other_opd = opds[0]["id"], opds[1]["id"]
+        staff = {
+            "opd": await _staff_with_device("opd_staff", opd),
+            "other_opd": await _staff_with_device("opd_staff", other_opd),
+            "supervisor": await _staff_with_device("supervisor", None),
+        }
+        started = NOW - timedelta(hours=60)
+        tickets = {
+            # 72 h window: near breach from 57.6 h, so at 60 h it is near breach.
+            "near": await _dispatched(
+                "near", started=started, due=started + timedelta(hours=72), opd_id=opd
+            ),
+            "overdue": await _dispatched(
+                "overdue",
+                started=started - timedelta(hours=20),
+                due=NOW - timedelta(hours=1),
+                opd_id=opd,
+            ),
+            "on_time": await _dispatched(
+                "on time",
+                started=NOW - timedelta(hours=1),
+                due=NOW + timedelta(hours=71),
+                opd_id=opd,
+            ),
+        }
+        return tickets, staff
+
+    return run_async(make)
+
+
+async def _events(complaint_id: int) -> list[dict]:
+    return await TimelineEvent.select(TimelineEvent.kind, TimelineEvent.is_public).where(
+        (TimelineEvent.complaint == complaint_id) & TimelineEvent.kind.like("sla_%")
+    )
+
+
+async def _told(staff_id: int) -> list[str]:
+    rows = await Notification.select(Notification.kind).where(Notification.staff == staff_id)
+    return sorted(row["kind"] for row in rows)
+
+
+def test_sla_clock_escalates_each_ticket_once_and_tells_the_right_people(sla_tickets):
+    tickets, staff = sla_tickets
+    assert run_async(lambda: run_sla_clock(now=NOW)) == {"sla_overdue": 1, "sla_near_breach": 1}
+
+    near = run_async(lambda: _events(tickets["near"]))
+    overdue = run_async(lambda: _events(tickets["overdue"]))
+    assert near == [{"kind": "sla_near_breach", "is_public": False}]  # the OPD's warning
+    assert overdue == [{"kind": "sla_overdue", "is_public": True}]  # the citizen sees it
+    assert run_async(lambda: _events(tickets["on_time"])) == []
+    assert run_async(lambda: _told(staff["opd"])) == ["sla_near_breach"]
+    assert run_async(lambda: _told(staff["supervisor"])) == ["sla_overdue"]
+    assert run_async(lambda: _told(staff["other_opd"])) == []
+
+    # A second run, later, finds nothing new; the near ticket goes overdue exactly once.
+    assert run_async(lambda: run_sla_clock(now=NOW + timedelta(minutes=5))) == {
+        "sla_overdue": 0,
+        "sla_near_breach": 0,
+    }
+    later = NOW + timedelta(hours=13)
+    assert run_async(lambda: run_sla_clock(now=later)) == {"sla_overdue": 1, "sla_near_breach": 0}
+    assert [e["kind"] for e in run_async(lambda: _events(tickets["near"]))] == [
+        "sla_near_breach",
+        "sla_overdue",
+    ]
+
+
+def test_redispatch_restarts_the_clock_and_its_escalations(make_client, sla_tickets):
+    from web.workflow.service import Actor, act
+
+    tickets, _ = sla_tickets
+    run_async(lambda: run_sla_clock(now=NOW))
+    operator = Actor(kind="system", id=None, role="operator")
+
+    async def return_and_redispatch():
+        row = (
+            await Complaint.select(Complaint.number, Complaint.version, Complaint.opd)
+            .where(Complaint.id == tickets["overdue"])
+            .first()
+        )
+        opd_actor = Actor(kind="system", id=None, role="opd_staff", opd_id=row["opd"])
+        done = await act(
+            row["number"],
+            "return_to_operator",
+            opd_actor,
+            expected_version=row["version"],
+            note="Bukan kewenangan kami",
+        )
+        await act(
+            row["number"], "dispatch", operator, expected_version=done["version"], opd_id=row["opd"]
+        )
+        return (
+            await Complaint.select(
+                Complaint.sla_near_marked_at, Complaint.sla_overdue_marked_at, Complaint.sla_due_at
+            )
+            .where(Complaint.id == tickets["overdue"])
+            .first()
+        )
+
+    fresh = run_async(return_and_redispatch)
+    assert fresh["sla_near_marked_at"] is None and fresh["sla_overdue_marked_at"] is None
+    # The new clock runs out in its own time, and escalates again then.
+    assert run_async(lambda: run_sla_clock(now=datetime.now(UTC)))["sla_overdue"] == 0
+    run_async(lambda: run_sla_clock(now=fresh["sla_due_at"] + timedelta(seconds=1)))
+    kinds = [e["kind"] for e in run_async(lambda: _events(tickets["overdue"]))]
+    assert kinds == ["sla_overdue", "sla_overdue"]
+
+
+def test_two_processes_running_the_sla_clock_at_once_escalate_each_ticket_once(sla_tickets):
+    tickets, _ = sla_tickets
+
+    async def both():
+        return await asyncio.gather(run_sla_clock(now=NOW), run_sla_clock(now=NOW))
+
+    run_async(both)
+    for complaint_id in (tickets["near"], tickets["overdue"]):
+        assert len(run_async(lambda complaint_id=complaint_id: _events(complaint_id))) == 1
+
+
+# --- Daily report job ---------------------------------------------------------------------------
+
+
+def test_report_is_due_after_report_time_for_the_day_before():
+    before = datetime(2026, 11, 24, 6, 59, tzinfo=JAKARTA)
+    after = datetime(2026, 11, 24, 7, 0, tzinfo=JAKARTA)
+    assert report_due(before, report_time="07:00", tz=JAKARTA) is None
+    assert report_due(after, report_time="07:00", tz=JAKARTA).isoformat() == "2026-11-23"
+    # Just after midnight UTC it is already the morning of the 25th in Cilegon.
+    utc_morning = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+    assert report_due(utc_morning, report_time="07:00", tz=JAKARTA).isoformat() == "2026-11-24"
+
+
+def test_daily_report_is_made_once_and_supervisors_are_told():
+    async def scenario():
+        supervisor = await _staff_with_device("supervisor", None)
+        at = datetime(2026, 11, 24, 7, 5, tzinfo=JAKARTA)
+        first = await run_daily_report(now=at, report_time="07:00", tz=JAKARTA)
+        second = await run_daily_report(
+            now=at + timedelta(minutes=1), report_time="07:00", tz=JAKARTA
+        )
+        reports = await DailyReport.select(DailyReport.day)
+        return first, second, reports, await _told(supervisor)
+
+    first, second, reports, told = run_async(scenario)
+    assert first == "2026-11-23 made" and second == ""
+    assert [r["day"].isoformat() for r in reports] == ["2026-11-23"]
+    assert told == ["report_ready"]
+
+
+# --- The worker process -------------------------------------------------------------------------
+
+
+def test_worker_process_escalates_and_stops_cleanly_on_sigterm(sla_tickets):
+    tickets, _ = sla_tickets
+    # No devices: this test is about the clock, not about reaching a push service.
+    run_async(lambda: PushSubscription.delete(force=True))
+    env = dict(os.environ)
+    env.update(ADUAN_SLA_CHECK_SECONDS="1", ADUAN_REPORT_TIME="23:59")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "web.worker"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if run_async(lambda: _events(tickets["overdue"])):
+                break
+            time.sleep(0.3)
+        assert run_async(lambda: _events(tickets["overdue"])), "the worker did not escalate"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        output = worker.stdout.read().decode()
+    assert "jobs running" in output, output
+    sla_lease = run_async(lambda: JobLease.select().where(JobLease.name == "sla_clock").first())
+    assert sla_lease["expires_at"] is None, "the lease was not released on shutdown"

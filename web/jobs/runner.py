@@ -1,0 +1,99 @@
+"""Runs the periodic jobs: in the web process (embedded default) or in ``python -m web.worker``.
+
+Jobs that must not overlap take a database lease first (see lease.py), so any number of processes
+may run this loop. Notification delivery needs no lease: it claims rows one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from web.jobs import lease
+from web.jobs.daily_report import run_daily_report
+from web.jobs.sla_clock import run_sla_clock
+from web.messaging.messenger import Messenger
+from web.notifications.delivery import deliver_due
+from web.settings import Settings
+
+log = logging.getLogger("aduan.jobs")
+
+
+@dataclass
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[datetime], Awaitable[object]]
+    lease_seconds: int | None = None  # None: safe to run in several processes at once
+
+
+def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list[Job]:
+    async def deliver(now: datetime) -> int:
+        sent = 0
+        while (batch := await deliver_due(settings, messenger, now=datetime.now(UTC))) > 0:
+            sent += batch
+        return sent
+
+    async def escalate(now: datetime) -> str:
+        done = await run_sla_clock(now=now)
+        return ", ".join(f"{kind}: {count}" for kind, count in done.items() if count)
+
+    return [
+        Job("notifications", 2, deliver),
+        Job("sla_clock", settings.sla_check_seconds, escalate, lease_seconds=300),
+        Job(
+            "daily_report",
+            60,
+            lambda now: run_daily_report(now=now, report_time=settings.report_time, tz=tz),
+            lease_seconds=600,
+        ),
+    ]
+
+
+class JobRunner:
+    def __init__(self, jobs: list[Job], *, holder: str | None = None) -> None:
+        self.jobs = jobs
+        self.holder = holder or lease.process_holder()
+        self._next_run = {job.name: 0.0 for job in jobs}
+
+    async def run_job(self, job: Job, now: datetime) -> object:
+        """Run ``job`` once if its lease (when it needs one) is free; None when another has it."""
+        if job.lease_seconds is not None and not await lease.acquire(
+            job.name, self.holder, now=now, ttl_seconds=job.lease_seconds
+        ):
+            return None
+        result: object = "failed"
+        try:
+            result = await job.run(now)
+            return result
+        finally:
+            if job.lease_seconds is not None:
+                await lease.release(
+                    job.name, self.holder, now=datetime.now(UTC), result=str(result)
+                )
+
+    async def run_due(self) -> None:
+        for job in self.jobs:
+            if time.monotonic() < self._next_run[job.name]:
+                continue
+            self._next_run[job.name] = time.monotonic() + job.every_seconds
+            try:
+                result = await self.run_job(job, datetime.now(UTC))
+                if result:
+                    log.info("job %s: %s", job.name, result)
+            except Exception:
+                # One failing run must not stop the others; the next tick tries again.
+                log.exception("job %s failed", job.name)
+
+    async def run_forever(self, stop: asyncio.Event, *, tick_seconds: float = 1.0) -> None:
+        log.info("jobs running as %s: %s", self.holder, ", ".join(j.name for j in self.jobs))
+        while not stop.is_set():
+            await self.run_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
