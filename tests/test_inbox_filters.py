@@ -160,3 +160,29 @@ def test_search_by_ticket_number_is_exact(inbox):
 
 def _by_number(tickets: list[dict], number: str) -> dict:
     return next(t for t in tickets if t["number"] == number)
+
+
+def test_word_search_in_the_newest_window_first_finds_the_same_pages(inbox, monkeypatch):
+    """PostgreSQL searches the newest ids first; with a tiny window both paths are exercised:
+    a common word fills pages from the window, a word only in old tickets needs the full search."""
+    from web.inbox import queries
+
+    operator, tickets, _ = inbox
+    expected = {
+        word: [
+            t["number"]
+            for t in sorted(tickets, key=lambda t: t["number"], reverse=True)
+            if t["word"] == word
+        ]
+        for word in WORDS
+    }
+    every = [t["number"] for t in sorted(tickets, key=lambda t: t["number"], reverse=True)]
+    # 30 ids: the first page of "laporan" (in every title) comes from the window, the next page
+    # does not fit in its window and falls back; each single word falls back at once.
+    monkeypatch.setattr(queries, "SEARCH_WINDOW", 30)
+    monkeypatch.setattr(queries, "_newest", None)
+    assert _all_pages(operator, "/operator?q=laporan") == every
+    for word, numbers in expected.items():
+        assert _all_pages(operator, f"/operator?q={word}") == numbers, word
+    oldest = min(tickets, key=lambda t: t["number"])
+    assert _all_pages(operator, "/operator?q=nomor+0") == [oldest["number"]]

@@ -191,20 +191,32 @@ async def list_tickets(
 ) -> tuple[list[dict], str | None]:
     """One page of tickets and the cursor for the next page (None on the last page)."""
     now = datetime.now(UTC)
+    ref = await reference()
+
     # Late row lookup: first the page's ids (filters, order and cursor on indexed columns only),
     # then those rows with their joins. Joining before the LIMIT lets the planner join every
     # matching row of a large table first.
-    keys = await _keyset(
-        _where(
-            Complaint.select(Complaint.id, Complaint.sla_due_at),
-            filters,
-            now,
-            tz,
-            opd_id,
-            await reference(),
-        ),
-        filters,
-    ).limit(page_size + 1)
+    def page_keys(floor: int | None = None):
+        query = _where(
+            Complaint.select(Complaint.id, Complaint.sla_due_at), filters, now, tz, opd_id, ref
+        )
+        if floor is not None:
+            query = query.where(Complaint.id > floor)
+        return _keyset(query, filters).limit(page_size + 1)
+
+    keys = None
+    if _searches_text(filters) and filters.sort == "terbaru":
+        # Newest first, by words: look among the newest tickets first. For a word in one ticket
+        # of a thousand, PostgreSQL otherwise reads ~20,000 tickets (or ~1,000 scattered pages)
+        # to fill one page; the id window lets it combine the word index with the BRIN index on
+        # id and read only recent pages. When the window holds less than a page, ask again
+        # without it (then the word is so rare that the word index alone is cheap).
+        upper = int(filters.after) if filters.after.isdigit() else await _newest_id()
+        keys = await page_keys(floor=upper - SEARCH_WINDOW)
+        if len(keys) <= page_size:
+            keys = None
+    if keys is None:
+        keys = await page_keys()
     next_cursor = _cursor(keys[page_size - 1], filters.sort) if len(keys) > page_size else None
     ids = [key["id"] for key in keys[:page_size]]
     if not ids:
@@ -212,6 +224,29 @@ async def list_tickets(
     rows = await Complaint.select(*LIST_COLUMNS).where(Complaint.id.is_in(ids))
     by_id = {row["id"]: row for row in rows}
     return [by_id[i] for i in ids], next_cursor
+
+
+SEARCH_WINDOW = 100_000  # ids: the newest tickets a word search looks at first
+NEWEST_ID_TTL_SECONDS = 30.0
+_newest: tuple[float, int] | None = None
+
+
+def _searches_text(filters: InboxFilters) -> bool:
+    return (
+        bool(filters.q)
+        and not TICKET_NUMBER.fullmatch(filters.q)
+        and isinstance(current_engine(), PostgresEngine)
+    )
+
+
+async def _newest_id() -> int:
+    """The highest ticket id, remembered for half a minute: a slightly old value only lets the
+    window start a little lower, never hides a ticket."""
+    global _newest
+    if _newest is None or monotonic() - _newest[0] > NEWEST_ID_TTL_SECONDS:
+        row = await Complaint.select(Complaint.id).order_by(Complaint.id, ascending=False).first()
+        _newest = (monotonic(), row["id"] if row else 0)
+    return _newest[1]
 
 
 @dataclass(frozen=True)
