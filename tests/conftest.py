@@ -129,8 +129,14 @@ def clean_tables(database):
 @pytest.fixture
 def settings(tmp_path):
     """Test settings: media in this test's own folder, so stray files are easy to spot."""
-    # Background jobs stay off: a test runs the job it is about by calling it.
-    return dataclasses.replace(get_settings(), media_dir=tmp_path / "media", jobs_in_process=False)
+    # Background jobs stay off: a test runs the job it is about by calling it. The public page
+    # shows changes at once (its refresh interval has a test of its own).
+    return dataclasses.replace(
+        get_settings(),
+        media_dir=tmp_path / "media",
+        jobs_in_process=False,
+        public_refresh_seconds=0,
+    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db.tables import Complaint
+from tests.conftest import run_async
 from tests.helpers import db, soup
 from tests.query_counter import count_queries
 from tests.report_data import make_dataset
@@ -228,3 +229,26 @@ def test_public_map_shows_the_points_in_a_browser(live_server, chromium):
     assert popup.locator("strong").inner_text() in {f["properties"]["title"] for f in features}
     assert errors == []
     context.close()
+
+
+def test_after_a_change_the_cache_is_rebuilt_at_most_once_per_refresh_interval():
+    from web.reports.public import PublicCache
+
+    now = [1000.0]
+    made = []
+    cache = PublicCache(min_age_seconds=30, clock=lambda: now[0])
+
+    async def make():
+        made.append(now[0])
+        return f"figures {len(made)}"
+
+    async def scenario():
+        assert await cache.get(("a",), make) == "figures 1"
+        now[0] += 10
+        assert await cache.get(("b",), make) == "figures 1"  # changed, but only 10 s old
+        now[0] += 25
+        assert await cache.get(("b",), make) == "figures 2"  # 35 s: rebuilt
+        assert await cache.get(("b",), make) == "figures 2"  # unchanged: kept
+
+    run_async(scenario)
+    assert made == [1000.0, 1035.0]

@@ -125,6 +125,11 @@ class Settings:
     sla_check_seconds: int = setting(
         60, "How often the SLA job looks for near-breach and overdue tickets."
     )
+    public_refresh_seconds: int = setting(
+        30,
+        "After a ticket changes, the public page's figures are rebuilt at most this often per "
+        "process (0: at once).",
+    )
     report_time: str = setting(
         "07:00", "City time at which the daily report for the previous day is generated."
     )

@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from time import monotonic
 from typing import Any
 
 from db.tables import Category, Complaint, Kelurahan, Opd
@@ -207,13 +208,19 @@ async def cache_key(now: datetime) -> tuple:
 class PublicCache:
     """One per process (kept on the app's state): the last figures and the key they belong to."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_age_seconds: float = 0, clock: Callable[[], float] = monotonic) -> None:
         self.key: tuple | None = None
         self.value: PublicFigures | None = None
+        # A nation changes tickets every second; rebuilding on each change would rebuild always.
+        self.min_age_seconds = min_age_seconds
+        self._clock = clock
+        self._made_at = 0.0
         self._lock = asyncio.Lock()
 
     async def get(self, key: tuple, make: Callable[[], Awaitable[PublicFigures]]) -> PublicFigures:
-        if self.key == key and self.value is not None:
+        if self.value is not None and (
+            self.key == key or self._clock() - self._made_at < self.min_age_seconds
+        ):
             return self.value
         if self._lock.locked() and self.value is not None:
             return self.value  # someone is recomputing: the previous copy is a moment old
@@ -221,6 +228,7 @@ class PublicCache:
             if self.key != key or self.value is None:
                 self.value = await make()
                 self.key = key
+                self._made_at = self._clock()
             return self.value
 
 

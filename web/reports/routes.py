@@ -251,7 +251,10 @@ async def opd_page(request: HTMXRequest) -> Template:
 
 
 def _public_cache(request: Request) -> public.PublicCache:
-    return request.app.state.setdefault("public_report_cache", public.PublicCache())
+    return request.app.state.setdefault(
+        "public_report_cache",
+        public.PublicCache(min_age_seconds=services(request).settings.public_refresh_seconds),
+    )
 
 
 @get("/transparansi", name="reports:public", skip_session=True)
