@@ -186,3 +186,22 @@ def test_word_search_in_the_newest_window_first_finds_the_same_pages(inbox, monk
         assert _all_pages(operator, f"/operator?q={word}") == numbers, word
     oldest = min(tickets, key=lambda t: t["number"])
     assert _all_pages(operator, "/operator?q=nomor+0") == [oldest["number"]]
+
+
+def test_malformed_cursors_and_ids_are_ignored_not_errors(inbox):
+    operator, tickets, _ = inbox
+    newest_first = sorted((t["number"] for t in tickets), reverse=True)
+    for query in (
+        "setelah=99999999999999999999",
+        "setelah=²",
+        "opd=99999999999999999999",
+        "urut=sla&setelah=2026-01-01|1",  # a date without a time zone
+        "urut=sla&setelah=2026-01-01T00:00:00%2B00:00|99999999999999999999",
+    ):
+        response = operator.get(f"/operator?{query}")
+        assert response.status_code == 200, query
+    first_page = [
+        row["data-number"]
+        for row in soup(operator.get("/operator?setelah=²")).select("tr.ticket-row")
+    ]
+    assert first_page == newest_first[:PAGE_SIZE]

@@ -252,3 +252,8 @@ def test_after_a_change_the_cache_is_rebuilt_at_most_once_per_refresh_interval()
 
     run_async(scenario)
     assert made == [1000.0, 1035.0]
+
+
+def test_a_malformed_page_cursor_shows_the_first_page(client):
+    for cursor in ("99999999999999999999", "²", "-1"):
+        assert client.get(f"/transparansi?setelah={cursor}").status_code == 200, cursor

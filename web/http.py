@@ -10,6 +10,19 @@ from web import i18n
 from web.settings import Settings
 
 LANG_COOKIE = "bahasa"
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL integer: a larger number in a query is an error, not "none"
+
+
+def row_id(raw: str | None) -> int | None:
+    """A database id from a form field or query parameter; None for anything else.
+
+    ``str.isdigit`` alone lets through "²" (int() fails) and 20-digit numbers (PostgreSQL fails):
+    both were server errors on pages that anyone can call with any query string.
+    """
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if value <= MAX_ROW_ID else None
 
 
 def client_ip(request: Request, settings: Settings) -> str:

@@ -8,6 +8,7 @@ from db.engine import write_transaction
 from db.tables import Category, Opd, StaffUser
 from web import audit
 from web.forms import FormErrors
+from web.http import row_id
 from web.i18n import _, per_locale
 from web.staff.access import ROLES
 from web.staff.auth import hash_password
@@ -54,7 +55,7 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
         errors["name"] = _("Tulis nama lengkap petugas.")
     if role not in ROLES:
         errors["role"] = _("Pilih peran.")
-    opd_id = int(opd) if opd.isdigit() else None
+    opd_id = row_id(opd)
     if role == "opd_staff" and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
         errors["opd"] = _("Staf OPD harus terikat pada satu OPD.")
     if len(password) < MIN_PASSWORD:
@@ -126,7 +127,7 @@ async def update_category(category_id: int, values: dict[str, str], *, admin_id:
     if not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
         errors["sla_hours"] = _("SLA dalam jam, 1 sampai 720.")
     opd = values.get("default_opd", "")
-    if not opd.isdigit() or not await Opd.exists().where(Opd.id == int(opd)):
+    if row_id(opd) is None or not await Opd.exists().where(Opd.id == row_id(opd)):
         errors["default_opd"] = _("Pilih OPD bawaan.")
     if errors:
         raise FormErrors(errors)
@@ -134,7 +135,7 @@ async def update_category(category_id: int, values: dict[str, str], *, admin_id:
         await Category.update(
             {
                 Category.sla_hours: int(hours),
-                Category.default_opd: int(opd),
+                Category.default_opd: row_id(opd),
                 Category.active: values.get("active") == "1",
             }
         ).where(Category.id == category_id)

@@ -17,7 +17,7 @@ from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
-from web.http import client_ip, wants_json
+from web.http import client_ip, row_id, wants_json
 from web.i18n import _
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
@@ -189,7 +189,7 @@ async def citizen_act(
             number,
             values.get("action", ""),
             workflow.Actor(kind="citizen", id=citizen_id, role="citizen"),
-            expected_version=int(values.get("version") or 0),
+            expected_version=row_id(values.get("version")) or 0,
             note=values.get("note", ""),
             reopen_window_days=services(request).settings.reopen_window_days,
         )

@@ -15,6 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
+from web.http import row_id
 
 PAGE_SIZE = 25
 TICKET_NUMBER = re.compile(r"[A-Za-z]{2,5}-\d{4}-\d{6,7}")
@@ -72,7 +73,7 @@ def parse_filters(params: dict[str, str]) -> InboxFilters:
         status=params.get("status", ""),
         classification=params.get("classification", ""),
         category=params.get("category", ""),
-        opd=int(opd) if opd.isdigit() else None,
+        opd=row_id(opd),
         kecamatan=params.get("kecamatan", ""),
         channel=params.get("channel", ""),
         sla=params.get("sla", "")
@@ -165,18 +166,19 @@ def _keyset(query, filters: InboxFilters):
         if cursor:
             due_raw, _, id_raw = cursor.partition("|")
             try:
-                due, last_id = datetime.fromisoformat(due_raw), int(id_raw)
+                due = datetime.fromisoformat(due_raw)
             except ValueError:
-                due, last_id = None, None
-            if due is not None:
+                due = None
+            last_id = row_id(id_raw)
+            if due is not None and due.tzinfo is not None and last_id is not None:
                 query = query.where(
                     (Complaint.sla_due_at > due)
                     | ((Complaint.sla_due_at == due) & (Complaint.id > last_id))
                 )
         return query.order_by(Complaint.sla_due_at).order_by(Complaint.id)
     ascending = filters.sort == "terlama"
-    if cursor.isdigit():
-        query = query.where(Complaint.id > int(cursor) if ascending else Complaint.id < int(cursor))
+    if (after := row_id(cursor)) is not None:
+        query = query.where(Complaint.id > after if ascending else Complaint.id < after)
     return query.order_by(Complaint.id, ascending=ascending)
 
 
@@ -211,7 +213,7 @@ async def list_tickets(
         # to fill one page; the id window lets it combine the word index with the BRIN index on
         # id and read only recent pages. When the window holds less than a page, ask again
         # without it (then the word is so rare that the word index alone is cheap).
-        upper = int(filters.after) if filters.after.isdigit() else await _newest_id()
+        upper = row_id(filters.after) or await _newest_id()
         keys = await page_keys(floor=upper - SEARCH_WINDOW)
         if len(keys) <= page_size:
             keys = None

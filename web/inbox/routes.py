@@ -13,6 +13,7 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import services
 from web.forms import FormErrors
+from web.http import row_id
 from web.i18n import _
 from web.inbox import queries
 from web.photos.storage import StorageError
@@ -151,10 +152,10 @@ async def _apply(
             number,
             values.get("action", ""),
             _actor(request),
-            expected_version=int(values.get("version") or 0),
+            expected_version=row_id(values.get("version")) or 0,
             note=values.get("note", ""),
             reason_code=values.get("reason_code") or None,
-            opd_id=int(opd) if opd.isdigit() else None,
+            opd_id=row_id(opd),
             duplicate_of_number=values.get("duplicate_of") or None,
             photos=photos,
             storage=svc.storage,

@@ -15,9 +15,13 @@ Per OPD, over the tickets whose *current* OPD is that OPD and whose dispatch tim
   nor replied since the dispatch.
 - Tickets returned to the operator, reopened or rejected later count as received and in none of
   the three columns above.
-- **Terlambat** (overdue): still dispatched or in progress, and ``sla_due_at`` < ``as_of``.
-- **Kepatuhan SLA** (SLA compliance, %): done tickets with ``resolved_at`` <= ``sla_due_at``,
-  divided by (all done + overdue). "—" when that is 0 (nothing done and nothing overdue yet).
+- **Terlambat** (overdue): the OPD's backlog, whatever the dispatch date: every ticket still
+  dispatched or in progress with ``sla_due_at`` < ``as_of``. (Counting only the period's own
+  dispatches would show 0 in almost every daily report: a 72-hour ticket dispatched yesterday
+  cannot be late by midnight, while last week's still-open ones are what the mayor must see.)
+- **Kepatuhan SLA** (SLA compliance, %): of the period's dispatches, done tickets with
+  ``resolved_at`` <= ``sla_due_at``, divided by (all done + those still open past due). "—" when
+  that is 0 (nothing done and nothing overdue yet).
 - **Median respons pertama** (hours): median of ``first_response_at`` − ``sla_started_at`` over
   the tickets that have a response after the dispatch (a reply from before a re-dispatch does not
   answer this dispatch).
@@ -72,7 +76,8 @@ class OpdFigures:
     done: int = 0
     in_process: int = 0
     not_followed_up: int = 0
-    overdue: int = 0
+    overdue: int = 0  # backlog: all the OPD's open tickets past due at as_of
+    overdue_in_period: int = 0  # the period's dispatches still open past due (for compliance)
     done_on_time: int = 0
     median_first_response_hours: float | None = None
     median_resolution_hours: float | None = None
@@ -81,7 +86,7 @@ class OpdFigures:
     @property
     def compliance(self) -> float | None:
         """SLA compliance in percent, or None when nothing is done or overdue yet."""
-        denominator = self.done + self.overdue
+        denominator = self.done + self.overdue_in_period
         return None if denominator == 0 else 100.0 * self.done_on_time / denominator
 
     @property
@@ -184,7 +189,7 @@ _COUNTS = f"""
     sum(CASE WHEN status IN {_in(DONE)} THEN 1 ELSE 0 END) AS done,
     sum(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS in_process,
     sum(CASE WHEN status = 'dispatched' THEN 1 ELSE 0 END) AS not_followed_up,
-    sum(CASE WHEN status IN {_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) AS overdue,
+    sum(CASE WHEN status IN {_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) AS overdue_in_period,
     sum(CASE WHEN status IN {_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END)
         AS done_on_time"""
 
@@ -228,7 +233,15 @@ WHERE position IN ((n + 1) / 2, (n + 2) / 2)
 GROUP BY opd, metric
 """
 
-_COUNT_FIELDS = ("received", "done", "in_process", "not_followed_up", "overdue", "done_on_time")
+_COUNT_FIELDS = (
+    "received",
+    "done",
+    "in_process",
+    "not_followed_up",
+    "overdue",
+    "overdue_in_period",
+    "done_on_time",
+)
 
 
 def _figures(row: dict, opd_id: int | None, name: str) -> OpdFigures:
@@ -248,7 +261,8 @@ def _figures(row: dict, opd_id: int | None, name: str) -> OpdFigures:
 async def opd_counts(period: Period, *, opd_id: int | None = None) -> dict[int | None, dict]:
     """Counts and medians per OPD id for tickets dispatched in ``period``; key None: the city.
 
-    One query on PostgreSQL (ROLLUP adds the city row), two on SQLite (counts, then medians).
+    One query on PostgreSQL (ROLLUP adds the city row), two on SQLite (counts, then medians),
+    plus one for the overdue backlog.
     """
     opd_filter = "AND opd = {}" if opd_id is not None else ""
     scope = [period.start, period.end] + ([opd_id] if opd_id is not None else [])
@@ -259,14 +273,15 @@ async def opd_counts(period: Period, *, opd_id: int | None = None) -> dict[int |
             period.as_of,
             *scope,
         )
-        return {(None if row["is_total"] else row["opd"]): row for row in rows}
+        by_opd = {(None if row["is_total"] else row["opd"]): dict(row) for row in rows}
+        return await _with_backlog(by_opd, period, opd_id)
     rows = await Complaint.raw(
         f"SELECT opd, {_COUNTS} FROM complaint WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY opd",
         period.as_of,
         *scope,
     )
     by_opd: dict[int | None, dict] = {row["opd"]: dict(row) for row in rows}
-    total = {name: sum(int(row[name] or 0) for row in rows) for name in _COUNT_FIELDS}
+    total = {name: sum(int(row.get(name) or 0) for row in rows) for name in _COUNT_FIELDS}
     by_opd[None] = total
     medians = await Complaint.raw(
         _SQLITE_MEDIANS.replace("__OPD_FILTER__", opd_filter), *scope, *scope
@@ -275,6 +290,25 @@ async def opd_counts(period: Period, *, opd_id: int | None = None) -> dict[int |
         target = by_opd.get(row["opd"])
         if target is not None:
             target[f"median_{row['metric']}_hours"] = row["median"]
+    return await _with_backlog(by_opd, period, opd_id)
+
+
+async def _with_backlog(
+    by_opd: dict[int | None, dict], period: Period, opd_id: int | None
+) -> dict[int | None, dict]:
+    """Add each OPD's overdue backlog (one grouped query over the active-SLA partial index)."""
+    opd_filter = "AND opd = {}" if opd_id is not None else ""
+    rows = await Complaint.raw(
+        f"SELECT opd, count(*) AS n FROM complaint WHERE status IN {_in(WITH_OPD)} "
+        f"AND sla_due_at < {{}} AND opd IS NOT NULL {opd_filter} GROUP BY opd",
+        period.as_of,
+        *([opd_id] if opd_id is not None else []),
+    )
+    for row in by_opd.values():
+        row["overdue"] = 0
+    for row in rows:
+        by_opd.setdefault(row["opd"], {})["overdue"] = int(row["n"])
+    by_opd.setdefault(None, {})["overdue"] = sum(int(row["n"]) for row in rows)
     return by_opd
 
 

@@ -17,6 +17,7 @@ from litestar.response import Response, Template
 from web import i18n
 from web.complaints.vocabulary import STATUSES, status_label
 from web.deps import services
+from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
 from web.intake.routes import channel_label
@@ -199,11 +200,7 @@ async def opd_page(request: HTMXRequest) -> Template:
     opds = await opd_choices()
     # OPD staff always get their own OPD's page, whatever the address says.
     raw_opd = params.get("opd", "")
-    opd_id = (
-        member.opd_id
-        if member.role == "opd_staff"
-        else (int(raw_opd) if raw_opd.isdigit() else None)
-    )
+    opd_id = member.opd_id if member.role == "opd_staff" else row_id(raw_opd)
     if opd_id is None and member.role == "opd_staff":  # an account bound to no OPD sees nothing
         raise NotFoundException(_("OPD tidak ditemukan."))
     context: dict = {"values": params, "errors": {}, "staff": member, "opds": opds, **_formatting()}
@@ -260,9 +257,9 @@ def _public_cache(request: Request) -> public.PublicCache:
 @get("/transparansi", name="reports:public", skip_session=True)
 async def public_page(request: HTMXRequest) -> Template:
     figures = await public.public_figures(_public_cache(request))
-    after = request.query_params.get("setelah", "")
-    if after.isdigit():
-        tickets, next_cursor = await public.public_tickets(int(after))
+    after = row_id(request.query_params.get("setelah"))
+    if after is not None:
+        tickets, next_cursor = await public.public_tickets(after)
     else:
         tickets, next_cursor = figures.first_page, figures.next_cursor
     context = {
