@@ -298,3 +298,48 @@ def test_worker_process_escalates_and_stops_cleanly_on_sigterm(sla_tickets):
     assert "jobs running" in output, output
     sla_lease = run_async(lambda: JobLease.select().where(JobLease.name == "sla_clock").first())
     assert sla_lease["expires_at"] is None, "the lease was not released on shutdown"
+
+
+def test_report_time_must_be_a_clock_time():
+    from web.settings import SettingsError, load_settings
+
+    assert load_settings({"ADUAN_REPORT_TIME": "06:30"}).report_time == "06:30"
+    for bad in ("7", "7:00", "24:00", "07.00", "pagi"):
+        with pytest.raises(SettingsError):
+            load_settings({"ADUAN_REPORT_TIME": bad})
+
+
+def test_old_finished_notifications_are_forgotten_pending_ones_kept():
+    from web.notifications.delivery import forget_old_notifications
+
+    async def scenario():
+        old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
+        rows = [
+            ("sent", old),
+            ("failed", old),
+            ("gone", old),
+            ("pending", old),
+            ("sent", recent),
+        ]
+        await Notification.insert(
+            *[
+                Notification(
+                    channel="push",
+                    kind="verify",
+                    title="t",
+                    body="b",
+                    url="/",
+                    status=status,
+                    next_attempt_at=created,
+                    created_at=created,
+                )
+                for status, created in rows
+            ]
+        )
+        result = await forget_old_notifications(now=NOW, keep_days=30)
+        left = await Notification.select(Notification.status).order_by(Notification.id)
+        return result, [row["status"] for row in left]
+
+    result, left = run_async(scenario)
+    assert result == "3 deleted"
+    assert left == ["pending", "sent"]

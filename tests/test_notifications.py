@@ -294,7 +294,8 @@ def test_push_arrives_encrypted_signed_and_with_ttl_and_urgency(world, settings)
         "kind": "verify",
     }
     headers = {name.lower(): value for name, value in request.headers.items()}
-    assert headers["ttl"] == str(3 * 24 * 3600)
+    # What is left of the 3-day TTL since the notification was queued (a moment ago).
+    assert 3 * 24 * 3600 - 60 < int(headers["ttl"]) <= 3 * 24 * 3600
     assert headers["urgency"] == "normal"
     assert headers["topic"] == number
     assert headers["content-encoding"] == "aes128gcm"
@@ -624,3 +625,13 @@ def test_the_payload_helper_matches_what_is_sent(world, settings):
     deliver(world, settings)
     assert world.push.requests[0].decrypted == json.loads(push_payload(row))
     assert number in push_payload(row)
+
+
+def test_a_retry_sends_only_what_is_left_of_the_ttl():
+    from web.notifications.delivery import remaining_ttl
+
+    queued = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    row = {"created_at": queued, "ttl_seconds": 86400}
+    assert remaining_ttl(row, queued) == 86400
+    assert remaining_ttl(row, queued + timedelta(hours=6)) == 86400 - 6 * 3600
+    assert remaining_ttl(row, queued + timedelta(days=2)) == 0

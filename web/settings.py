@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -186,6 +187,8 @@ class Settings:
             raise SettingsError("ADUAN_NIK_PREFIX_POLICY must be strict, lenient or empty")
         if self.messenger not in ("dev", "whatsapp"):
             raise SettingsError("ADUAN_MESSENGER must be dev or whatsapp")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.report_time):
+            raise SettingsError("ADUAN_REPORT_TIME must be HH:MM, e.g. 07:00")
         if self.default_locale not in ("id", "en"):
             raise SettingsError("ADUAN_DEFAULT_LOCALE must be id or en")
         if self.vapid_subject and not self.vapid_subject.startswith(("mailto:", "https://")):

@@ -19,10 +19,12 @@ from web.jobs import lease
 from web.jobs.daily_report import run_daily_report
 from web.jobs.sla_clock import run_sla_clock
 from web.messaging.messenger import Messenger
-from web.notifications.delivery import deliver_due
+from web.notifications.delivery import deliver_due, forget_old_notifications
 from web.settings import Settings
 
 log = logging.getLogger("aduan.jobs")
+DELIVERY_BATCHES_PER_TICK = 20
+NOTIFICATIONS_KEPT_DAYS = 30
 
 
 @dataclass
@@ -35,9 +37,14 @@ class Job:
 
 def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list[Job]:
     async def deliver(now: datetime) -> int:
+        # A bounded number of batches per tick: a long backlog must not hold up the SLA clock
+        # and the report (the next tick, 2 s later, goes on with it).
         sent = 0
-        while (batch := await deliver_due(settings, messenger, now=datetime.now(UTC))) > 0:
+        for _ in range(DELIVERY_BATCHES_PER_TICK):
+            batch = await deliver_due(settings, messenger, now=datetime.now(UTC))
             sent += batch
+            if batch == 0:
+                break
         return sent
 
     async def escalate(now: datetime) -> str:
@@ -47,6 +54,12 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
     return [
         Job("notifications", 2, deliver),
         Job("sla_clock", settings.sla_check_seconds, escalate, lease_seconds=300),
+        Job(
+            "notification_cleanup",
+            3600,
+            lambda now: forget_old_notifications(now=now, keep_days=NOTIFICATIONS_KEPT_DAYS),
+            lease_seconds=600,
+        ),
         Job(
             "daily_report",
             60,

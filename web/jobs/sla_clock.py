@@ -19,7 +19,8 @@ from db.tables import AuditLog, Complaint, TimelineEvent
 from web.notifications import notify_ticket_event
 from web.workflow.lifecycle import WITH_OPD
 
-BATCH = 200
+# Small batches: each ticket also queues its notifications, inside the batch's write transaction.
+BATCH = 50
 
 
 @dataclass(frozen=True)

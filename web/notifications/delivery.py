@@ -109,6 +109,11 @@ def push_payload(row: dict) -> str:
     )
 
 
+def remaining_ttl(row: dict, now: datetime) -> int:
+    age = (now - row["created_at"]).total_seconds()
+    return max(0, int(row["ttl_seconds"] - age))
+
+
 def _send_push(row: dict, keys: VapidKeys, now: datetime) -> Outcome:
     """Runs in a worker thread: pywebpush is blocking (requests)."""
     subscription = {
@@ -122,7 +127,8 @@ def _send_push(row: dict, keys: VapidKeys, now: datetime) -> Outcome:
             vapid_private_key=keys.signer,
             # A fresh dict each time: pywebpush writes aud and exp into it.
             vapid_claims={"sub": keys.subject, "exp": int(time.time()) + 12 * 3600},
-            ttl=row["ttl_seconds"],
+            # What is left of the TTL: a retry must not make an old message live longer.
+            ttl=remaining_ttl(row, now),
             headers={"Urgency": row["urgency"], "Topic": push_topic(row["number"], row["kind"])},
             timeout=SEND_TIMEOUT_SECONDS,
         )
@@ -287,3 +293,16 @@ async def deliver_due(
             # The row keeps its claim until the lease ends, then it is tried again.
             log.error("notification %s not recorded", row["id"], exc_info=result)
     return len(rows)
+
+
+async def forget_old_notifications(*, now: datetime, keep_days: int) -> str:
+    """Delete finished outbox rows (sent, failed, gone) older than ``keep_days``: the outbox of a
+    national service would otherwise grow by millions of rows a month. Pending rows stay."""
+    cutoff = now - timedelta(days=keep_days)
+    async with write_transaction():
+        deleted = (
+            await Notification.delete()
+            .where((Notification.status != "pending") & (Notification.created_at < cutoff))
+            .returning(Notification.id)
+        )
+    return f"{len(deleted)} deleted" if deleted else ""
