@@ -189,3 +189,25 @@ def test_the_offer_appears_after_filing_on_the_account_page_and_for_staff(make_c
     page = soup(operator.get("/staf/notifikasi"))
     assert page.select_one("[data-push-devices]") is not None
     assert soup(operator.get("/staf/masuk")).select_one("form[data-push-sign-in]") is not None
+
+
+def test_signing_out_forgets_this_device_only(make_client):
+    citizen = signed_in_citizen(make_client)
+    other = "https://fcm.googleapis.com/fcm/send/device-two"
+    for endpoint in (ENDPOINT, other):
+        browser = FakePushService.keys_for(endpoint)
+        assert post_json(citizen, "/notifikasi/langganan", browser.as_json()).status_code == 201
+    # The sign-out form as app.js fills it on this phone.
+    post_form(citizen, "/keluar", {"push_endpoint": ENDPOINT})
+    assert [row["endpoint"] for row in subscriptions(citizen)] == [other]
+
+    staff = make_client()
+    make_staff(staff, "operator")
+    staff_sign_in(staff, "operator-kota")
+    browser = FakePushService.keys_for(ENDPOINT)
+    assert post_json(staff, "/notifikasi/langganan", browser.as_json()).status_code == 201
+    post_form(staff, "/staf/keluar", {"push_endpoint": "https://push.example/someone-elses"})
+    assert ENDPOINT in [row["endpoint"] for row in subscriptions(staff)]  # not this browser's
+    staff_sign_in(staff, "operator-kota")
+    post_form(staff, "/staf/keluar", {"push_endpoint": ENDPOINT})
+    assert [row["endpoint"] for row in subscriptions(staff)] == [other]

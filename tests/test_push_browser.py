@@ -39,16 +39,20 @@ if (window.Notification) {
 STAND_IN_PUSH_MANAGER = """
 (() => {
   const subscription = %s;
-  let current = null;
+  // Like a real browser, the subscription outlives the page (kept for this tab's session).
+  const made = (key) => ({
+    endpoint: subscription.endpoint,
+    options: { applicationServerKey: key, userVisibleOnly: true },
+    toJSON: () => subscription,
+    unsubscribe: () => { current = null; sessionStorage.removeItem("__pushKey"); return Promise.resolve(true); },
+  });
+  const kept = sessionStorage.getItem("__pushKey");
+  let current = kept ? made(new Uint8Array(JSON.parse(kept)).buffer) : null;
   PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
   PushManager.prototype.subscribe = function (options) {
     window.__subscribedWithKey = Array.from(new Uint8Array(options.applicationServerKey));
-    current = {
-      endpoint: subscription.endpoint,
-      options: { applicationServerKey: options.applicationServerKey, userVisibleOnly: true },
-      toJSON: () => subscription,
-      unsubscribe: () => { current = null; return Promise.resolve(true); },
-    };
+    sessionStorage.setItem("__pushKey", JSON.stringify(window.__subscribedWithKey));
+    current = made(options.applicationServerKey);
     return Promise.resolve(current);
   };
 })();
@@ -120,6 +124,10 @@ def test_a_status_change_becomes_a_notification_the_worker_shows(
     citizen.goto(f"{live_server.url}/akun")
     expect(citizen.locator("#push-devices .device-list li")).to_have_count(1)
     assert citizen.evaluate("window.__permissionAsks") == 0
+    # The sign-out form will tell the server which device to forget.
+    expect(citizen.locator("form[action='/keluar'] [data-push-endpoint]")).to_have_value(
+        browser_keys.endpoint
+    )
 
     # An operator signs in (offered once, right after signing in) and verifies the ticket.
     create_staff("operator", "operator-push")

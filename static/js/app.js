@@ -323,6 +323,10 @@
       form.addEventListener("submit", function () { sessionStorage.setItem("aduan-push-offer", "1"); });
     });
     pushEndpointReady.then(refreshDeviceLists);
+    // Sign-out forms carry this browser's endpoint, so the server forgets this device then.
+    pushEndpointReady.then(function (endpoint) {
+      document.querySelectorAll("[data-push-endpoint]").forEach(function (input) { input.value = endpoint; });
+    });
     var errors = document.getElementById("form-errors");
     if (errors) errors.focus();
     showOutboxCount();

@@ -18,6 +18,7 @@ from web.deps import SESSION_CITIZEN, current_citizen_id, services
 from web.forms import FormErrors
 from web.http import client_ip, safe_next
 from web.i18n import _
+from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -177,6 +178,12 @@ async def code_submit(request: Request, data: FormData) -> Template | Redirect:
 
 @post("/keluar", name="citizen:sign-out")
 async def sign_out(request: Request) -> Redirect:
+    citizen_id = await current_citizen_id(request)
+    form = await request.form()
+    await forget_this_device_on_sign_out(
+        Owner("citizen", citizen_id) if citizen_id else None,
+        str(form.get("push_endpoint") or ""),
+    )
     request.clear_session()
     return Redirect("/", status_code=303)
 

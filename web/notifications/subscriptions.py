@@ -212,3 +212,10 @@ async def devices_of(owner: Owner, *, this_endpoint: str = "") -> list[dict]:
         }
         for row in rows
     ]
+
+
+async def forget_this_device_on_sign_out(owner: Owner | None, endpoint: str) -> None:
+    """Signing out on a shared phone must stop the next person seeing this one's notifications:
+    the page sends this browser's endpoint with the sign-out form (no JS: nothing to forget)."""
+    if owner is not None and endpoint:
+        await remove_by_endpoint(owner, endpoint[:1000])

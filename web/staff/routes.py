@@ -14,6 +14,7 @@ from db.tables import StaffUser
 from web.deps import services
 from web.forms import FormErrors
 from web.http import client_ip, safe_next
+from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 from web.staff import auth
 from web.staff.access import SESSION_SEEN, SESSION_STAFF
 
@@ -59,6 +60,12 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
 
 @post("/staf/keluar", name="staff:sign-out")
 async def sign_out(request: Request) -> Redirect:
+    staff_id = request.session.get(SESSION_STAFF) if request.scope.get("session") else None
+    form = await request.form()
+    await forget_this_device_on_sign_out(
+        Owner("staff", staff_id) if isinstance(staff_id, int) else None,
+        str(form.get("push_endpoint") or ""),
+    )
     request.clear_session()
     return Redirect("/staf/masuk", status_code=303)
 
