@@ -362,6 +362,24 @@ def test_410_gone_removes_the_subscription(world, settings):
     assert overdue["status"] == "gone" and overdue["subscription"] is None
 
 
+def test_when_the_last_device_is_gone_whatsapp_takes_over(world, settings):
+    import dataclasses
+
+    number = only_the_citizens_verify(world)
+    world.push.answer(410)
+    fallback_on = dataclasses.replace(settings, notify_whatsapp_fallback=True)
+    assert deliver(world, fallback_on) == 1
+    rows = db(world.client, lambda: Notification.select().where(Notification.channel == "whatsapp"))
+    assert len(rows) == 1
+    assert (rows[0]["citizen"], rows[0]["kind"], rows[0]["status"]) == (
+        world.citizen_id,
+        "verify",
+        "pending",
+    )
+    assert rows[0]["body"] == "diverifikasi operator"
+    assert ticket_id(world, number) == rows[0]["complaint"]
+
+
 def test_429_waits_at_least_retry_after(world, settings):
     only_the_citizens_verify(world)
     world.push.answer((429, {"Retry-After": "600"}))

@@ -30,8 +30,9 @@ from pywebpush import WebPushException, webpush
 
 from db.engine import current_engine, write_transaction
 from db.tables import Notification, PushSubscription
+from web.i18n import SOURCE_LOCALE, use_locale
 from web.messaging.messenger import Messenger, MessengerError
-from web.notifications.rules import push_topic
+from web.notifications.rules import citizen_step, push_topic
 from web.notifications.vapid import VapidKeys, vapid_keys
 from web.settings import Settings
 
@@ -207,6 +208,8 @@ async def _load(ids: list[int]) -> list[dict]:
         Notification.subscription.auth.as_alias("auth"),
         Notification.complaint.number.as_alias("number"),
         Notification.citizen.phone.as_alias("phone"),
+        Notification.citizen,
+        Notification.complaint,
     ).where(Notification.id.is_in(ids))
 
 
@@ -249,7 +252,33 @@ async def _record(row: dict, outcome: Outcome, *, now: datetime, settings: Setti
                 & (Notification.status == "pending")
             )
             await PushSubscription.delete().where(PushSubscription.id == row["subscription"])
+            if row["citizen"] is not None and settings.notify_whatsapp_fallback:
+                await _whatsapp_instead(row, now=now)
     return "pending" if result == "retry" else result
+
+
+async def _whatsapp_instead(row: dict, *, now: datetime) -> None:
+    """The citizen's last device is gone: tell them by WhatsApp instead, so that a phone reset
+    does not leave them without news (the fallback is decided at queueing time otherwise)."""
+    if await PushSubscription.exists().where(PushSubscription.citizen == row["citizen"]):
+        return
+    with use_locale(SOURCE_LOCALE):
+        step = citizen_step(row["kind"])
+    await Notification.insert(
+        Notification(
+            channel="whatsapp",
+            citizen=row["citizen"],
+            complaint=row["complaint"],
+            kind=row["kind"],
+            title=row["title"],
+            body=step[:400],
+            url=row["url"],
+            urgency=row["urgency"],
+            ttl_seconds=row["ttl_seconds"],
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 async def _deliver(
