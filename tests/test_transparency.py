@@ -131,6 +131,22 @@ def test_public_figures_match_sql_and_exclude_rahasia(client, public_data):
         cell = page.select_one(f"#by-category tr[data-name='{row['name']}'] td[data-figure=total]")
         assert cell.get_text() == str(row["n"])
 
+    by_kecamatan = db(
+        client,
+        lambda: rows(
+            "SELECT kecamatan.name AS name, count(*) AS n FROM complaint "
+            "JOIN kelurahan ON kelurahan.id = complaint.kelurahan "
+            "JOIN kecamatan ON kecamatan.id = kelurahan.kecamatan "
+            f"WHERE complaint.created_at >= {{}} AND complaint.privacy IN {PUBLIC} "
+            "GROUP BY kecamatan.name",
+            since,
+        ),
+    )
+    assert len(by_kecamatan) >= 3
+    for row in by_kecamatan:
+        cell = page.select_one(f"#by-kecamatan tr[data-name='{row['name']}'] td[data-figure=total]")
+        assert cell.get_text() == str(row["n"])
+
     by_opd = db(
         client,
         lambda: rows(
