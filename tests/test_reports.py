@@ -287,7 +287,7 @@ def test_page_and_exports_show_the_same_figures(dataset):
     # CSV: BOM, semicolons, decimal commas; same rows in the same order.
     exported = client.get(f"/pimpinan/laporan.csv?{query}")
     assert exported.status_code == 200
-    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in exported.headers["content-disposition"]
     assert exported.content.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))

@@ -134,7 +134,7 @@ async def _export(request: Request, kind: str) -> Response | Template:
     city_name = services(request).city.name
     if kind == "csv":
         body = exports.to_csv(report, city_name=city_name, tz=tz)
-        media_type = "text/csv; charset=utf-8"
+        media_type = "text/csv"  # Litestar adds "; charset=utf-8"
     else:
         body = exports.to_xlsx(report, city_name=city_name, tz=tz)
         media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
