@@ -263,6 +263,17 @@ class DailyReport(Table, tablename="daily_report"):
     generated_at = Timestamptz()
 
 
+class PublicSnapshot(Table, tablename="public_snapshot"):
+    """The public page's city figures as the worker last computed them (JSON), and the state of
+    the tickets they were computed from (``source_key``), so web processes never run the
+    year-long aggregate on a request while a worker keeps it fresh."""
+
+    name = Varchar(length=40, unique=True)
+    figures = Text()
+    source_key = Varchar(length=100)
+    computed_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     CityInfo,
     Kecamatan,
@@ -283,4 +294,5 @@ ALL_TABLES: list[type[Table]] = [
     Notification,
     JobLease,
     DailyReport,
+    PublicSnapshot,
 ]

@@ -42,6 +42,7 @@ from db.tables import (  # noqa: E402
     HttpSession,
     JobLease,
     Notification,
+    PublicSnapshot,
     PushSubscription,
     SignInCode,
     StaffUser,
@@ -70,6 +71,7 @@ def run_async(fn):
 
 
 MUTABLE_TABLES = [
+    PublicSnapshot,
     Notification,
     PushSubscription,
     JobLease,

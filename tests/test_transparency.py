@@ -273,3 +273,42 @@ def test_after_a_change_the_cache_is_rebuilt_at_most_once_per_refresh_interval()
 def test_a_malformed_page_cursor_shows_the_first_page(client):
     for cursor in ("99999999999999999999", "²", "-1"):
         assert client.get(f"/transparansi?setelah={cursor}").status_code == 200, cursor
+
+
+def test_the_worker_keeps_the_figures_so_requests_never_aggregate(client, public_data):
+    from web.reports.public import PublicCache, public_figures, refresh_snapshot
+
+    heavy = "GROUP BY status, category, kelurahan, opd"
+
+    def verified_count(cache, now=None, stale_after=60) -> tuple[int, bool]:
+        with count_queries() as seen:
+            figures = db(
+                client, lambda: public_figures(cache, now, stale_after_seconds=stale_after)
+            )
+        return figures.by_status.get("verified", 0), any(heavy in q for q in seen)
+
+    assert db(client, lambda: refresh_snapshot(now=datetime.now(UTC))) == "public figures refreshed"
+    assert db(client, lambda: refresh_snapshot(now=datetime.now(UTC))) == ""  # nothing changed
+    before, aggregated = verified_count(PublicCache())
+    assert not aggregated
+
+    number = db(
+        client,
+        lambda: (
+            Complaint.select(Complaint.number)
+            .where((Complaint.status == "received") & (Complaint.privacy == "publik"))
+            .first()
+        ),
+    )["number"]
+    actor = Actor(kind="system", id=None, role="operator")
+    db(client, lambda: act(number, "verify", actor, expected_version=1))
+    # Changed, but the snapshot is young: requests keep serving it and never aggregate.
+    assert verified_count(PublicCache()) == (before, False)
+    # The worker's next run picks the change up.
+    assert db(client, lambda: refresh_snapshot(now=datetime.now(UTC))) == "public figures refreshed"
+    assert verified_count(PublicCache()) == (before + 1, False)
+
+    # No worker for a long time (the snapshot is out of date and old): a request computes.
+    db(client, lambda: act(number, "dispatch", actor, expected_version=2, opd_id=1))
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    assert verified_count(PublicCache(), now=later) == (before, True)

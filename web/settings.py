@@ -128,8 +128,8 @@ class Settings:
     )
     public_refresh_seconds: int = setting(
         30,
-        "After a ticket changes, the public page's figures are rebuilt at most this often per "
-        "process (0: at once).",
+        "How often the worker refreshes the public page's figures after tickets change; each web "
+        "process picks them up at most this often (0: at once, computing them itself).",
     )
     report_time: str = setting(
         "07:00", "City time at which the daily report for the previous day is generated."

@@ -20,6 +20,7 @@ from web.jobs.daily_report import run_daily_report
 from web.jobs.sla_clock import run_sla_clock
 from web.messaging.messenger import Messenger
 from web.notifications.delivery import deliver_due, forget_old_notifications
+from web.reports.public import refresh_snapshot
 from web.settings import Settings
 
 log = logging.getLogger("aduan.jobs")
@@ -54,6 +55,12 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
     return [
         Job("notifications", 2, deliver),
         Job("sla_clock", settings.sla_check_seconds, escalate, lease_seconds=300),
+        Job(
+            "public_figures",
+            max(settings.public_refresh_seconds, 5),
+            lambda now: refresh_snapshot(now=now),
+            lease_seconds=600,
+        ),
         Job(
             "notification_cleanup",
             3600,

@@ -7,23 +7,28 @@ number, title, category, kelurahan, status and date: never the reporter, the des
 photos. Map points are rounded here to 3 decimals (about 100 m): the exact location never leaves
 the server.
 
-Cache: the figures, the first page of the list and the map are computed once per process and
-kept while ``max(complaint.updated_at)`` (one indexed lookup per request) stays the same, so any
-ticket change anywhere invalidates them in every process; they are also recomputed every
-``CACHE_SECONDS``, because "overdue" moves with the clock. While one request recomputes, others
-get the previous copy instead of queueing behind it.
+Freshness without heavy work on a request: the city figures (one aggregate over a year of
+tickets) are computed by the worker's ``refresh_snapshot`` job and stored in ``public_snapshot``
+with the state of the tickets they came from. Each web process keeps the page's figures, first
+page and map while ``max(complaint.updated_at)`` (one indexed lookup per request) stays the same,
+so a ticket change anywhere invalidates them in every process (at most every
+ADUAN_PUBLIC_REFRESH_SECONDS); the rebuild then reads the stored snapshot. A web process computes
+the aggregate itself only when there is no snapshot, or when it is out of date and older than
+twice the refresh interval (no worker running). The key also moves every ``CACHE_SECONDS``,
+because "overdue" moves with the clock. While one request rebuilds, others get the previous copy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from time import monotonic
 from typing import Any
 
-from db.tables import Category, Complaint, Kelurahan, Opd
+from db.tables import Category, Complaint, Kelurahan, Opd, PublicSnapshot
 from web.reports.figures import DONE, WITH_OPD
 
 PUBLIC_PRIVACY = ("publik", "anonim")
@@ -67,7 +72,12 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-async def compute(now: datetime) -> PublicFigures:
+async def compute_aggregates(now: datetime) -> dict:
+    """The city figures over the last year of public tickets, as JSON-ready data.
+
+    The one heavy query of the page (it reads the whole window): run by the worker's
+    ``refresh_snapshot`` job, on a request only when no worker keeps the snapshot fresh.
+    """
     since = now - timedelta(days=WINDOW_DAYS)
     # One scan of the window grouped by every dimension at once; rolled up below in Python
     # (at most statuses x categories x kelurahan x OPDs rows, a few thousand).
@@ -113,18 +123,80 @@ async def compute(now: datetime) -> PublicFigures:
             target.done_on_time += int(row["on_time"] or 0)
             target.overdue += int(row["overdue"] or 0)
 
-    def ordered(group: dict) -> list[Breakdown]:
-        return sorted(group.values(), key=lambda b: (-b.total, b.name))
+    def ordered(group: dict) -> list[dict]:
+        return [asdict(b) for b in sorted(group.values(), key=lambda b: (-b.total, b.name))]
 
+    return {
+        "since": since.date().isoformat(),
+        "computed_at": now.isoformat(),
+        "by_status": by_status,
+        "city": asdict(city),
+        "by_category": ordered(groups["category"]),
+        "by_kecamatan": ordered(groups["kecamatan"]),
+        "by_opd": ordered(groups["opd"]),
+    }
+
+
+SNAPSHOT = "public"
+
+
+async def _store_snapshot(aggregates: dict, key: str, now: datetime) -> None:
+    await PublicSnapshot.insert(
+        PublicSnapshot(
+            name=SNAPSHOT, figures=json.dumps(aggregates), source_key=key, computed_at=now
+        )
+    ).on_conflict(
+        target=PublicSnapshot.name,
+        action="DO UPDATE",
+        values=[PublicSnapshot.figures, PublicSnapshot.source_key, PublicSnapshot.computed_at],
+    )
+
+
+async def refresh_snapshot(*, now: datetime) -> str:
+    """The worker's job: recompute the city figures when tickets changed since the last time."""
+    key = str(await cache_key(now))
+    stored = (
+        await PublicSnapshot.select(PublicSnapshot.source_key)
+        .where(PublicSnapshot.name == SNAPSHOT)
+        .first()
+    )
+    if stored is not None and stored["source_key"] == key:
+        return ""
+    await _store_snapshot(await compute_aggregates(now), key, now)
+    return "public figures refreshed"
+
+
+async def load_aggregates(now: datetime, *, key: str, stale_after_seconds: float) -> dict:
+    """The stored city figures; computed here (and stored) only when there are none, or when
+    they are out of date and older than ``stale_after_seconds`` (no worker is refreshing them)."""
+    stored = (
+        await PublicSnapshot.select(
+            PublicSnapshot.figures, PublicSnapshot.source_key, PublicSnapshot.computed_at
+        )
+        .where(PublicSnapshot.name == SNAPSHOT)
+        .first()
+    )
+    if stored is not None and (
+        stored["source_key"] == key
+        or (now - stored["computed_at"]).total_seconds() < stale_after_seconds
+    ):
+        return json.loads(stored["figures"])
+    aggregates = await compute_aggregates(now)
+    await _store_snapshot(aggregates, key, now)
+    return aggregates
+
+
+async def compute(now: datetime, *, key: str = "", stale_after_seconds: float = 0) -> PublicFigures:
+    aggregates = await load_aggregates(now, key=key, stale_after_seconds=stale_after_seconds)
     first_page, next_cursor = await public_tickets()
     return PublicFigures(
-        since=since.date(),
-        computed_at=now,
-        by_status=by_status,
-        city=city,
-        by_category=ordered(groups["category"]),
-        by_kecamatan=ordered(groups["kecamatan"]),
-        by_opd=ordered(groups["opd"]),
+        since=date.fromisoformat(aggregates["since"]),
+        computed_at=datetime.fromisoformat(aggregates["computed_at"]),
+        by_status=aggregates["by_status"],
+        city=Breakdown(**aggregates["city"]),
+        by_category=[Breakdown(**b) for b in aggregates["by_category"]],
+        by_kecamatan=[Breakdown(**b) for b in aggregates["by_kecamatan"]],
+        by_opd=[Breakdown(**b) for b in aggregates["by_opd"]],
         first_page=first_page,
         next_cursor=next_cursor,
         map=await map_points(),
@@ -232,6 +304,11 @@ class PublicCache:
             return self.value
 
 
-async def public_figures(cache: PublicCache, now: datetime | None = None) -> PublicFigures:
+async def public_figures(
+    cache: PublicCache, now: datetime | None = None, *, stale_after_seconds: float = 0
+) -> PublicFigures:
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    return await cache.get(await cache_key(now), lambda: compute(now))
+    key = await cache_key(now)
+    return await cache.get(
+        key, lambda: compute(now, key=str(key), stale_after_seconds=stale_after_seconds)
+    )

@@ -256,7 +256,10 @@ def _public_cache(request: Request) -> public.PublicCache:
 
 @get("/transparansi", name="reports:public", skip_session=True)
 async def public_page(request: HTMXRequest) -> Template:
-    figures = await public.public_figures(_public_cache(request))
+    figures = await public.public_figures(
+        _public_cache(request),
+        stale_after_seconds=2 * services(request).settings.public_refresh_seconds,
+    )
     after = row_id(request.query_params.get("setelah"))
     if after is not None:
         tickets, next_cursor = await public.public_tickets(after)
@@ -282,7 +285,10 @@ async def public_page(request: HTMXRequest) -> Template:
 
 @get("/transparansi/peta.json", name="reports:public-map", skip_session=True)
 async def public_map(request: Request) -> Response:
-    figures = await public.public_figures(_public_cache(request))
+    figures = await public.public_figures(
+        _public_cache(request),
+        stale_after_seconds=2 * services(request).settings.public_refresh_seconds,
+    )
     return Response(
         content=figures.map,
         media_type="application/geo+json",
