@@ -343,3 +343,40 @@ def test_old_finished_notifications_are_forgotten_pending_ones_kept():
     result, left = run_async(scenario)
     assert result == "3 deleted"
     assert left == ["pending", "sent"]
+
+
+def test_a_batch_of_escalations_tells_each_opd_only_its_own_in_constant_queries():
+    from tests.query_counter import count_queries
+
+    async def scenario(per_opd: int):
+        opds = [row["id"] for row in await Opd.select(Opd.id).limit(3)]
+        staff = {opd: await _staff_with_device("opd_staff", opd) for opd in opds}
+        started = NOW - timedelta(hours=60)
+        tickets = {opd: [] for opd in opds}
+        for opd in opds:
+            for i in range(per_opd):
+                due = started + timedelta(hours=72)
+                tickets[opd].append(
+                    await _dispatched(f"near {i}", started=started, due=due, opd_id=opd)
+                )
+        with count_queries() as seen:
+            await run_sla_clock(now=NOW)
+        told = {}
+        for opd, member in staff.items():
+            rows = await Notification.select(Notification.complaint).where(
+                Notification.staff == member
+            )
+            told[opd] = sorted(row["complaint"] for row in rows)
+        expected = {opd: sorted(ids) for opd, ids in tickets.items()}
+        await Notification.delete(force=True)
+        await TimelineEvent.delete(force=True)
+        await PushSubscription.delete(force=True)
+        await Complaint.delete(force=True)
+        await StaffUser.delete(force=True)
+        return told, expected, len(seen)
+
+    told, expected, few = run_async(lambda: scenario(1))
+    assert told == expected
+    told, expected, many = run_async(lambda: scenario(5))
+    assert told == expected
+    assert few == many, (few, many)

@@ -48,16 +48,23 @@ def _row(message: Message, *, now: datetime, kind: str, **target) -> Notificatio
     )
 
 
-async def _staff_subscriptions(audience: str, *, opd_id: int | None, actor_staff: int | None):
-    """Push subscriptions of active staff in ``audience`` (one query), the actor left out."""
+async def _staff_subscriptions(
+    audience: str, *, opd_ids: set[int] | None = None, actor_staff: int | None
+) -> list[dict]:
+    """Push subscriptions of active staff in ``audience`` (one query), the actor left out; for
+    OPD staff, those of the OPDs in ``opd_ids``."""
     where = (PushSubscription.staff.role == STAFF_ROLE[audience]) & (
         PushSubscription.staff.active == True
     )
     if audience == OPD:
-        where &= PushSubscription.staff.opd == opd_id
+        where &= PushSubscription.staff.opd.is_in(list(opd_ids or {-1}))
     if actor_staff is not None:
         where &= PushSubscription.staff != actor_staff
-    return await PushSubscription.select(PushSubscription.id, PushSubscription.staff).where(where)
+    return await PushSubscription.select(
+        PushSubscription.id,
+        PushSubscription.staff,
+        PushSubscription.staff.opd.as_alias("opd"),
+    ).where(where)
 
 
 async def notify_ticket_event(
@@ -75,64 +82,99 @@ async def notify_ticket_event(
     WhatsApp row when the fallback is on (``whatsapp_fallback``, else the setting). The actor is
     never told about their own action. Returns the number of rows written.
     """
-    if not any(row.kind == kind for row in WHO_IS_TOLD):
-        return 0  # internal notes and the like: nobody is told, no query needed
-    ticket = (
-        await Complaint.select(
-            Complaint.number,
-            Complaint.title,
-            Complaint.status,
-            Complaint.citizen,
-            Complaint.opd,
-            Complaint.channel,
-            Complaint.privacy,
-        )
-        .where(Complaint.id == complaint_id)
-        .first()
+    return await notify_ticket_events(
+        [complaint_id],
+        kind,
+        now=now,
+        actor_citizen=actor_citizen,
+        actor_staff=actor_staff,
+        whatsapp_fallback=whatsapp_fallback,
     )
-    if ticket is None:
-        return 0
-    told = audiences(kind, channel=ticket["channel"])
-    # A confidential ticket's title can say more than its reporter wants a lock screen to show.
-    title = ticket["title"] if ticket["privacy"] != "rahasia" else CONFIDENTIAL_TITLE
-    facts = TicketFacts(number=ticket["number"], title=title, status=ticket["status"])
-    rows: list[Notification] = []
 
-    citizen_id = ticket["citizen"]
-    if CITIZEN in told and citizen_id is not None and citizen_id != actor_citizen:
-        message = ticket_message(kind, CITIZEN, facts)
-        subscriptions = await PushSubscription.select(PushSubscription.id).where(
-            PushSubscription.citizen == citizen_id
-        )
-        target = {"citizen": citizen_id, "complaint": complaint_id}
-        rows += [
-            _row(message, now=now, kind=kind, subscription=s["id"], **target) for s in subscriptions
-        ]
+
+async def notify_ticket_events(
+    complaint_ids: list[int],
+    kind: str,
+    *,
+    now: datetime,
+    actor_citizen: int | None = None,
+    actor_staff: int | None = None,
+    whatsapp_fallback: bool | None = None,
+) -> int:
+    """``notify_ticket_event`` for many tickets at once (the SLA clock's batches): one query per
+    kind of recipient and one insert, however many tickets."""
+    if not complaint_ids or not any(row.kind == kind for row in WHO_IS_TOLD):
+        return 0  # internal notes and the like: nobody is told, no query needed
+    tickets = await Complaint.select(
+        Complaint.id,
+        Complaint.number,
+        Complaint.title,
+        Complaint.status,
+        Complaint.citizen,
+        Complaint.opd,
+        Complaint.channel,
+        Complaint.privacy,
+    ).where(Complaint.id.is_in(complaint_ids))
+    told = {t["id"]: audiences(kind, channel=t["channel"]) for t in tickets}
+
+    def facts(ticket: dict) -> TicketFacts:
+        # A confidential ticket's title can say more than its reporter wants a lock screen to show.
+        title = ticket["title"] if ticket["privacy"] != "rahasia" else CONFIDENTIAL_TITLE
+        return TicketFacts(number=ticket["number"], title=title, status=ticket["status"])
+
+    rows: list[Notification] = []
+    citizens = {
+        t["citizen"]
+        for t in tickets
+        if CITIZEN in told[t["id"]] and t["citizen"] is not None and t["citizen"] != actor_citizen
+    }
+    if citizens:
+        devices: dict[int, list[int]] = {}
+        for sub in await PushSubscription.select(
+            PushSubscription.id, PushSubscription.citizen
+        ).where(PushSubscription.citizen.is_in(list(citizens))):
+            devices.setdefault(sub["citizen"], []).append(sub["id"])
         if whatsapp_fallback is None:
             whatsapp_fallback = get_settings().notify_whatsapp_fallback
-        if not subscriptions and whatsapp_fallback:
-            # The template carries the number and the step; the body keeps the step for it.
-            whatsapp = dataclasses.replace(message, body=message.step)
-            rows.append(_row(whatsapp, now=now, kind=kind, channel="whatsapp", **target))
+        for ticket in tickets:
+            if ticket["citizen"] not in citizens:
+                continue
+            message = ticket_message(kind, CITIZEN, facts(ticket))
+            target = {"citizen": ticket["citizen"], "complaint": ticket["id"]}
+            subscriptions = devices.get(ticket["citizen"], [])
+            rows += [
+                _row(message, now=now, kind=kind, subscription=s, **target) for s in subscriptions
+            ]
+            if not subscriptions and whatsapp_fallback:
+                # The template carries the number and the step; the body keeps the step for it.
+                whatsapp = dataclasses.replace(message, body=message.step)
+                rows.append(_row(whatsapp, now=now, kind=kind, channel="whatsapp", **target))
 
     for audience in (OPD, OPERATORS, SUPERVISORS):
-        if audience not in told or (audience == OPD and ticket["opd"] is None):
-            continue
-        message = ticket_message(kind, audience, facts)
-        subscriptions = await _staff_subscriptions(
-            audience, opd_id=ticket["opd"], actor_staff=actor_staff
-        )
-        rows += [
-            _row(
-                message,
-                now=now,
-                kind=kind,
-                subscription=s["id"],
-                staff=s["staff"],
-                complaint=complaint_id,
-            )
-            for s in subscriptions
+        concerned = [
+            t
+            for t in tickets
+            if audience in told[t["id"]] and (audience != OPD or t["opd"] is not None)
         ]
+        if not concerned:
+            continue
+        subscriptions = await _staff_subscriptions(
+            audience, opd_ids={t["opd"] for t in concerned}, actor_staff=actor_staff
+        )
+        for ticket in concerned:
+            message = ticket_message(kind, audience, facts(ticket))
+            rows += [
+                _row(
+                    message,
+                    now=now,
+                    kind=kind,
+                    subscription=s["id"],
+                    staff=s["staff"],
+                    complaint=ticket["id"],
+                )
+                for s in subscriptions
+                if audience != OPD or s["opd"] == ticket["opd"]
+            ]
 
     if rows:
         await Notification.insert(*rows)
@@ -142,7 +184,7 @@ async def notify_ticket_event(
 async def notify_report_ready(day: date, *, now: datetime) -> int:
     """Tell supervisors that the daily report for ``day`` is ready; returns rows written."""
     message = report_message(day)
-    subscriptions = await _staff_subscriptions(SUPERVISORS, opd_id=None, actor_staff=None)
+    subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
     rows = [
         _row(message, now=now, kind="report_ready", subscription=s["id"], staff=s["staff"])
         for s in subscriptions
