@@ -16,12 +16,12 @@ from piccolo.engine.postgres import PostgresEngine
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
 from web.http import row_id
+from web.workflow.lifecycle import WITH_OPD
 
 PAGE_SIZE = 25
 TICKET_NUMBER = re.compile(r"[A-Za-z]{2,5}-\d{4}-\d{6,7}")
 DUPLICATE_RADIUS_M = 250
 OPEN_FOR_DUPLICATES = ("received", "verified", "dispatched", "in_progress", "returned", "reopened")
-WITH_OPD = ("dispatched", "in_progress")
 SORTS = ("terbaru", "terlama", "sla")
 
 

@@ -48,6 +48,7 @@ the city's UTC offset (Indonesian time zones have no daylight saving time).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -59,9 +60,8 @@ from db.tables import Complaint, Opd
 from web.complaints.vocabulary import CHANNELS
 from web.intake.service import CALL_KINDS, call_counts
 from web.reports.periods import Period, day_start
+from web.workflow.lifecycle import DONE, WITH_OPD
 
-DONE = ("resolved", "closed")
-WITH_OPD = ("dispatched", "in_progress")
 SLOW_BELOW_PERCENT = 80.0
 TREND_DAYS = 30
 
@@ -179,18 +179,18 @@ def _postgres() -> bool:
     return isinstance(current_engine(), PostgresEngine)
 
 
-def _in(values: tuple[str, ...]) -> str:
-    # Status codes are constants of this module, never user input.
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+def sql_in(values: Iterable[str]) -> str:
+    """An SQL list of code constants, e.g. ``('closed', 'resolved')``: never user input."""
+    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
 
 
 _COUNTS = f"""
     count(*) AS received,
-    sum(CASE WHEN status IN {_in(DONE)} THEN 1 ELSE 0 END) AS done,
+    sum(CASE WHEN status IN {sql_in(DONE)} THEN 1 ELSE 0 END) AS done,
     sum(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS in_process,
     sum(CASE WHEN status = 'dispatched' THEN 1 ELSE 0 END) AS not_followed_up,
-    sum(CASE WHEN status IN {_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) AS overdue_in_period,
-    sum(CASE WHEN status IN {_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END)
+    sum(CASE WHEN status IN {sql_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) AS overdue_in_period,
+    sum(CASE WHEN status IN {sql_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END)
         AS done_on_time"""
 
 _PG_MEDIANS = f""",
@@ -200,7 +200,7 @@ _PG_MEDIANS = f""",
         AS median_first_response_hours,
     percentile_cont(0.5) WITHIN GROUP (
         ORDER BY EXTRACT(EPOCH FROM resolved_at - sla_started_at)::float8)
-        FILTER (WHERE status IN {_in(DONE)} AND resolved_at >= sla_started_at) / 3600.0
+        FILTER (WHERE status IN {sql_in(DONE)} AND resolved_at >= sla_started_at) / 3600.0
         AS median_resolution_hours"""
 
 _DISPATCHED_IN = "sla_started_at >= {} AND sla_started_at < {} AND opd IS NOT NULL"
@@ -217,7 +217,7 @@ WITH durations AS (
     SELECT opd, 'resolution', (julianday(resolved_at) - julianday(sla_started_at)) * 24.0
     FROM complaint
     WHERE {_DISPATCHED_IN} __OPD_FILTER__
-      AND status IN {_in(DONE)} AND resolved_at >= sla_started_at
+      AND status IN {sql_in(DONE)} AND resolved_at >= sla_started_at
 ), scoped AS (
     SELECT opd, metric, hours FROM durations
     UNION ALL
@@ -299,7 +299,7 @@ async def _with_backlog(
     """Add each OPD's overdue backlog (one grouped query over the active-SLA partial index)."""
     opd_filter = "AND opd = {}" if opd_id is not None else ""
     rows = await Complaint.raw(
-        f"SELECT opd, count(*) AS n FROM complaint WHERE status IN {_in(WITH_OPD)} "
+        f"SELECT opd, count(*) AS n FROM complaint WHERE status IN {sql_in(WITH_OPD)} "
         f"AND sla_due_at < {{}} AND opd IS NOT NULL {opd_filter} GROUP BY opd",
         period.as_of,
         *([opd_id] if opd_id is not None else []),

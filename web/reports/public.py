@@ -29,7 +29,8 @@ from time import monotonic
 from typing import Any
 
 from db.tables import Category, Complaint, Kelurahan, Opd, PublicSnapshot
-from web.reports.figures import DONE, WITH_OPD
+from web.reports.figures import sql_in
+from web.workflow.lifecycle import DONE, WITH_OPD
 
 PUBLIC_PRIVACY = ("publik", "anonim")
 LISTED_STATUSES = ("verified", "dispatched", "in_progress", "resolved", "closed")
@@ -68,10 +69,6 @@ class PublicFigures:
     map: dict = field(default_factory=dict)
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 async def compute_aggregates(now: datetime) -> dict:
     """The city figures over the last year of public tickets, as JSON-ready data.
 
@@ -83,11 +80,11 @@ async def compute_aggregates(now: datetime) -> dict:
     # (at most statuses x categories x kelurahan x OPDs rows, a few thousand).
     rows = await Complaint.raw(
         "SELECT status, category, kelurahan, opd, count(*) AS n, "
-        f"sum(CASE WHEN status IN {_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END) "
+        f"sum(CASE WHEN status IN {sql_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END) "
         "AS on_time, "
-        f"sum(CASE WHEN status IN {_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) "
+        f"sum(CASE WHEN status IN {sql_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) "
         "AS overdue "
-        f"FROM complaint WHERE created_at >= {{}} AND privacy IN {_in(PUBLIC_PRIVACY)} "
+        f"FROM complaint WHERE created_at >= {{}} AND privacy IN {sql_in(PUBLIC_PRIVACY)} "
         "GROUP BY status, category, kelurahan, opd",
         now,
         since,

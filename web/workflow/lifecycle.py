@@ -21,6 +21,8 @@ ROLES = ("citizen", "operator", "opd_staff", "supervisor", "admin", "system")
 TERMINAL = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = frozenset(STATUSES) - {"closed", "rejected", "duplicate"}
 WITH_OPD = frozenset({"dispatched", "in_progress"})
+# Done by the OPD: waiting for the citizen's confirmation, or closed (what reports count as done).
+DONE = frozenset({"resolved", "closed"})
 
 DEFAULT_REOPEN_WINDOW_DAYS = 7
 
