@@ -137,6 +137,12 @@ def test_every_filter_returns_exactly_its_tickets_across_pages(inbox):
     for query, wanted in checks.items():
         expected = [number for number in newest_first if wanted(_by_number(tickets, number))]
         assert _all_pages(operator, f"/operator?{query}") == expected, query
+    # Each row's SLA badge says what the SLA filters say.
+    for state in ("overdue", "near_breach", "on_time"):
+        page = soup(operator.get(f"/operator?sla={state}"))
+        rows = page.select("tr.ticket-row")
+        assert rows, state
+        assert all(row.select_one(f".sla-{state}") for row in rows), state
     assert _all_pages(operator, "/operator?category=tidak-ada") == []
     assert _all_pages(operator, "/operator?q=kebakaran") == []
 

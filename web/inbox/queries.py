@@ -96,6 +96,7 @@ LIST_COLUMNS = (
     Complaint.channel,
     Complaint.privacy,
     Complaint.created_at,
+    Complaint.sla_started_at,
     Complaint.sla_warn_at,
     Complaint.sla_due_at,
     Complaint.version,

@@ -64,7 +64,7 @@ def _sla_context():
         return str(
             sla_state(
                 now=now,
-                started_at=ticket.get("sla_started_at") or ticket.get("sla_warn_at"),
+                started_at=ticket.get("sla_started_at"),
                 due_at=ticket.get("sla_due_at"),
                 status=ticket["status"],
             )
