@@ -387,7 +387,7 @@ def main() -> int:
             "search by number": lambda: f"/operator?q={rng.choice(conn_numbers)}",
             "detail panel": lambda: f"/operator/tiket/{rng.choice(conn_numbers)}",
         }
-        results = measure_sync(base, sessions, kinds, args.clients, args.requests)
+        results = asyncio.run(measure(base, sessions, kinds, args.clients, args.requests))
 
     print(
         f"| inbox, {args.tickets:,} tickets, {args.clients} concurrent operators | p50 | p95 | max | req/s | errors |"
@@ -400,10 +400,6 @@ def main() -> int:
             f"| {name} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['max']:.0f} ms | {r['rps']:.0f} | {r['errors']} |"
         )
     return 1 if failed else 0
-
-
-def measure_sync(*args):
-    return asyncio.run(measure(*args))
 
 
 async def sample_numbers(url: str) -> list[str]:

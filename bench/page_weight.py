@@ -18,11 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import serve  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 BUDGET_FIRST, BUDGET_REPEAT = 100 * 1024, 15 * 1024
@@ -64,7 +64,8 @@ class CountingProxy:
         )
 
 
-def start_server(var_dir: Path) -> tuple[subprocess.Popen, int]:
+def prepared_env(var_dir: Path) -> dict:
+    """A fresh embedded install (SQLite + media in ``var_dir``), set up like ``scripts/run``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
     env["ADUAN_VAR_DIR"] = str(var_dir)
     subprocess.run(
@@ -74,29 +75,7 @@ def start_server(var_dir: Path) -> tuple[subprocess.Popen, int]:
         check=True,
         capture_output=True,
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "web.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process, port
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
+    return env
 
 
 def settle(page) -> None:
@@ -105,48 +84,44 @@ def settle(page) -> None:
 
 
 def measure() -> list[tuple[str, int, int | None]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        process, port = start_server(Path(tmp) / "var")
-        proxy = CountingProxy(port)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(prepared_env(Path(tmp) / "var"), workers=1) as base,
+    ):
+        proxy = CountingProxy(int(base.rsplit(":", 1)[1]))
         url = f"http://127.0.0.1:{proxy.port}/lapor"
         rows = []
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                context = browser.new_context(
-                    viewport={"width": 360, "height": 780}, is_mobile=True
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True)
+            page = context.new_page()
+            page.goto(url)
+            page.evaluate("navigator.serviceWorker.ready")
+            settle(page)
+            rows.append(
+                (
+                    "first visit (page + service worker install + precache)",
+                    proxy.bytes_down,
+                    BUDGET_FIRST,
                 )
-                page = context.new_page()
-                page.goto(url)
-                page.evaluate("navigator.serviceWorker.ready")
-                settle(page)
-                rows.append(
-                    (
-                        "first visit (page + service worker install + precache)",
-                        proxy.bytes_down,
-                        BUDGET_FIRST,
-                    )
+            )
+            before = proxy.bytes_down
+            page.goto(url)
+            settle(page)
+            rows.append(("repeat visit", proxy.bytes_down - before, BUDGET_REPEAT))
+            before = proxy.bytes_down
+            context.set_offline(True)
+            page.goto(url)
+            settle(page)
+            rows.append(
+                (
+                    "repeat visit offline (from the phone's cache)",
+                    proxy.bytes_down - before,
+                    None,
                 )
-                before = proxy.bytes_down
-                page.goto(url)
-                settle(page)
-                rows.append(("repeat visit", proxy.bytes_down - before, BUDGET_REPEAT))
-                before = proxy.bytes_down
-                context.set_offline(True)
-                page.goto(url)
-                settle(page)
-                rows.append(
-                    (
-                        "repeat visit offline (from the phone's cache)",
-                        proxy.bytes_down - before,
-                        None,
-                    )
-                )
-                photo_sizes = queued_photo_sizes(page)
-                browser.close()
-        finally:
-            process.terminate()
-            process.wait()
+            )
+            photo_sizes = queued_photo_sizes(page)
+            browser.close()
     return rows, photo_sizes
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 
 import anyio
 import pytest
 
+from tests.browser import free_port
 from tests.fake_whatsapp import FakeWhatsApp
 from web.messaging.messenger import (
     DevMessenger,
@@ -101,14 +101,8 @@ def test_api_error_without_json_still_raises(fake_whatsapp):
         anyio.run(_messenger(fake_whatsapp.url).send_text, PHONE, "halo")
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_nothing_listening_raises_messenger_error(caplog):
-    messenger = _messenger(f"http://127.0.0.1:{_closed_port()}/v21.0", timeout=2.0)
+    messenger = _messenger(f"http://127.0.0.1:{free_port()}/v21.0", timeout=2.0)
     with caplog.at_level(logging.DEBUG), pytest.raises(MessengerError, match="unreachable"):
         anyio.run(messenger.send_code, PHONE, "482913")
     assert TOKEN not in caplog.text

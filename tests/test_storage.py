@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from tests.browser import free_port
 from web.photos.storage import (
     LocalFolderStorage,
     MinioStorage,
@@ -45,12 +45,6 @@ def storage(request, tmp_path: Path) -> PhotoStorage:
 
 def photo_key() -> str:
     return f"complaints/{uuid.uuid4()}/{uuid.uuid4()}.jpg"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_put_get_exists_delete_roundtrip(storage: PhotoStorage):
@@ -117,7 +111,7 @@ def test_s3_check_fails_without_bucket(minio_storage: MinioStorage):
 
 def test_s3_check_fails_fast_when_nothing_listens():
     storage = MinioStorage(
-        endpoint=f"127.0.0.1:{closed_port()}",
+        endpoint=f"127.0.0.1:{free_port()}",
         access_key="test-access-key",
         secret_key="test-secret-key",
         bucket="aduan-photos",

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 
-from web import i18n
 from web.settings import Settings
 
 LANG_COOKIE = "bahasa"
@@ -31,13 +30,6 @@ def client_ip(request: Request, settings: Settings) -> str:
         if forwarded:
             return forwarded.split(",")[0].strip()[:45]
     return (request.client.host if request.client else "")[:45]
-
-
-def request_locale(request: Request, settings: Settings) -> str:
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in i18n.LOCALES:
-        return chosen
-    return settings.default_locale
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

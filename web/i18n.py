@@ -43,10 +43,6 @@ def get_locale() -> str:
     return _current_locale.get()
 
 
-def set_locale(locale: str) -> None:
-    _current_locale.set(locale if locale in LOCALES else SOURCE_LOCALE)
-
-
 @contextmanager
 def use_locale(locale: str) -> Iterator[None]:
     token = _current_locale.set(locale if locale in LOCALES else SOURCE_LOCALE)
@@ -83,15 +79,3 @@ def per_locale(label: Callable[[str], str]) -> Callable[[str], str]:
         return remembered(get_locale(), code)
 
     return cached
-
-
-def negotiate(accept_language: str | None) -> str | None:
-    """Pick a supported locale from an Accept-Language header, or None."""
-    if not accept_language:
-        return None
-    for part in accept_language.split(","):
-        tag = part.split(";")[0].strip().lower()
-        base = tag.split("-")[0]
-        if base in LOCALES:
-            return base
-    return None

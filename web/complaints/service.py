@@ -24,6 +24,7 @@ from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage, StorageError
+from web.workflow.lifecycle import DONE
 
 log = logging.getLogger("aduan.complaints")
 
@@ -401,7 +402,7 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
     ticket = await get_for_citizen(number, citizen_id)
     if ticket is None:
         raise FormErrors.single("rating", _("Laporan tidak ditemukan."))
-    if ticket["status"] not in ("resolved", "closed"):
+    if ticket["status"] not in DONE:
         raise FormErrors.single(
             "rating", _("Penilaian bisa diberikan setelah laporan diselesaikan.")
         )

@@ -107,6 +107,17 @@ LIST_COLUMNS = (
 )
 
 
+def sla_condition(state: str, now: datetime):
+    """Tickets with an OPD whose SLA clock is in ``state`` (overdue | near_breach | on_time) at
+    ``now``, in SQL; the same borders as ``workflow.sla.sla_state``."""
+    active = Complaint.status.is_in(list(WITH_OPD))
+    if state == "overdue":
+        return active & (Complaint.sla_due_at < now)
+    if state == "near_breach":
+        return active & (Complaint.sla_warn_at <= now) & (Complaint.sla_due_at >= now)
+    return active & (Complaint.sla_warn_at > now)
+
+
 def _where(
     query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: int | None, ref: Reference
 ):
@@ -128,15 +139,7 @@ def _where(
     if filters.channel:
         query = query.where(Complaint.channel == filters.channel)
     if filters.sla:
-        active = Complaint.status.is_in(list(WITH_OPD))
-        if filters.sla == "overdue":
-            query = query.where(active & (Complaint.sla_due_at < now))
-        elif filters.sla == "near_breach":
-            query = query.where(
-                active & (Complaint.sla_warn_at <= now) & (Complaint.sla_due_at >= now)
-            )
-        else:
-            query = query.where(active & (Complaint.sla_warn_at > now))
+        query = query.where(sla_condition(filters.sla, now))
     if filters.date_from:
         query = query.where(
             Complaint.created_at >= datetime.combine(filters.date_from, time.min, tz)
@@ -291,12 +294,6 @@ async def reference() -> Reference:
             loaded_at=monotonic(),
         )
     return _reference
-
-
-def forget_reference() -> None:
-    """After an admin change: this process reloads at once (others within the TTL)."""
-    global _reference
-    _reference = None
 
 
 async def filter_choices() -> dict:

@@ -20,6 +20,7 @@ from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
 from web.workflow.lifecycle import (
+    REJECT_REASONS,
     Action,
     TransitionRefused,
     action_label,
@@ -30,7 +31,7 @@ from web.workflow.service import Actor, StaleTicket, TicketNotFound, act, may_se
 from web.workflow.sla import sla_label, sla_state
 
 STAFF = {"guards": [staff_guard]}
-REJECT_CODES = ("prank", "insufficient_detail", "not_city_authority", "out_of_scope")
+REJECT_CODES = tuple(REJECT_REASONS)
 
 
 def _tz(request: Request) -> ZoneInfo:

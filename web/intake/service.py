@@ -12,6 +12,7 @@ from db.tables import CallLog, Complaint
 from web import audit
 from web.forms import FormErrors
 from web.i18n import _, per_locale
+from web.inbox.queries import sla_condition
 
 CALL_KINDS = ("normal", "informative", "prank")
 HANDOVER_LIMIT = 50
@@ -109,7 +110,6 @@ async def handover(now: datetime, since: datetime) -> dict:
         Complaint.category.name.as_alias("category_name"),
         Complaint.opd.short_name.as_alias("opd_name"),
     )
-    active = Complaint.status.is_in(["dispatched", "in_progress"])
     arrived = (
         await Complaint.select(*columns)
         .where(Complaint.created_at >= since.astimezone(UTC))
@@ -124,13 +124,13 @@ async def handover(now: datetime, since: datetime) -> dict:
     )
     near_breach = (
         await Complaint.select(*columns)
-        .where(active & (Complaint.sla_warn_at <= now) & (Complaint.sla_due_at >= now))
+        .where(sla_condition("near_breach", now))
         .order_by(Complaint.sla_due_at)
         .limit(HANDOVER_LIMIT)
     )
     overdue = (
         await Complaint.select(*columns)
-        .where(active & (Complaint.sla_due_at < now))
+        .where(sla_condition("overdue", now))
         .order_by(Complaint.sla_due_at)
         .limit(HANDOVER_LIMIT)
     )

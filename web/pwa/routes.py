@@ -29,8 +29,6 @@ SHELL_ASSETS = (
     "vendor/idb.js",
     "icons/icon-192.png",
 )
-# Loaded only when the citizen opens the map; cached on first use, not precached.
-MAP_ASSETS = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css")
 
 
 def service_worker_source(assets: AssetManifest, release: str) -> str:

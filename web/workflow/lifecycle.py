@@ -16,8 +16,6 @@ from enum import StrEnum
 from web.complaints.vocabulary import STATUSES, status_label
 from web.i18n import _, per_locale
 
-ROLES = ("citizen", "operator", "opd_staff", "supervisor", "admin", "system")
-
 TERMINAL = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = frozenset(STATUSES) - {"closed", "rejected", "duplicate"}
 WITH_OPD = frozenset({"dispatched", "in_progress"})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db.engine import write_transaction
-from db.tables import Complaint, Opd, StaffUser, TimelineEvent
+from db.tables import Complaint, Opd, TimelineEvent
 from web import audit
 from web.complaints.service import insert_photo_rows, remove_stored, store_photos
 from web.i18n import _
@@ -243,8 +243,3 @@ def _stale_message(who: str) -> str:
         "Tiket ini baru saja diubah oleh %(who)s. Muat ulang untuk melihat perubahan terbaru.",
         who=who,
     )
-
-
-async def staff_name(staff_id: int) -> str:
-    row = await StaffUser.select(StaffUser.name).where(StaffUser.id == staff_id).first()
-    return row["name"] if row else ""
