@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.exceptions import HTTPException
@@ -25,6 +26,11 @@ class Services:
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+def city_tz(request: Request) -> ZoneInfo:
+    """The city's time zone: days, shifts and report times are in city time."""
+    return ZoneInfo(services(request).city.timezone)
 
 
 class SignInRequired(HTTPException):

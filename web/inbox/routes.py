@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -11,7 +9,7 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Response, Template
 
-from web.deps import services
+from web.deps import city_tz, services
 from web.forms import FormErrors
 from web.http import row_id
 from web.i18n import _
@@ -32,10 +30,6 @@ from web.workflow.sla import sla_label, sla_state
 
 STAFF = {"guards": [staff_guard]}
 REJECT_CODES = tuple(REJECT_REASONS)
-
-
-def _tz(request: Request) -> ZoneInfo:
-    return ZoneInfo(services(request).city.timezone)
 
 
 def _actor(request: Request) -> Actor:
@@ -80,7 +74,7 @@ def _sla_context():
 @get("/operator", name="inbox:list", opt={"roles": READERS}, **STAFF)
 async def inbox(request: HTMXRequest) -> Template:
     filters = queries.parse_filters(dict(request.query_params))
-    rows, next_cursor = await queries.list_tickets(filters, tz=_tz(request))
+    rows, next_cursor = await queries.list_tickets(filters, tz=city_tz(request))
     context = {
         "tickets": rows,
         "filters": filters,
@@ -212,7 +206,9 @@ async def opd_queue(request: HTMXRequest) -> Template:
     member = current_staff(request)
     params = dict(request.query_params)
     filters = queries.parse_filters({**params, "urut": params.get("urut", "sla")})
-    rows, next_cursor = await queries.list_tickets(filters, tz=_tz(request), opd_id=member.opd_id)
+    rows, next_cursor = await queries.list_tickets(
+        filters, tz=city_tz(request), opd_id=member.opd_id
+    )
     return Template(
         template_name="opd/queue.html",
         context={

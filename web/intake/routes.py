@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
@@ -14,7 +13,7 @@ from web.citizen.phone import PhoneError, normalize_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
-from web.deps import services
+from web.deps import city_tz, services
 from web.forms import FormErrors
 from web.http import client_ip
 from web.i18n import _, per_locale
@@ -120,7 +119,7 @@ async def intake_create(request: Request) -> Template | Redirect:
 
 
 async def _calls_page(request: Request, errors: dict | None = None, status: int = 200) -> Template:
-    tz = ZoneInfo(services(request).city.timezone)
+    tz = city_tz(request)
     start, end = service.day_bounds(datetime.now(UTC), tz)
     return Template(
         template_name="operator/calls.html",
@@ -158,7 +157,7 @@ async def log_call(request: Request) -> Template | Redirect:
 @get("/operator/serah-terima", name="intake:handover", opt={"roles": READERS}, **STAFF)
 async def handover(request: Request) -> Template:
     svc = services(request)
-    tz = ZoneInfo(svc.city.timezone)
+    tz = city_tz(request)
     now = datetime.now(UTC)
     since = service.shift_start(now, tz, service.parse_shift_starts(svc.settings.shift_starts))
     return Template(

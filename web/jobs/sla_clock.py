@@ -16,8 +16,8 @@ from datetime import datetime
 
 from db.engine import write_transaction
 from db.tables import AuditLog, Complaint, TimelineEvent
+from web.inbox.queries import sla_condition
 from web.notifications import notify_ticket_events
-from web.workflow.lifecycle import WITH_OPD
 
 BATCH = 200  # tickets per transaction (notifications for a batch: a few queries, one insert)
 
@@ -25,16 +25,21 @@ BATCH = 200  # tickets per transaction (notifications for a batch: a few queries
 @dataclass(frozen=True)
 class Escalation:
     kind: str  # the timeline event kind, also the notification kind
-    deadline: object  # the Complaint column that must have passed
+    state: str  # the SLA state that calls for it (inbox.queries.sla_condition)
+    deadline: object  # the Complaint column that must have passed (candidates go oldest first)
     mark: object  # the Complaint column that records the escalation
     public: bool
 
 
 NEAR_BREACH = Escalation(
-    "sla_near_breach", Complaint.sla_warn_at, Complaint.sla_near_marked_at, public=False
+    "sla_near_breach",
+    "near_breach",
+    Complaint.sla_warn_at,
+    Complaint.sla_near_marked_at,
+    public=False,
 )
 OVERDUE = Escalation(
-    "sla_overdue", Complaint.sla_due_at, Complaint.sla_overdue_marked_at, public=True
+    "sla_overdue", "overdue", Complaint.sla_due_at, Complaint.sla_overdue_marked_at, public=True
 )
 
 
@@ -53,18 +58,11 @@ async def run_sla_clock(*, now: datetime) -> dict[str, int]:
 
 
 async def _escalate_batch(escalation: Escalation, *, now: datetime) -> int:
-    due = (
-        Complaint.status.is_in(list(WITH_OPD))
-        & escalation.mark.is_null()
-        & escalation.deadline.is_not_null()
-    )
-    deadline_passed = (
-        escalation.deadline < now if escalation is OVERDUE else escalation.deadline <= now
-    )
+    due = sla_condition(escalation.state, now) & escalation.mark.is_null()
     async with write_transaction():
         candidates = (
             await Complaint.select(Complaint.id)
-            .where(due & deadline_passed)
+            .where(due)
             .order_by(escalation.deadline)
             .limit(BATCH)
         )

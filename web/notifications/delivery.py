@@ -222,13 +222,12 @@ async def _record(row: dict, outcome: Outcome, *, now: datetime, settings: Setti
         next_try = now + timedelta(
             seconds=retry_delay(row["attempts"], outcome.retry_after_seconds)
         )
-        expires = row["created_at"] + timedelta(seconds=row["ttl_seconds"])
         if row["attempts"] >= settings.push_max_attempts:
             result = "failed"
             changes[Notification.last_error] = (
                 f"gave up after {row['attempts']} attempts: {outcome.error}"[:300]
             )
-        elif row["channel"] == "push" and next_try > expires:
+        elif row["channel"] == "push" and remaining_ttl(row, next_try) == 0:
             result = "failed"
             changes[Notification.last_error] = f"expired before delivery: {outcome.error}"[:300]
         else:

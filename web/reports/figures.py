@@ -68,6 +68,12 @@ TREND_DAYS = 30
 # --- The figures -------------------------------------------------------------------------------
 
 
+def compliance_percent(done_on_time: int, done: int, overdue: int) -> float | None:
+    """SLA compliance: done on time / (done + still open past due); None when both are 0."""
+    denominator = done + overdue
+    return None if denominator == 0 else 100.0 * done_on_time / denominator
+
+
 @dataclass
 class OpdFigures:
     opd_id: int | None
@@ -86,8 +92,7 @@ class OpdFigures:
     @property
     def compliance(self) -> float | None:
         """SLA compliance in percent, or None when nothing is done or overdue yet."""
-        denominator = self.done + self.overdue_in_period
-        return None if denominator == 0 else 100.0 * self.done_on_time / denominator
+        return compliance_percent(self.done_on_time, self.done, self.overdue_in_period)
 
     @property
     def slow(self) -> bool:

@@ -29,7 +29,7 @@ from time import monotonic
 from typing import Any
 
 from db.tables import Category, Complaint, Kelurahan, Opd, PublicSnapshot
-from web.reports.figures import sql_in
+from web.reports.figures import compliance_percent, sql_in
 from web.workflow.lifecycle import DONE, WITH_OPD
 
 PUBLIC_PRIVACY = ("publik", "anonim")
@@ -51,14 +51,12 @@ class Breakdown:
 
     @property
     def compliance(self) -> float | None:
-        denominator = self.done + self.overdue
-        return None if denominator == 0 else 100.0 * self.done_on_time / denominator
+        return compliance_percent(self.done_on_time, self.done, self.overdue)
 
 
 @dataclass
 class PublicFigures:
     since: date
-    computed_at: datetime
     by_status: dict[str, int]
     city: Breakdown
     by_category: list[Breakdown]
@@ -125,7 +123,6 @@ async def compute_aggregates(now: datetime) -> dict:
 
     return {
         "since": since.date().isoformat(),
-        "computed_at": now.isoformat(),
         "by_status": by_status,
         "city": asdict(city),
         "by_category": ordered(groups["category"]),
@@ -188,7 +185,6 @@ async def compute(now: datetime, *, key: str = "", stale_after_seconds: float = 
     first_page, next_cursor = await public_tickets()
     return PublicFigures(
         since=date.fromisoformat(aggregates["since"]),
-        computed_at=datetime.fromisoformat(aggregates["computed_at"]),
         by_status=aggregates["by_status"],
         city=Breakdown(**aggregates["city"]),
         by_category=[Breakdown(**b) for b in aggregates["by_category"]],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -16,7 +15,7 @@ from litestar.response import Response, Template
 
 from web import i18n
 from web.complaints.vocabulary import STATUSES, status_label
-from web.deps import services
+from web.deps import city_tz, services
 from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
@@ -34,10 +33,6 @@ LEADERS = frozenset({"supervisor", "admin"})
 OPD_REPORT_READERS = frozenset({"opd_staff", "supervisor", "admin"})
 NO_STORE = {"Cache-Control": "private, no-store"}
 OPD_REPORT_DAYS = 30
-
-
-def _tz(request: Request) -> ZoneInfo:
-    return ZoneInfo(services(request).city.timezone)
 
 
 def decimal(value: float | None) -> str:
@@ -72,7 +67,7 @@ def _params(request: Request) -> dict[str, str]:
 
 async def _leaders_context(request: Request, *, print_mode: bool = False) -> tuple[dict, int]:
     params = _params(request)
-    tz = _tz(request)
+    tz = city_tz(request)
     now = datetime.now(UTC)
     context = {
         "values": params,
@@ -130,7 +125,7 @@ async def _export(request: Request, kind: str) -> Response | Template:
             context={"status": status, "message": " ".join(context["errors"].values())},
             status_code=status,
         )
-    report, tz = context["report"], _tz(request)
+    report, tz = context["report"], city_tz(request)
     city_name = services(request).city.name
     if kind == "csv":
         body = exports.to_csv(report, city_name=city_name, tz=tz)
@@ -162,7 +157,7 @@ async def leaders_xlsx(request: Request) -> Response | Template:
 @get("/operator/laporan-shift", name="reports:shift", opt={"roles": READERS}, **STAFF)
 async def shift_page(request: Request) -> Template:
     settings = services(request).settings
-    tz, now = _tz(request), datetime.now(UTC)
+    tz, now = city_tz(request), datetime.now(UTC)
     starts = parse_shift_starts(settings.shift_starts)
     params = _params(request)
     context = {
@@ -196,7 +191,7 @@ async def shift_page(request: Request) -> Template:
 async def opd_page(request: HTMXRequest) -> Template:
     member = current_staff(request)
     params = _params(request)
-    tz, now = _tz(request), datetime.now(UTC)
+    tz, now = city_tz(request), datetime.now(UTC)
     opds = await opd_choices()
     # OPD staff always get their own OPD's page, whatever the address says.
     raw_opd = params.get("opd", "")
