@@ -61,7 +61,9 @@ def test_a_forged_chain_of_our_own_addresses_is_read_only_so_far():
 
 
 def test_trusted_proxies_setting_takes_addresses_and_networks():
-    settings = load_settings({"ADUAN_TRUSTED_PROXIES": " 127.0.0.1 , ::1,10.0.0.0/8, 172.16.0.1/12 "})
+    settings = load_settings(
+        {"ADUAN_TRUSTED_PROXIES": " 127.0.0.1 , ::1,10.0.0.0/8, 172.16.0.1/12 "}
+    )
     assert [str(n) for n in settings.trusted_proxy_networks] == [
         "127.0.0.1/32",
         "::1/128",
