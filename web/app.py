@@ -181,9 +181,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         template_config=make_template_config(settings, city, assets),
         middleware=[
-            BodyDeadlineMiddleware(
-                settings.request_body_timeout_seconds
-            ),  # outermost: first reader
+            # Outermost, so that every reader of the body (CSRF, forms) is under its deadline.
+            BodyDeadlineMiddleware(settings.request_body_timeout_seconds),
             LocaleMiddleware(settings.default_locale),
             ServerSideSessionConfig(
                 store="sessions",
