@@ -13,7 +13,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser import free_port  # noqa: E402
+from tests.browser import PRODUCTION_FLAGS, free_port  # noqa: E402
 
 
 @contextmanager
@@ -33,6 +33,7 @@ def serve(env: dict, workers: int) -> Iterator[str]:
             str(workers),
             "--log-level",
             "warning",
+            *PRODUCTION_FLAGS,
         ],
         cwd=ROOT,
         env=env,

@@ -47,6 +47,10 @@ class LiveServer:
         raise AssertionError(f"no sign-in code for {phone_e164} in the server log")
 
 
+# As in scripts/run and deploy/systemd: the app alone reads X-Forwarded-For (ADUAN_TRUSTED_PROXIES).
+PRODUCTION_FLAGS = ["--no-proxy-headers", "--timeout-keep-alive", "5"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,6 +80,7 @@ def start_server(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *PRODUCTION_FLAGS,
             ],
             cwd=ROOT,
             env=env,

@@ -38,6 +38,7 @@ from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
 from web.sessions import DatabaseSessionStore
 from web.settings import Settings, get_settings
+from web.slow_clients import BodyDeadlineMiddleware
 from web.staff.access import StaffSignInRequired
 from web.staff.routes import ROUTES as STAFF_ROUTES
 from web.system.routes import ROUTES as SYSTEM_ROUTES
@@ -86,6 +87,7 @@ def _error_message(status: int, detail: str) -> str:
         403: _("Anda tidak punya akses ke halaman ini."),
         404: _("Halaman tidak ditemukan."),
         405: _("Cara membuka halaman ini tidak didukung."),
+        408: _("Kiriman terlalu lambat sampai ke server. Periksa koneksi Anda lalu kirim lagi."),
         413: _(
             "Kiriman terlalu besar. Setiap foto paling besar 10 MB; kecilkan foto atau kirim lebih sedikit foto."
         ),
@@ -179,6 +181,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         template_config=make_template_config(settings, city, assets),
         middleware=[
+            # Outermost, so that every reader of the body (CSRF, forms) is under its deadline.
+            BodyDeadlineMiddleware(settings.request_body_timeout_seconds),
             LocaleMiddleware(settings.default_locale),
             ServerSideSessionConfig(
                 store="sessions",

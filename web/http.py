@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 
+from web.forwarded import client_address
 from web.settings import Settings
 
 LANG_COOKIE = "bahasa"
@@ -25,11 +26,12 @@ def row_id(raw: str | None) -> int | None:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:45]
-    return (request.client.host if request.client else "")[:45]
+    """The address per-IP limits count: see web.forwarded for whom we believe."""
+    return client_address(
+        request.client.host if request.client else "",
+        request.headers.getall("x-forwarded-for", []),
+        settings.trusted_proxy_networks,
+    )
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -9,9 +9,11 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, get_type_hints
+
+from web.forwarded import Network, parse_trusted_proxies
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-secret-change-me"
@@ -99,8 +101,16 @@ class Settings:
         10, "Codes requested from one IP address per otp_window_seconds."
     )
     otp_window_seconds: int = setting(900, "Window of the per-number and per-IP code limits.")
-    trust_forwarded_for: bool = setting(
-        False, "Take the client IP from X-Forwarded-For (only behind a reverse proxy you run)."
+    trusted_proxies: str = setting(
+        "",
+        "Addresses/networks of the reverse proxies you run, comma-separated (e.g. 127.0.0.1,::1 or "
+        "10.0.0.0/8). Only requests from these read X-Forwarded-For, right to left, up to the first "
+        "untrusted hop. Empty: the connection's address is the client's.",
+    )
+    request_body_timeout_seconds: int = setting(
+        120,
+        "Longest time the app waits for one request body; slower senders get 408 and are cut off. "
+        "Behind nginx (which buffers bodies) the app gets each body at once.",
     )
     session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
     # Staff
@@ -160,6 +170,10 @@ class Settings:
         "Approved WhatsApp template for ticket updates; parameters: ticket number, status.",
     )
 
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_trusted_proxies(self.trusted_proxies)
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -193,6 +207,12 @@ class Settings:
             raise SettingsError("ADUAN_DEFAULT_LOCALE must be id or en")
         if self.vapid_subject and not self.vapid_subject.startswith(("mailto:", "https://")):
             raise SettingsError("ADUAN_VAPID_SUBJECT must start with mailto: or https://")
+        try:
+            self.trusted_proxy_networks  # noqa: B018 (parsed once here, so a typo stops start-up)
+        except ValueError as exc:
+            raise SettingsError(f"ADUAN_TRUSTED_PROXIES: {exc}") from exc
+        if self.request_body_timeout_seconds < 1:
+            raise SettingsError("ADUAN_REQUEST_BODY_TIMEOUT_SECONDS must be at least 1")
         if self.is_production:
             # One key for every process: a key file per host would give browsers different keys.
             for name in ("vapid_private_key", "vapid_subject"):
@@ -228,8 +248,22 @@ def _convert(raw: str, kind: Any, name: str) -> Any:
     return raw
 
 
+# Settings that were removed and would now be silently ignored: refuse them with the way forward.
+REMOVED = {
+    "ADUAN_TRUST_FORWARDED_FOR": (
+        "ADUAN_TRUST_FORWARDED_FOR was removed: it believed the left-most X-Forwarded-For entry, "
+        "which clients write themselves. Set ADUAN_TRUSTED_PROXIES to your proxies' addresses "
+        "(e.g. 127.0.0.1,::1) instead."
+    ),
+}
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
+    for name, message in REMOVED.items():
+        # "false" (copied from an old .env.example) changes nothing, so it can stay.
+        if environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off"):
+            raise SettingsError(message)
     hints = get_type_hints(Settings)
     values = {}
     for f in dataclasses.fields(Settings):
