@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import ASGIMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -36,7 +35,7 @@ from web.notifications.vapid import vapid_keys
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
-from web.sessions import DatabaseSessionStore
+from web.sessions import SessionMiddleware
 from web.settings import Settings, get_settings
 from web.staff.access import StaffSignInRequired
 from web.staff.routes import ROUTES as STAFF_ROUTES
@@ -180,14 +179,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=make_template_config(settings, city, assets),
         middleware=[
             LocaleMiddleware(settings.default_locale),
-            ServerSideSessionConfig(
-                store="sessions",
-                max_age=settings.session_max_age_seconds,
-                secure=secure_cookies,
-                samesite="lax",
-            ).middleware,
+            SessionMiddleware(max_age=settings.session_max_age_seconds, secure=secure_cookies),
         ],
-        stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

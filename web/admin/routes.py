@@ -6,6 +6,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from web import sessions
 from web.admin import service
 from web.forms import FormErrors
 from web.inbox.queries import filter_choices
@@ -62,6 +63,12 @@ async def update_staff(request: Request, staff_id: FromPath[int]) -> Template | 
     try:
         if values.get("action") == "password":
             await service.reset_password(staff_id, values.get("password", ""), admin_id=admin_id)
+            if staff_id == admin_id:
+                # The reset ended every session of this account; this browser goes on under a
+                # fresh one, the others must sign in with the new password.
+                sessions.rotate(request, request.session)
+        elif values.get("action") == "role":
+            await service.change_role(staff_id, values, admin_id=admin_id)
         else:
             await service.set_active(
                 staff_id, values.get("action") == "activate", admin_id=admin_id
