@@ -224,6 +224,8 @@ def test_role_change_refusals_say_why_and_change_nothing(make_client):
     )
     assert bad.status_code == 400
     assert "OPD" in soup(bad).find(id="form-errors").get_text()
+    row = soup(bad).select_one('tr[data-username="operator-kota"]')
+    assert row.select_one("select[name=role] option[selected]")["value"] == "opd_staff"
     own = post_form(
         admin,
         f"/admin/staf/{_staff_id(admin, 'admin-kota')}",

@@ -16,7 +16,12 @@ ADMIN = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin"})}}
 
 
 async def _page(
-    request: Request, *, errors: dict | None = None, values: dict | None = None, status: int = 200
+    request: Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    edited: dict | None = None,
+    status: int = 200,
 ) -> Template:
     return Template(
         template_name="admin/index.html",
@@ -28,6 +33,7 @@ async def _page(
             "role_label": service.role_label,
             "errors": errors or {},
             "values": values or {},
+            "edited": edited or {},  # a refused role change: its row shows what was chosen
             "staff": current_staff(request),
         },
         status_code=status,
@@ -74,7 +80,10 @@ async def update_staff(request: Request, staff_id: FromPath[int]) -> Template | 
                 staff_id, values.get("action") == "activate", admin_id=admin_id
             )
     except FormErrors as exc:
-        return await _page(request, errors=exc.errors, status=400)
+        edited = None
+        if values.get("action") == "role":
+            edited = {"id": staff_id, "role": values.get("role", ""), "opd": values.get("opd", "")}
+        return await _page(request, errors=exc.errors, edited=edited, status=400)
     return Redirect("/admin", status_code=303)
 
 
