@@ -200,6 +200,9 @@ class HttpSession(Table, tablename="http_session"):
     key = Varchar(length=100, unique=True)
     data = Bytea()
     expires_at = Timestamptz(null=True, default=None, index=True)
+    # Whose sign-in this is, so "sign this account out everywhere" is one DELETE.
+    citizen_id = Integer(null=True, default=None, index=True)
+    staff_id = Integer(null=True, default=None, index=True)
 
 
 # --- Notifications, jobs and reports ------------------------------------------------------------

@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import ASGIMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -36,7 +35,7 @@ from web.notifications.vapid import vapid_keys
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
-from web.sessions import DatabaseSessionStore
+from web.sessions import SessionMiddleware
 from web.settings import Settings, get_settings
 from web.slow_clients import BodyDeadlineMiddleware
 from web.staff.access import StaffSignInRequired
@@ -184,14 +183,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Outermost, so that every reader of the body (CSRF, forms) is under its deadline.
             BodyDeadlineMiddleware(settings.request_body_timeout_seconds),
             LocaleMiddleware(settings.default_locale),
-            ServerSideSessionConfig(
-                store="sessions",
-                max_age=settings.session_max_age_seconds,
-                secure=secure_cookies,
-                samesite="lax",
-            ).middleware,
+            SessionMiddleware(max_age=settings.session_max_age_seconds, secure=secure_cookies),
         ],
-        stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

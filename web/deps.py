@@ -11,9 +11,10 @@ from litestar.exceptions import HTTPException
 from db.city_data import City
 from web.messaging.messenger import Messenger
 from web.photos.storage import PhotoStorage
+from web.sessions import CITIZEN_KEY
 from web.settings import Settings
 
-SESSION_CITIZEN = "citizen_id"
+SESSION_CITIZEN = CITIZEN_KEY
 
 
 @dataclass

@@ -1,114 +1,181 @@
-"""Server-side sessions kept in the database, so every web process sees the same sign-ins."""
+"""Server-side sessions kept in the database, so every web process sees the same sign-ins.
+
+Our own middleware rather than Litestar's server-side sessions, which adopt whatever id a client
+sends, keep it across sign-in (session fixation) and write a row for every cookieless request.
+The rules:
+
+- ids are made only here, at random; an unknown or expired id gets an empty anonymous session
+  and is never adopted;
+- a row exists only while the session holds something, and it is created under a fresh id;
+- sign-in (``rotate``) and sign-out (``end``) delete the old row; sign-in inserts a new one;
+- saving is an UPDATE of the row this request loaded, never an upsert: a session deleted while a
+  request was in flight (sign-out in another tab, an admin's password reset) stays deleted, and
+  that request's response clears the cookie;
+- no per-process cache: each request reads its row once, and that read decides whether to write.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import json
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from litestar.stores.base import Store
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware.base import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.tables import HttpSession
 
+COOKIE = "session"
+CITIZEN_KEY = "citizen_id"  # set by citizen sign-in; also stored in the row's citizen_id column
+STAFF_KEY = "staff_id"  # set by staff sign-in; also stored in the row's staff_id column
+_STATE = "aduan.session"  # this request's loaded row, kept in the ASGI scope
+_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): anything else was never issued
 
-def _expiry(expires_in: int | timedelta | None) -> datetime | None:
-    if expires_in is None:
-        return None
-    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
-    return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
+# An unchanged session's expiry is pushed back at most once a minute, not on every request.
 RENEW_EVERY_SECONDS = 60
 
 
-# Sessions this process read or wrote lately, to skip saving one that did not change.
-REMEMBERED_SESSIONS = 10_000
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
 
 
-class DatabaseSessionStore(Store):
-    def __init__(self) -> None:
-        self._known: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
+@dataclass
+class _Loaded:
+    key: str | None  # the row this request loaded; None: anonymous (no cookie, unknown, expired)
+    data: bytes
+    expires_at: datetime | None
+    had_cookie: bool
+    rotate: bool = False
 
-    def _remember(self, key: str, data: bytes, expires_at: datetime | None) -> None:
-        self._known[key] = (data, expires_at)
-        self._known.move_to_end(key)
-        while len(self._known) > REMEMBERED_SESSIONS:
-            self._known.popitem(last=False)
 
-    async def set(
-        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
-    ) -> None:
-        """Upsert, but leave the row alone when nothing changed and the expiry is fresh.
+def _encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
-        Litestar saves the session after every response, changed or not. A session this process
-        just read, unchanged, is not sent to the database at all; otherwise the upsert's WHERE
-        skips the write (PostgreSQL still locks the row for it, a small write of its own).
-        """
-        data = value.encode() if isinstance(value, str) else value
-        expires_at = _expiry(expires_in)
-        renew_before = expires_at - timedelta(seconds=RENEW_EVERY_SECONDS) if expires_at else None
-        known = self._known.get(key)
-        if (
-            known is not None
-            and known[0] == data
-            and (renew_before is None or (known[1] is not None and known[1] >= renew_before))
-        ):
-            return
-        self._remember(key, data, expires_at)
-        await HttpSession.raw(
-            "INSERT INTO http_session (key, data, expires_at) VALUES ({}, {}, {}) "
-            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at "
-            "WHERE http_session.data <> excluded.data OR http_session.expires_at IS NULL "
-            "OR http_session.expires_at < {}",
-            key,
-            data,
-            expires_at,
-            renew_before,
-        )
 
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+def _owner_id(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    return value if isinstance(value, int) else None
+
+
+def rotate(connection: ASGIConnection, data: dict[str, Any]) -> None:
+    """Sign-in: this browser's session becomes ``data`` under a new random id; the old row is
+    deleted, so an id planted before sign-in (or read by someone else) is worth nothing after."""
+    connection.scope["session"] = dict(data)
+    connection.scope[_STATE].rotate = True  # type: ignore[literal-required]
+
+
+def end(connection: ASGIConnection) -> None:
+    """Sign-out: the session's row is deleted and the response clears the cookie."""
+    connection.scope["session"] = {}
+
+
+async def end_sessions_of(*, citizen_id: int | None = None, staff_id: int | None = None) -> None:
+    """Sign an account out everywhere (deactivation, password reset, new role or OPD)."""
+    if citizen_id is not None:
+        await HttpSession.delete().where(HttpSession.citizen_id == citizen_id)
+    if staff_id is not None:
+        await HttpSession.delete().where(HttpSession.staff_id == staff_id)
+
+
+async def delete_expired(now: datetime) -> int:
+    """Drop sessions past their expiry (the purge job); an expired row is never read anyway."""
+    expired = (
+        await HttpSession.delete().where(HttpSession.expires_at < now).returning(HttpSession.id)
+    )
+    return len(expired)
+
+
+async def _load(cookie: str | None) -> _Loaded:
+    if cookie and _ID.fullmatch(cookie):
         row = (
             await HttpSession.select(HttpSession.data, HttpSession.expires_at)
-            .where(HttpSession.key == key)
+            .where(HttpSession.key == cookie)
             .first()
         )
-        if row is None:
-            self._known.pop(key, None)  # gone (signed out elsewhere): a later save must insert
-            return None
-        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
-            await self.delete(key)
-            return None
-        expires_at = row["expires_at"]
-        if renew_for and expires_at is not None:
-            expires_at = _expiry(renew_for)
-            await HttpSession.update({HttpSession.expires_at: expires_at}).where(
-                HttpSession.key == key
+        if row is not None and (row["expires_at"] is None or row["expires_at"] > datetime.now(UTC)):
+            return _Loaded(cookie, bytes(row["data"]), row["expires_at"], had_cookie=True)
+    return _Loaded(None, b"", None, had_cookie=bool(cookie))
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Puts the session dict in ``scope["session"]`` (``request.session``) and saves it after."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = "skip_session"
+
+    def __init__(self, *, max_age: int, secure: bool) -> None:
+        self.max_age = max_age
+        self.secure = secure
+
+    def _cookie(self, value: str, max_age: int) -> str:
+        return Cookie(
+            key=COOKIE,
+            value=value,
+            max_age=max_age,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        ).to_header(header="")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        loaded = await _load(ASGIConnection(scope).cookies.get(COOKIE))
+        scope[_STATE] = loaded  # type: ignore[literal-required]
+        scope["session"] = json.loads(loaded.data) if loaded.data else {}
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                header = await self._save(loaded, scope.get("session"))
+                if header:
+                    MutableScopeHeaders.from_message(message).add("Set-Cookie", header)
+            await send(message)
+
+        await next_app(scope, receive, send_with_session)
+
+    async def _save(self, loaded: _Loaded, session: Any) -> str | None:
+        """Write what changed; returns the Set-Cookie header to send, if any."""
+        data = session if isinstance(session, dict) else {}  # clear_session() leaves Empty
+        if loaded.key is not None and (loaded.rotate or not data):
+            await HttpSession.delete().where(HttpSession.key == loaded.key)
+        if not data:
+            return self._cookie("", 0) if loaded.had_cookie else None
+        blob = _encode(data)
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(seconds=self.max_age)
+        citizen_id, staff_id = _owner_id(data, CITIZEN_KEY), _owner_id(data, STAFF_KEY)
+        if loaded.key is None or loaded.rotate:
+            key = new_session_id()
+            await HttpSession.insert(
+                HttpSession(
+                    key=key,
+                    data=blob,
+                    expires_at=expires_at,
+                    citizen_id=citizen_id,
+                    staff_id=staff_id,
+                )
             )
-        data = bytes(row["data"])
-        self._remember(key, data, expires_at)
-        return data
-
-    async def delete(self, key: str) -> None:
-        self._known.pop(key, None)
-        await HttpSession.delete().where(HttpSession.key == key)
-
-    async def delete_all(self) -> None:
-        self._known.clear()
-        await HttpSession.delete(force=True)
-
-    async def exists(self, key: str) -> bool:
-        return await self.get(key) is not None
-
-    async def expires_in(self, key: str) -> int | None:
-        row = await HttpSession.select(HttpSession.expires_at).where(HttpSession.key == key).first()
-        if row is None or row["expires_at"] is None:
+            return self._cookie(key, self.max_age)
+        renew_before = expires_at - timedelta(seconds=RENEW_EVERY_SECONDS)
+        if blob == loaded.data and (loaded.expires_at is None or loaded.expires_at >= renew_before):
             return None
-        return int((row["expires_at"] - datetime.now(UTC)).total_seconds())
-
-    async def delete_expired(self) -> int:
-        """Drop sessions past their expiry; the store never does this by itself."""
-        expired = (
-            await HttpSession.delete()
-            .where(HttpSession.expires_at < datetime.now(UTC))
+        updated = (
+            await HttpSession.update(
+                {
+                    HttpSession.data: blob,
+                    HttpSession.expires_at: expires_at,
+                    HttpSession.citizen_id: citizen_id,
+                    HttpSession.staff_id: staff_id,
+                }
+            )
+            .where(HttpSession.key == loaded.key)
             .returning(HttpSession.id)
         )
-        return len(expired)
+        if not updated:  # ended elsewhere while this request ran: it stays ended
+            return self._cookie("", 0)
+        return self._cookie(loaded.key, self.max_age)

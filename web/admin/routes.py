@@ -6,6 +6,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from web import sessions
 from web.admin import service
 from web.forms import FormErrors
 from web.inbox.queries import filter_choices
@@ -15,7 +16,12 @@ ADMIN = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin"})}}
 
 
 async def _page(
-    request: Request, *, errors: dict | None = None, values: dict | None = None, status: int = 200
+    request: Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    edited: dict | None = None,
+    status: int = 200,
 ) -> Template:
     return Template(
         template_name="admin/index.html",
@@ -27,6 +33,7 @@ async def _page(
             "role_label": service.role_label,
             "errors": errors or {},
             "values": values or {},
+            "edited": edited or {},  # a refused role change: its row shows what was chosen
             "staff": current_staff(request),
         },
         status_code=status,
@@ -62,12 +69,21 @@ async def update_staff(request: Request, staff_id: FromPath[int]) -> Template | 
     try:
         if values.get("action") == "password":
             await service.reset_password(staff_id, values.get("password", ""), admin_id=admin_id)
+            if staff_id == admin_id:
+                # The reset ended every session of this account; this browser goes on under a
+                # fresh one, the others must sign in with the new password.
+                sessions.rotate(request, request.session)
+        elif values.get("action") == "role":
+            await service.change_role(staff_id, values, admin_id=admin_id)
         else:
             await service.set_active(
                 staff_id, values.get("action") == "activate", admin_id=admin_id
             )
     except FormErrors as exc:
-        return await _page(request, errors=exc.errors, status=400)
+        edited = None
+        if values.get("action") == "role":
+            edited = {"id": staff_id, "role": values.get("role", ""), "opd": values.get("opd", "")}
+        return await _page(request, errors=exc.errors, edited=edited, status=400)
     return Redirect("/admin", status_code=303)
 
 

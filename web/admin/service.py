@@ -6,7 +6,7 @@ import re
 
 from db.engine import write_transaction
 from db.tables import Category, Opd, StaffUser
-from web import audit
+from web import audit, sessions
 from web.forms import FormErrors
 from web.http import row_id
 from web.i18n import _, per_locale
@@ -34,6 +34,7 @@ async def list_staff() -> list[dict]:
         StaffUser.name,
         StaffUser.role,
         StaffUser.active,
+        StaffUser.opd,
         StaffUser.opd.short_name.as_alias("opd_name"),
     ).order_by(StaffUser.username)
 
@@ -87,6 +88,8 @@ async def set_active(staff_id: int, active: bool, *, admin_id: int) -> None:
         raise FormErrors.single("__all__", _("Anda tidak dapat menonaktifkan akun Anda sendiri."))
     async with write_transaction():
         await StaffUser.update({StaffUser.active: active}).where(StaffUser.id == staff_id)
+        if not active:
+            await sessions.end_sessions_of(staff_id=staff_id)
         await audit.record(
             "staff.activated" if active else "staff.deactivated",
             actor_kind="staff",
@@ -102,12 +105,54 @@ async def reset_password(staff_id: int, password: str, *, admin_id: int) -> None
         await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
             StaffUser.id == staff_id
         )
+        # Whoever knew the old password may be signed in somewhere: every session ends.
+        await sessions.end_sessions_of(staff_id=staff_id)
         await audit.record(
             "staff.password_reset",
             actor_kind="staff",
             actor_id=admin_id,
             subject=f"staff:{staff_id}",
         )
+
+
+async def change_role(staff_id: int, values: dict[str, str], *, admin_id: int) -> None:
+    """A new role or OPD; the account's sessions end, so no page opened under the old rights
+    stays open (the next request signs in again)."""
+    role = values.get("role", "")
+    opd_id = row_id(values.get("opd", ""))
+    errors: dict[str, str] = {}
+    if staff_id == admin_id:
+        errors["__all__"] = _("Anda tidak dapat mengubah peran akun Anda sendiri.")
+    if role not in ROLES:
+        errors["role"] = _("Pilih peran.")
+    if role == "opd_staff" and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
+        errors["opd"] = _("Staf OPD harus terikat pada satu OPD.")
+    if errors:
+        raise FormErrors(errors)
+    opd_id = opd_id if role == "opd_staff" else None
+    async with write_transaction():
+        changed = (
+            await StaffUser.update({StaffUser.role: role, StaffUser.opd: opd_id})
+            .where((StaffUser.id == staff_id) & ((StaffUser.role != role) | _opd_differs(opd_id)))
+            .returning(StaffUser.id)
+        )
+        if not changed:
+            return
+        await sessions.end_sessions_of(staff_id=staff_id)
+        await audit.record(
+            "staff.role_changed",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"staff:{staff_id}",
+            role=role,
+            opd=opd_id,
+        )
+
+
+def _opd_differs(opd_id: int | None):
+    if opd_id is None:
+        return StaffUser.opd.is_not_null()
+    return StaffUser.opd.is_null() | (StaffUser.opd != opd_id)
 
 
 async def list_categories() -> list[dict]:

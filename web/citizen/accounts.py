@@ -156,6 +156,23 @@ async def send_code(
         ) from exc
 
 
+async def forget_old_codes(*, now: datetime, keep: timedelta, settings: Settings) -> int:
+    """Delete codes used or expired longer than ``keep`` ago (phone numbers and addresses).
+
+    Never younger than the code limits' window: those limits count the codes sent in it.
+    """
+    cutoff = now - max(keep, timedelta(seconds=settings.otp_window_seconds))
+    gone = (
+        await SignInCode.delete()
+        .where(
+            (SignInCode.created_at < cutoff)
+            & ((SignInCode.used_at < cutoff) | (SignInCode.expires_at < cutoff))
+        )
+        .returning(SignInCode.id)
+    )
+    return len(gone)
+
+
 async def verify_code(*, phone: str, purpose: str, code: str, settings: Settings) -> None:
     """Accept the latest unexpired code once; wrong guesses burn it after ``otp_max_attempts``."""
     code = "".join(ch for ch in code if ch.isdigit())

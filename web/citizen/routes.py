@@ -10,6 +10,7 @@ from litestar.params import Body, FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Response, Template
 
+from web import sessions
 from web.citizen import accounts
 from web.citizen.accounts import PURPOSE_REGISTER, PURPOSE_SIGN_IN, PendingRegistration
 from web.citizen.phone import PhoneError, mask_phone, normalize_phone
@@ -170,9 +171,8 @@ async def code_submit(request: Request, data: FormData) -> Template | Redirect:
             pending=pending,
         )
     next_url = safe_next(pending.get("next"), "/laporan")
-    # A fresh session on sign-in: nothing from before sign-in carries over (session fixation).
-    request.clear_session()
-    request.set_session({SESSION_CITIZEN: citizen_id})
+    # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
+    sessions.rotate(request, {SESSION_CITIZEN: citizen_id})
     return Redirect(next_url, status_code=303)
 
 
@@ -184,7 +184,7 @@ async def sign_out(request: Request) -> Redirect:
         Owner("citizen", citizen_id) if citizen_id else None,
         str(form.get("push_endpoint") or ""),
     )
-    request.clear_session()
+    sessions.end(request)
     return Redirect("/", status_code=303)
 
 
@@ -209,7 +209,7 @@ async def account(request: HTMXRequest) -> Template | Redirect | Response:
         return Redirect("/masuk?next=/akun", status_code=303)
     citizen = await accounts.get_citizen(citizen_id)
     if citizen is None:
-        request.clear_session()
+        sessions.end(request)
         return Redirect("/masuk", status_code=303)
     response = _page("citizen/account.html", citizen=citizen, phone=mask_phone(citizen["phone"]))
     response.headers.update({"Vary": "HX-Request", "Cache-Control": "private, no-store"})

@@ -12,9 +12,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from web import sessions
+from web.citizen.accounts import forget_old_codes
 from web.jobs import lease
 from web.jobs.daily_report import run_daily_report
 from web.jobs.sla_clock import run_sla_clock
@@ -26,6 +28,7 @@ from web.settings import Settings
 log = logging.getLogger("aduan.jobs")
 DELIVERY_BATCHES_PER_TICK = 20
 NOTIFICATIONS_KEPT_DAYS = 30
+SIGN_IN_CODES_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -52,6 +55,11 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
         done = await run_sla_clock(now=now)
         return ", ".join(f"{kind}: {count}" for kind, count in done.items() if count)
 
+    async def purge_sign_ins(now: datetime) -> str:
+        expired = await sessions.delete_expired(now)
+        codes = await forget_old_codes(now=now, keep=SIGN_IN_CODES_KEPT, settings=settings)
+        return f"sessions: {expired}, codes: {codes}" if expired or codes else ""
+
     return [
         Job("notifications", 2, deliver),
         Job("sla_clock", settings.sla_check_seconds, escalate, lease_seconds=300),
@@ -67,6 +75,7 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
             lambda now: forget_old_notifications(now=now, keep_days=NOTIFICATIONS_KEPT_DAYS),
             lease_seconds=600,
         ),
+        Job("sign_in_cleanup", 3600, purge_sign_ins, lease_seconds=600),
         Job(
             "daily_report",
             60,

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from db.tables import StaffUser
+from web.sessions import STAFF_KEY
 
 ROLES = ("operator", "opd_staff", "supervisor", "admin")
 OPERATORS = frozenset({"operator", "admin"})
@@ -21,7 +22,7 @@ READERS = frozenset({"operator", "admin", "supervisor"})  # see every ticket
 OPD_STAFF = frozenset({"opd_staff"})
 ANY_STAFF = frozenset(ROLES)
 
-SESSION_STAFF = "staff_id"
+SESSION_STAFF = STAFF_KEY
 SESSION_SEEN = "staff_seen_at"
 SEEN_RESOLUTION_SECONDS = 60
 

@@ -11,6 +11,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from db.tables import StaffUser
+from web import sessions
 from web.deps import services
 from web.forms import FormErrors
 from web.http import client_ip, safe_next
@@ -52,8 +53,8 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
             context={"values": values, "errors": exc.errors, "next": data.get("next", "")},
             status_code=400,
         )
-    request.clear_session()  # a fresh session on sign-in (session fixation)
-    request.set_session({SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
+    # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
+    sessions.rotate(request, {SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
     role = (await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first())["role"]
     return Redirect(safe_next(data.get("next"), HOME_BY_ROLE[role]), status_code=303)
 
@@ -66,7 +67,7 @@ async def sign_out(request: Request) -> Redirect:
         Owner("staff", staff_id) if isinstance(staff_id, int) else None,
         str(form.get("push_endpoint") or ""),
     )
-    request.clear_session()
+    sessions.end(request)
     return Redirect("/staf/masuk", status_code=303)
 
 
