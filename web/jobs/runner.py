@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from web import limits
 from web.jobs import lease
 from web.jobs.daily_report import run_daily_report
 from web.jobs.sla_clock import run_sla_clock
@@ -65,6 +66,12 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
             "notification_cleanup",
             3600,
             lambda now: forget_old_notifications(now=now, keep_days=NOTIFICATIONS_KEPT_DAYS),
+            lease_seconds=600,
+        ),
+        Job(
+            "rate_limit_cleanup",
+            3600,
+            lambda now: limits.forget_expired(now=now),
             lease_seconds=600,
         ),
         Job(
