@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,6 +13,7 @@ from db.tables import StaffUser
 from web import audit, limits
 from web.forms import FormErrors
 from web.i18n import _
+from web.notifications.outbox import notify_sign_in_attack
 from web.settings import Settings
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory profile)
@@ -106,7 +108,7 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
 
 
 async def warn_admins(*, username: str, ip: str, tries: int) -> None:
-    """Once per window and username: the admin page lists these warnings."""
+    """Once per window and username: the admin page lists the warning, admins' devices ring."""
     async with write_transaction():
         await audit.record(
             ATTACK_ACTION,
@@ -115,3 +117,4 @@ async def warn_admins(*, username: str, ip: str, tries: int) -> None:
             ip=ip,
             failures=tries,
         )
+        await notify_sign_in_attack(username, now=datetime.now(UTC))
