@@ -284,6 +284,8 @@ def test_a_guessed_username_slows_down_warns_admins_and_still_lets_the_owner_in(
     for _ in range(2):
         wrong = post_form(client, "/staf/masuk", {"username": "operator-kota", "password": "x"})
         assert "salah" in wrong.text
+    for _ in range(3):  # made-up usernames slow down too, but are not worth a warning
+        post_form(client, "/staf/masuk", {"username": "tidak-ada", "password": "x"})
     started = time.monotonic()
     owner = post_form(client, "/staf/masuk", {"username": "operator-kota", "password": PASSWORD})
     assert time.monotonic() - started >= 1.0  # slowed down...
@@ -322,3 +324,29 @@ def test_old_rate_limit_counters_are_cleaned_up(settings):
     run_async(lambda: job.run(now))
     left = run_async(lambda: RateLimit.select(RateLimit.key))
     assert left == [{"key": "otp-phone:live"}]
+
+
+def test_staff_delays_double_up_to_the_cap(settings):
+    from dataclasses import replace
+
+    from web.staff.auth import attack_delay
+
+    rules = replace(settings, staff_login_slow_after=3, staff_login_max_delay_seconds=10)
+    assert [attack_delay(n, rules) for n in range(1, 10)] == [0, 0, 0, 1, 2, 4, 8, 10, 10]
+
+
+def test_a_counter_grows_within_its_window_and_restarts_after_it():
+    from web import limits
+
+    start = datetime.now(UTC)
+
+    async def takes():
+        counts = [(await limits.take("k", window_seconds=60, now=start)).count for _ in range(3)]
+        later = await limits.take("k", window_seconds=60, now=start + timedelta(seconds=59))
+        fresh = await limits.take("k", window_seconds=60, now=start + timedelta(seconds=61))
+        return counts, later, fresh
+
+    counts, later, fresh = run_async(takes)
+    assert counts == [1, 2, 3]
+    assert later.count == 4 and later.reset_at == start + timedelta(seconds=60)
+    assert fresh.count == 1 and fresh.reset_at == start + timedelta(seconds=121)

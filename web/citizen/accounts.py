@@ -196,7 +196,11 @@ async def verify_code(*, phone: str, purpose: str, code: str, settings: Settings
     this_code = (SignInCode.id == latest["id"]) & SignInCode.used_at.is_null()
     taken = (
         await SignInCode.update({SignInCode.attempts: SignInCode.attempts + 1})
-        .where(this_code & (SignInCode.attempts < settings.otp_max_attempts))
+        .where(
+            this_code
+            & (SignInCode.attempts < settings.otp_max_attempts)
+            & (SignInCode.expires_at > now)
+        )
         .returning(SignInCode.attempts, SignInCode.code_hash)
     )
     if not taken:

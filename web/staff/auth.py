@@ -108,7 +108,12 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
 
 
 async def warn_admins(*, username: str, ip: str, tries: int) -> None:
-    """Once per window and username: the admin page lists the warning, admins' devices ring."""
+    """Once per window and username: the admin page lists the warning, admins' devices ring.
+
+    Only for real accounts: guesses at made-up usernames would otherwise flood the admins.
+    """
+    if not await StaffUser.exists().where(StaffUser.username == username):
+        return
     async with write_transaction():
         await audit.record(
             ATTACK_ACTION,
