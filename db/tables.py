@@ -93,6 +93,15 @@ class SignInCode(Table, tablename="sign_in_code"):
     used_at = Timestamptz(null=True, default=None)
 
 
+class RateLimit(Table, tablename="rate_limit"):
+    """One counter per limited thing (``otp-phone:+62...``, ``staff-ip:1.2.3.4``) in its current
+    window; taken and checked in one statement (web/limits.py) so it holds across processes."""
+
+    key = Varchar(length=200, unique=True)
+    hits = Integer(default=0)
+    reset_at = Timestamptz(index=True)
+
+
 # --- Complaints --------------------------------------------------------------------------------
 
 
@@ -286,6 +295,7 @@ ALL_TABLES: list[type[Table]] = [
     Citizen,
     StaffUser,
     SignInCode,
+    RateLimit,
     TicketSequence,
     Complaint,
     ComplaintPhoto,

@@ -100,7 +100,14 @@ class Settings:
     otp_per_ip_limit: int = setting(
         10, "Codes requested from one IP address per otp_window_seconds."
     )
-    otp_window_seconds: int = setting(900, "Window of the per-number and per-IP code limits.")
+    otp_window_seconds: int = setting(
+        900, "Window of the per-number and per-IP code limits and of the look-up limit."
+    )
+    account_lookup_per_ip_limit: int = setting(
+        20,
+        "Registration and sign-in answers per IP address per otp_window_seconds (each tells "
+        "whether a NIK or number is registered).",
+    )
     trusted_proxies: str = setting(
         "",
         "Addresses/networks of the reverse proxies you run, comma-separated (e.g. 127.0.0.1,::1 or "
@@ -118,7 +125,17 @@ class Settings:
         30, "Staff are signed out after this many minutes without a request."
     )
     staff_login_max_failures: int = setting(
-        5, "Wrong staff passwords per username (x3 per IP) per window."
+        5,
+        "Staff sign-in tries per username from one IP address per window (x3 per IP for all "
+        "usernames). A stranger elsewhere cannot lock the owner out.",
+    )
+    staff_login_slow_after: int = setting(
+        10,
+        "Failed staff sign-ins for one username from all addresses per window after which every "
+        "further try waits longer (never refused) and admins are warned.",
+    )
+    staff_login_max_delay_seconds: int = setting(
+        10, "Longest wait of a staff sign-in try for a username under attack."
     )
     staff_login_window_seconds: int = setting(900, "Window of the staff sign-in failure limits.")
     shift_starts: str = setting(

@@ -27,6 +27,7 @@ async def _page(
         template_name="admin/index.html",
         context={
             "staff_list": await service.list_staff(),
+            "sign_in_warnings": await service.sign_in_warnings(),
             "categories": await service.list_categories(),
             "opds": (await filter_choices())["opds"],
             "roles": ROLES,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from db.engine import write_transaction
-from db.tables import Category, Opd, StaffUser
+from db.tables import AuditLog, Category, Opd, StaffUser
 from web import audit, sessions
 from web.forms import FormErrors
 from web.http import row_id
 from web.i18n import _, per_locale
 from web.staff.access import ROLES
-from web.staff.auth import hash_password
+from web.staff.auth import ATTACK_ACTION, hash_password
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
 MIN_PASSWORD = 10
@@ -25,6 +26,18 @@ def role_label(role: str) -> str:
         "supervisor": _("Pimpinan (baca saja)"),
         "admin": _("Administrator"),
     }.get(role, role)
+
+
+async def sign_in_warnings(*, days: int = 7) -> list[dict]:
+    """Usernames guessed from many addresses lately (web/staff/auth.py warns once per window)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = (
+        await AuditLog.select(AuditLog.subject, AuditLog.ip, AuditLog.created_at)
+        .where((AuditLog.action == ATTACK_ACTION) & (AuditLog.created_at > since))
+        .order_by(AuditLog.created_at, ascending=False)
+        .limit(20)
+    )
+    return [{**row, "username": row["subject"].removeprefix("staff:")} for row in rows]
 
 
 async def list_staff() -> list[dict]:

@@ -13,7 +13,7 @@ from hashlib import sha256
 
 from db.engine import write_transaction
 from db.tables import Citizen, SignInCode
-from web import audit
+from web import audit, limits
 from web.citizen.nik import NikError, hash_nik, mask_nik, parse_nik
 from web.citizen.phone import PhoneError, normalize_phone
 from web.forms import FormErrors
@@ -103,33 +103,48 @@ def _code_hash(settings: Settings, phone: str, purpose: str, code: str) -> str:
     return hmac.new(settings.secret_key.encode(), message, sha256).hexdigest()
 
 
-async def send_code(
-    *, phone: str, purpose: str, ip: str, settings: Settings, messenger: Messenger
-) -> None:
-    """Send a fresh 6-digit code, within the per-number and per-IP limits."""
-    now = datetime.now(UTC)
-    since = now - timedelta(seconds=settings.otp_window_seconds)
-    minutes = max(1, settings.otp_window_seconds // 60)
-    per_phone = await SignInCode.count().where(
-        (SignInCode.phone == phone) & (SignInCode.created_at > since)
-    )
-    if per_phone >= settings.otp_per_phone_limit:
+async def count_lookup(*, ip: str, settings: Settings) -> None:
+    """Count one "is this NIK / number registered?" answer against the IP's budget.
+
+    The answers stay helpful for real people; the budget stops anyone from walking through
+    the list of numbers or NIKs to learn who is registered.
+    """
+    taken = await limits.take(f"lookup-ip:{ip}", window_seconds=settings.otp_window_seconds)
+    if taken.over(settings.account_lookup_per_ip_limit):
         raise FormErrors.single(
             "__all__",
             _(
-                "Terlalu banyak permintaan kode untuk nomor ini. Coba lagi dalam %(minutes)s menit.",
-                minutes=minutes,
+                "Terlalu banyak percobaan dari jaringan ini. Coba lagi dalam %(minutes)s menit.",
+                minutes=taken.minutes_left(),
             ),
         )
-    per_ip = await SignInCode.count().where((SignInCode.ip == ip) & (SignInCode.created_at > since))
-    if per_ip >= settings.otp_per_ip_limit:
+
+
+async def send_code(
+    *, phone: str, purpose: str, ip: str, settings: Settings, messenger: Messenger
+) -> None:
+    """Send a fresh 6-digit code, within the per-IP and per-number limits (taken atomically)."""
+    window = settings.otp_window_seconds
+    # The IP first: a refused network must not use up the number's own allowance.
+    per_ip = await limits.take(f"otp-ip:{ip}", window_seconds=window)
+    if per_ip.over(settings.otp_per_ip_limit):
         raise FormErrors.single(
             "__all__",
             _(
                 "Terlalu banyak permintaan kode dari jaringan ini. Coba lagi dalam %(minutes)s menit.",
-                minutes=minutes,
+                minutes=per_ip.minutes_left(),
             ),
         )
+    per_phone = await limits.take(f"otp-phone:{phone}", window_seconds=window)
+    if per_phone.over(settings.otp_per_phone_limit):
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Terlalu banyak permintaan kode untuk nomor ini. Coba lagi dalam %(minutes)s menit.",
+                minutes=per_phone.minutes_left(),
+            ),
+        )
+    now = datetime.now(UTC)
     code = f"{secrets.randbelow(1_000_000):06d}"
     async with write_transaction():
         # A new code replaces older ones: only the latest message on the phone works.
@@ -174,44 +189,58 @@ async def forget_old_codes(*, now: datetime, keep: timedelta, settings: Settings
 
 
 async def verify_code(*, phone: str, purpose: str, code: str, settings: Settings) -> None:
-    """Accept the latest unexpired code once; wrong guesses burn it after ``otp_max_attempts``."""
+    """Accept the latest unexpired code once; wrong guesses burn it after ``otp_max_attempts``.
+
+    Each guess takes an attempt with a conditional update BEFORE the code is compared, so however
+    many guesses arrive at once, at most ``otp_max_attempts`` are ever compared.
+    """
     code = "".join(ch for ch in code if ch.isdigit())
     now = datetime.now(UTC)
-    problem: str | None = None
-    async with write_transaction():
-        row = (
-            await SignInCode.select()
-            .where(
-                (SignInCode.phone == phone)
-                & (SignInCode.purpose == purpose)
-                & SignInCode.used_at.is_null()
-            )
-            .order_by(SignInCode.id, ascending=False)
-            .first()
+    gone = _("Kode sudah kedaluwarsa atau sudah dipakai. Minta kode baru.")
+    burnt = _("Kode salah terlalu sering. Minta kode baru.")
+    latest = (
+        await SignInCode.select(SignInCode.id, SignInCode.expires_at)
+        .where(
+            (SignInCode.phone == phone)
+            & (SignInCode.purpose == purpose)
+            & SignInCode.used_at.is_null()
         )
-        if row is None or row["expires_at"] <= now:
-            problem = _("Kode sudah kedaluwarsa atau sudah dipakai. Minta kode baru.")
-        elif len(code) != 6 or not hmac.compare_digest(
-            row["code_hash"], _code_hash(settings, phone, purpose, code)
+        .order_by(SignInCode.id, ascending=False)
+        .first()
+    )
+    if latest is None or latest["expires_at"] <= now:
+        raise FormErrors.single("code", gone)
+    this_code = (SignInCode.id == latest["id"]) & SignInCode.used_at.is_null()
+    taken = (
+        await SignInCode.update({SignInCode.attempts: SignInCode.attempts + 1})
+        .where(
+            this_code
+            & (SignInCode.attempts < settings.otp_max_attempts)
+            & (SignInCode.expires_at > now)
+        )
+        .returning(SignInCode.attempts, SignInCode.code_hash)
+    )
+    if not taken:
+        raise FormErrors.single("code", burnt)
+    attempts = taken[0]["attempts"]
+    if len(code) == 6 and hmac.compare_digest(
+        taken[0]["code_hash"], _code_hash(settings, phone, purpose, code)
+    ):
+        # Conditional too: of two right answers sent at once, only one signs in.
+        if (
+            await SignInCode.update({SignInCode.used_at: now})
+            .where(this_code)
+            .returning(SignInCode.id)
         ):
-            attempts = row["attempts"] + 1
-            burnt = attempts >= settings.otp_max_attempts
-            await SignInCode.update(
-                {SignInCode.attempts: attempts, SignInCode.used_at: now if burnt else None}
-            ).where(SignInCode.id == row["id"])
-            problem = (
-                _("Kode salah terlalu sering. Minta kode baru.")
-                if burnt
-                else _(
-                    "Kode salah. Sisa percobaan: %(left)s.",
-                    left=settings.otp_max_attempts - attempts,
-                )
-            )
-        else:
-            await SignInCode.update({SignInCode.used_at: now}).where(SignInCode.id == row["id"])
-    # Raised after the commit: a wrong guess must count even though the request fails.
-    if problem:
-        raise FormErrors.single("code", problem)
+            return
+        raise FormErrors.single("code", gone)
+    if attempts >= settings.otp_max_attempts:
+        await SignInCode.update({SignInCode.used_at: now}).where(this_code)
+        raise FormErrors.single("code", burnt)
+    raise FormErrors.single(
+        "code",
+        _("Kode salah. Sisa percobaan: %(left)s.", left=settings.otp_max_attempts - attempts),
+    )
 
 
 async def create_citizen(pending: PendingRegistration, *, ip: str) -> int:

@@ -50,11 +50,13 @@ async def register_submit(request: Request, data: FormData) -> Template | Redire
             required_prefix=svc.city.nik_prefix if policy == "strict" else None,
             city_name=svc.city.name,
         )
+        ip = client_ip(request, svc.settings)
+        await accounts.count_lookup(ip=ip, settings=svc.settings)
         await accounts.check_not_registered(pending)
         await accounts.send_code(
             phone=pending.phone,
             purpose=PURPOSE_REGISTER,
-            ip=client_ip(request, svc.settings),
+            ip=ip,
             settings=svc.settings,
             messenger=svc.messenger,
         )
@@ -86,6 +88,8 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
             phone = normalize_phone(values["phone"])
         except PhoneError as exc:
             raise FormErrors.single("phone", exc.message) from exc
+        ip = client_ip(request, svc.settings)
+        await accounts.count_lookup(ip=ip, settings=svc.settings)
         if await accounts.citizen_id_for_phone(phone) is None:
             raise FormErrors.single(
                 "phone",
@@ -94,7 +98,7 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
         await accounts.send_code(
             phone=phone,
             purpose=PURPOSE_SIGN_IN,
-            ip=client_ip(request, svc.settings),
+            ip=ip,
             settings=svc.settings,
             messenger=svc.messenger,
         )

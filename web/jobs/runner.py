@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from web import sessions
+from web import limits, sessions
 from web.citizen.accounts import forget_old_codes
 from web.jobs import lease
 from web.jobs.daily_report import run_daily_report
@@ -76,6 +76,12 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
             lease_seconds=600,
         ),
         Job("sign_in_cleanup", 3600, purge_sign_ins, lease_seconds=600),
+        Job(
+            "rate_limit_cleanup",
+            3600,
+            lambda now: limits.forget_expired(now=now),
+            lease_seconds=600,
+        ),
         Job(
             "daily_report",
             60,

@@ -21,6 +21,7 @@ from web.notifications.rules import (
     TicketFacts,
     audiences,
     report_message,
+    sign_in_attack_message,
     ticket_message,
 )
 from web.settings import get_settings
@@ -187,6 +188,21 @@ async def notify_report_ready(day: date, *, now: datetime) -> int:
     subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
     rows = [
         _row(message, now=now, kind="report_ready", subscription=s["id"], staff=s["staff"])
+        for s in subscriptions
+    ]
+    if rows:
+        await Notification.insert(*rows)
+    return len(rows)
+
+
+async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
+    """Tell every active admin's devices that ``username`` is being guessed; returns rows written."""
+    message = sign_in_attack_message(username)
+    subscriptions = await PushSubscription.select(
+        PushSubscription.id, PushSubscription.staff
+    ).where((PushSubscription.staff.role == "admin") & (PushSubscription.staff.active == True))
+    rows = [
+        _row(message, now=now, kind="sign_in_attack", subscription=s["id"], staff=s["staff"])
         for s in subscriptions
     ]
     if rows:

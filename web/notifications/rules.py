@@ -195,6 +195,21 @@ def report_message(day: date) -> Message:
         )
 
 
+def sign_in_attack_message(username: str) -> Message:
+    with use_locale(SOURCE_LOCALE):
+        return Message(
+            title=_("Percobaan masuk mencurigakan"),
+            body=_(
+                "Banyak kata sandi salah untuk akun %(username)s dari berbagai alamat.",
+                username=username,
+            ),
+            url="/admin#sign-in-warnings",
+            urgency="high",
+            ttl_seconds=DAY,
+            step="",
+        )
+
+
 def push_topic(number: str | None, kind: str) -> str:
     """RFC 8030 Topic: a newer message with the same topic replaces an undelivered older one.
 

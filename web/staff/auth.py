@@ -2,54 +2,76 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import asyncio
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from db.engine import write_transaction
-from db.tables import AuditLog, StaffUser
-from web import audit
+from db.tables import StaffUser
+from web import audit, limits
 from web.forms import FormErrors
 from web.i18n import _
+from web.notifications.outbox import notify_sign_in_attack
 from web.settings import Settings
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory profile)
 # Verifying against this when the username is unknown keeps both answers equally slow.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+ATTACK_ACTION = "staff.sign_in_attack"
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-async def _recent_failures(*, username: str, ip: str, since: datetime) -> tuple[int, int]:
-    failed = AuditLog.action == "staff.sign_in_failed"
-    recent = AuditLog.created_at > since
-    per_user = await AuditLog.count().where(
-        failed & recent & (AuditLog.subject == f"staff:{username}")
-    )
-    per_ip = await AuditLog.count().where(failed & recent & (AuditLog.ip == ip))
-    return per_user, per_ip
+def attack_delay(tries: int, settings: Settings) -> float:
+    """Seconds a try waits when its username has had ``tries`` tries from all addresses.
+
+    Doubles past ``staff_login_slow_after``, up to a cap: guessing from many addresses slows
+    down, while the owner, wherever they are, still gets in (at worst a few seconds later).
+    """
+    beyond = tries - settings.staff_login_slow_after
+    if beyond <= 0:
+        return 0.0
+    return float(min(settings.staff_login_max_delay_seconds, 2 ** (beyond - 1)))
 
 
 async def authenticate(*, username: str, password: str, ip: str, settings: Settings) -> int:
-    """The staff id for a correct username and password; FormErrors otherwise (same message for both)."""
+    """The staff id for a correct username and password; FormErrors otherwise (same message for both).
+
+    Limits (why: a lock per username alone lets anyone lock the mayor out from anywhere): tries
+    per username from one IP, and per IP for all usernames, are refused beyond their limit; tries
+    per username from all IPs are only slowed down, and admins are warned. Each try takes its
+    place in the counters BEFORE the password is checked, so concurrent tries cannot overshoot;
+    a right password gives its places back.
+    """
     username = username.strip().lower()
-    since = datetime.now(UTC) - timedelta(seconds=settings.staff_login_window_seconds)
-    per_user, per_ip = await _recent_failures(username=username, ip=ip, since=since)
-    if (
-        per_user >= settings.staff_login_max_failures
-        or per_ip >= settings.staff_login_max_failures * 3
+    window = settings.staff_login_window_seconds
+    ip_key, pair_key, user_key = (
+        f"staff-ip:{ip}",
+        f"staff-pair:{username}|{ip}",
+        f"staff-user:{username}",
+    )
+    for key, limit in (
+        (ip_key, settings.staff_login_max_failures * 3),
+        (pair_key, settings.staff_login_max_failures),
     ):
-        minutes = max(1, settings.staff_login_window_seconds // 60)
-        raise FormErrors.single(
-            "__all__",
-            _(
-                "Terlalu banyak percobaan masuk. Coba lagi dalam %(minutes)s menit.",
-                minutes=minutes,
-            ),
-        )
+        taken = await limits.take(key, window_seconds=window)
+        if taken.over(limit):
+            raise FormErrors.single(
+                "__all__",
+                _(
+                    "Terlalu banyak percobaan masuk. Coba lagi dalam %(minutes)s menit.",
+                    minutes=taken.minutes_left(),
+                ),
+            )
+    tries = (await limits.take(user_key, window_seconds=window)).count
+    if tries == settings.staff_login_slow_after + 1:
+        await warn_admins(username=username, ip=ip, tries=tries - 1)
+    if delay := attack_delay(tries, settings):
+        await asyncio.sleep(delay)
     row = (
         await StaffUser.select(StaffUser.id, StaffUser.password_hash)
         .where((StaffUser.username == username) & (StaffUser.active == True))
@@ -79,4 +101,25 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
                 )
     if not ok:
         raise FormErrors.single("__all__", _("Nama pengguna atau kata sandi salah."))
+    await limits.clear(pair_key)
+    await limits.give_back(ip_key)
+    await limits.give_back(user_key)
     return row["id"]
+
+
+async def warn_admins(*, username: str, ip: str, tries: int) -> None:
+    """Once per window and username: the admin page lists the warning, admins' devices ring.
+
+    Only for real accounts: guesses at made-up usernames would otherwise flood the admins.
+    """
+    if not await StaffUser.exists().where(StaffUser.username == username):
+        return
+    async with write_transaction():
+        await audit.record(
+            ATTACK_ACTION,
+            actor_kind="system",
+            subject=f"staff:{username}",
+            ip=ip,
+            failures=tries,
+        )
+        await notify_sign_in_attack(username, now=datetime.now(UTC))
