@@ -124,7 +124,7 @@ async def list_categories() -> list[dict]:
 async def update_category(category_id: int, values: dict[str, str], *, admin_id: int) -> None:
     errors: dict[str, str] = {}
     hours = values.get("sla_hours", "")
-    if not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+    if not hours.isascii() or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
         errors["sla_hours"] = _("SLA dalam jam, 1 sampai 720.")
     opd = values.get("default_opd", "")
     if row_id(opd) is None or not await Opd.exists().where(Opd.id == row_id(opd)):
