@@ -148,9 +148,11 @@ def test_no_route_answers_a_server_error_to_hostile_values(clients):
         names = path_params(path)
         signature = set(handler.parsed_fn_signature.parameters) - NOT_QUERY - set(names)
         query_names = sorted(set(COMMON_QUERY) | signature)
-        for who in who_may_call(handler, clients):
+        callers = who_may_call(handler, clients)
+        for who in callers:
             client = clients[who]
-            for value in HOSTILE:
+            # Every value for the first role; the others get the ones that used to crash.
+            for value in HOSTILE if who == callers[0] else CRASHERS:
                 for name in names:  # one path parameter hostile, the others valid
                     url = fill(path, {**valid, name: quote(value, safe="") or "%20"})
                     call(client, method, url)
@@ -160,7 +162,7 @@ def test_no_route_answers_a_server_error_to_hostile_values(clients):
                     call(client, method, url, params=dict.fromkeys(query_names, value[:4000]))
                 else:
                     call(client, method, url, data=dict.fromkeys(fields, value))
-            if method == "GET" and who == who_may_call(handler, clients)[-1]:
+            if method == "GET" and who == callers[-1]:
                 for name in query_names:
                     for value in CRASHERS:
                         call(client, method, fill(path, valid), params={name: value})

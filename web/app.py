@@ -26,7 +26,7 @@ from web.citizen.routes import ROUTES as CITIZEN_ROUTES
 from web.city import get_city
 from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
 from web.deps import Services, SignInRequired
-from web.http import LANG_COOKIE, BadParameter, wants_json
+from web.http import LANG_COOKIE, BadParameter, refuse_nul_in_url, wants_json
 from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Five photos of up to 10 MB each, plus the text fields.
         request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
         + 2 * 1024 * 1024,
+        before_request=refuse_nul_in_url,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"services": services, "assets": assets}),

@@ -101,3 +101,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def wants_json(request: Request) -> bool:
     """The offline outbox sends with Accept: application/json and reads the answer itself."""
     return "application/json" in request.headers.get("accept", "")
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """No address holds a NUL byte: PostgreSQL cannot compare with one (a server error), so refuse
+    it before any handler queries with a path or query parameter."""
+    if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b""):
+        raise BadParameter(_("Alamat memuat karakter yang tidak diizinkan."))

@@ -7,7 +7,7 @@ import re
 from db.engine import write_transaction
 from db.tables import Category, Opd, StaffUser
 from web import audit
-from web.forms import FormErrors
+from web.forms import FormErrors, check_text, text_errors
 from web.http import row_id
 from web.i18n import _, per_locale
 from web.staff.access import ROLES
@@ -44,7 +44,7 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
     role = values.get("role", "")
     opd = values.get("opd", "")
     password = values.get("password", "")
-    errors: dict[str, str] = {}
+    errors = text_errors({"name": name, "password": password})
     if not USERNAME.fullmatch(username):
         errors["username"] = _(
             "Nama pengguna 3-60 huruf kecil, angka, titik, garis bawah, atau tanda hubung."
@@ -98,6 +98,7 @@ async def set_active(staff_id: int, active: bool, *, admin_id: int) -> None:
 async def reset_password(staff_id: int, password: str, *, admin_id: int) -> None:
     if len(password) < MIN_PASSWORD:
         raise FormErrors.single("password", _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD))
+    check_text({"password": password})
     async with write_transaction():
         await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
             StaffUser.id == staff_id

@@ -207,16 +207,12 @@ async def citizen_rate(
     request: Request, number: FromPath[str], citizen_id: NamedDependency[int]
 ) -> Template | Redirect:
     form = await request.form()
+    values = {name: str(form.get(name) or "") for name in ("rating", "comment")}
     try:
-        await service.rate(
-            number,
-            citizen_id,
-            stars=str(form.get("rating") or ""),
-            comment=str(form.get("comment") or ""),
-        )
+        await service.rate(number, citizen_id, stars=values["rating"], comment=values["comment"])
     except FormErrors as exc:
         return await _detail_page(
-            number, citizen_id, problem=" ".join(exc.errors.values()), status=400
+            number, citizen_id, problem=" ".join(exc.errors.values()), values=values, status=400
         )
     return Redirect(f"/laporan/{number}", status_code=303)
 

@@ -99,8 +99,6 @@ async def _detail_context(request: Request, number: str) -> dict:
     ticket = await queries.ticket_detail(number)
     if ticket is None or not may_see(ticket, _actor(request)):
         raise NotFoundException(_("Tiket tidak ditemukan."))
-    # OPD staff never see who reported an anonymous or confidential ticket.
-    show_reporter = member.role != "opd_staff" or ticket["privacy"] == "publik"
     choices = await queries.filter_choices()
     return {
         "ticket": ticket,
@@ -113,7 +111,7 @@ async def _detail_context(request: Request, number: str) -> dict:
         "action_label": action_label,
         "reject_codes": REJECT_CODES,
         "reject_reason_label": reject_reason_label,
-        "show_reporter": show_reporter,
+        "reporter": queries.reporter_of(ticket, member.role),
         "staff": member,
         "opds": choices["opds"],
         **_sla_context(),
