@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from db.tables import CallLog, Complaint, StaffUser, TimelineEvent
-from tests.helpers import db, form_value, post_form, register, soup
+from tests.helpers import csrf, db, form_value, post_form, register, soup
 from tests.staff_helpers import make_staff, staff_sign_in
 from tests.test_complaints import complaint_form
 from tests.test_workflow_http import operator_act, version_of
@@ -180,3 +180,16 @@ def test_a_long_rating_comment_is_refused_and_kept(make_client):
     assert response.status_code == 400 and "terlalu panjang" in response.text
     assert form_value(response, "comment") == comment
     assert db(citizen, lambda: Complaint.select(Complaint.rating).first())["rating"] is None
+
+
+def test_a_nul_byte_in_a_push_endpoint_is_no_server_error(make_client):
+    citizen = make_client()
+    register(citizen)
+    gone = citizen.post(
+        "/notifikasi/langganan/hapus",
+        json={"endpoint": "https://push.example/\x00"},
+        headers={"x-csrftoken": csrf(citizen)},
+    )
+    assert gone.status_code == 201 and gone.json() == {"removed": False}
+    out = post_form(citizen, "/keluar", {"push_endpoint": "https://push.example/\x00"})
+    assert out.status_code == 200
