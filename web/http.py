@@ -65,8 +65,9 @@ class BadDate(ValueError):
         self.message = message
 
 
-def parse_day(raw: str) -> date:
-    """A calendar day written ``YYYY-MM-DD``, within EARLIEST_DAY..LATEST_DAY; else BadDate."""
+def parse_day(raw: str, *, latest: date | None = None) -> date:
+    """A calendar day written ``YYYY-MM-DD``, within EARLIEST_DAY..LATEST_DAY (and not after
+    ``latest`` when given, e.g. today for reports); else BadDate."""
     try:
         day = date.fromisoformat(raw.strip()) if raw.strip().isascii() else None
     except ValueError:
@@ -75,6 +76,8 @@ def parse_day(raw: str) -> date:
         raise BadDate(_("Tanggal tidak valid. Gunakan format TTTT-BB-HH, misalnya 2026-11-23."))
     if day < EARLIEST_DAY:
         raise BadDate(_("Tanggal terlalu lama; pilih tanggal sejak tahun 2000."))
+    if latest is not None and day > latest:
+        raise BadDate(_("Tanggal tidak boleh sesudah hari ini."))
     if day > LATEST_DAY:
         raise BadDate(_("Tanggal terlalu jauh; pilih tanggal sampai tahun 2100."))
     return day

@@ -53,12 +53,9 @@ class PeriodError(ValueError):
 
 def _parse_day(raw: str, name: str, latest: date) -> date:
     try:
-        day = parse_day(raw)
+        return parse_day(raw, latest=latest)
     except BadDate as exc:
         raise PeriodError({name: exc.message}) from None
-    if day > latest:
-        raise PeriodError({name: _("Tanggal tidak boleh sesudah hari ini.")})
-    return day
 
 
 def parse_period(

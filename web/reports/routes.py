@@ -16,7 +16,7 @@ from litestar.response import Response, Template
 from web import i18n
 from web.complaints.vocabulary import STATUSES, status_label
 from web.deps import city_tz, services
-from web.http import cursor_id, row_id
+from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
 from web.intake.routes import channel_label
@@ -255,7 +255,7 @@ async def public_page(request: HTMXRequest) -> Template:
         _public_cache(request),
         stale_after_seconds=2 * services(request).settings.public_refresh_seconds,
     )
-    after = cursor_id(request.query_params.get("setelah"))
+    after = row_id(request.query_params.get("setelah"))  # a bad cursor: the first page
     if after is not None:
         tickets, next_cursor = await public.public_tickets(after)
     else:
