@@ -211,3 +211,24 @@ def test_malformed_cursors_and_ids_are_ignored_not_errors(inbox):
         for row in soup(operator.get("/operator?setelah=²")).select("tr.ticket-row")
     ]
     assert first_page == newest_first[:PAGE_SIZE]
+
+
+def test_percent_and_underscore_in_a_search_are_characters_not_wildcards(inbox):
+    operator = inbox[0]
+
+    async def special():
+        ticket = await Complaint.select(Complaint.all_columns()).first()
+        ticket.pop("id")
+        ticket.update(
+            number="CLG-2026-999999",
+            client_key=uuid.uuid4(),
+            title="Tarif parkir naik 350% tanpa pengumuman",
+        )
+        await Complaint.insert(Complaint(**ticket))
+
+    db(operator, special)
+    # "%" alone listed every ticket on SQLite; at most the one with a "%" in it may match.
+    assert set(_all_pages(operator, "/operator?q=%25")) <= {"CLG-2026-999999"}
+    assert _all_pages(operator, "/operator?q=_") == []
+    assert _all_pages(operator, "/operator?q=a_a") == []
+    assert _all_pages(operator, "/operator?q=350%25") == ["CLG-2026-999999"]

@@ -98,3 +98,42 @@ def test_shift_start_wraps_around_midnight():
     assert shift_start(at_2am, tz, starts) == datetime(2026, 11, 23, 23, 0, tzinfo=tz)
     at_noon = datetime(2026, 11, 24, 12, 0, tzinfo=tz)
     assert shift_start(at_noon, tz, starts) == datetime(2026, 11, 24, 7, 0, tzinfo=tz)
+
+
+def test_operators_see_a_phone_callers_name_and_number_opd_staff_only_when_public(make_client):
+    """The caller's details were stored but the detail page showed the (absent) account's name."""
+    from db.tables import Opd
+    from web.workflow.service import Actor, act
+
+    staff = {role: signed_in_operator(make_client, role) for role in ("operator", "supervisor")}
+    opd = make_client()
+    make_staff(opd, "opd_staff", opd_slug="pupr")
+    staff_sign_in(opd, "opd_staff-pupr")
+    numbers = {}
+    for privacy in ("anonim", "rahasia", "publik"):
+        form = complaint_form(
+            channel="telepon",
+            privacy=privacy,
+            reporter_name=f"Pak Darto {privacy}",
+            reporter_contact="(0254) 391-234",  # a landline: kept as typed
+        )
+        response = post_form(staff["operator"], "/operator/baru", form)
+        numbers[privacy] = response.url.path.rsplit("/", 1)[1]
+
+    async def dispatch():
+        pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
+        operator = Actor(kind="system", id=None, role="operator")
+        for number in numbers.values():
+            await act(number, "verify", operator, expected_version=1)
+            await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
+
+    db(opd, dispatch)
+    for privacy, number in numbers.items():
+        for role, client in staff.items():
+            shown = soup(client.get(f"/operator/tiket/{number}")).select_one("dd.reporter")
+            assert f"Pak Darto {privacy}" in shown.get_text(), (role, privacy)
+            assert shown.select_one("a[href^='tel:']").get_text() == "(0254) 391-234"
+        page = opd.get(f"/opd/tiket/{number}")
+        assert page.status_code == 200
+        assert "391-234" not in page.text
+        assert ("Pak Darto" in page.text) is (privacy == "publik"), privacy

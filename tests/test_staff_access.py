@@ -49,9 +49,9 @@ def dispatched_ticket(make_client):
 def fill(path: str, ticket: dict) -> str:
     return (
         path.replace("{number:str}", ticket["number"])
-        .replace("{photo_id:int}", str(ticket["photo_id"]))
-        .replace("{staff_id:int}", "999999")
-        .replace("{category_id:int}", "1")
+        .replace("{photo_id:str}", str(ticket["photo_id"]))
+        .replace("{staff_id:str}", "999999")
+        .replace("{category_id:str}", "1")
     )
 
 

@@ -25,7 +25,7 @@ from web.citizen.routes import ROUTES as CITIZEN_ROUTES
 from web.city import get_city
 from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
 from web.deps import Services, SignInRequired
-from web.http import LANG_COOKIE, wants_json
+from web.http import LANG_COOKIE, BadParameter, refuse_nul_in_url, wants_json
 from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
@@ -99,7 +99,9 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     message = _error_message(status, exc.detail)
     if status == 403 and "csrf" in str(exc.detail).lower():
         message = _("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
-    elif status == 404 and exc.detail and exc.detail != "Not Found":
+    elif isinstance(exc, BadParameter) or (
+        status == 404 and exc.detail and exc.detail != "Not Found"
+    ):
         message = exc.detail
     if wants_json(request):
         return Response(content={"errors": {"__all__": message}}, status_code=status)
@@ -203,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Five photos of up to 10 MB each, plus the text fields.
         request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
         + 2 * 1024 * 1024,
+        before_request=refuse_nul_in_url,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"services": services, "assets": assets}),

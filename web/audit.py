@@ -21,7 +21,7 @@ async def record(
             action=action,
             actor_kind=actor_kind,
             actor_id=actor_id,
-            subject=subject,
+            subject=subject[:60],  # the column's width; a long username must not fail the write
             ip=ip,
             detail=json.dumps(detail, default=str, ensure_ascii=False) if detail else "",
         )

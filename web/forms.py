@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from web.i18n import _
+
 
 class FormErrors(Exception):
     """One or more fields are wrong; ``errors`` maps field name to an Indonesian message.
@@ -16,3 +20,51 @@ class FormErrors(Exception):
     @classmethod
     def single(cls, field: str, message: str) -> FormErrors:
         return cls({field: message})
+
+
+# The most characters each text field takes, in one place. Longer input is refused with a message,
+# never cut: what a citizen or an officer wrote is either stored whole or not at all.
+MAX_LENGTH = {
+    "title": 150,
+    "description": 5000,
+    "address": 255,
+    "note": 2000,  # every timeline note: follow-up, reopen reason, reject reason, internal note
+    "comment": 1000,  # rating comment
+    "call_note": 2000,  # Call Center 112 log
+    "reporter_name": 120,
+    "reporter_contact": 40,
+    "name": 120,
+    "username": 60,
+    "password": 200,
+    "duplicate_of": 24,
+    "push_endpoint": 1000,
+}
+OTHER_MAX = 200  # choices, codes, ids, tokens: no legitimate value is longer
+
+
+def text_errors(values: Mapping[str, str]) -> dict[str, str]:
+    """Field -> message for every value that holds a NUL byte or is longer than its maximum.
+
+    NUL is refused everywhere: PostgreSQL cannot store it and SQLite would keep it silently.
+    """
+    errors = {}
+    for field, value in values.items():
+        if "\x00" in value:
+            errors[field] = _(
+                "Isian ini memuat karakter yang tidak diizinkan (NUL). Hapus lalu kirim lagi."
+            )
+            continue
+        limit = MAX_LENGTH.get(field, OTHER_MAX)
+        if len(value.strip()) > limit:
+            errors[field] = _(
+                "Isian ini terlalu panjang: paling banyak %(n)s karakter, tertulis %(got)s.",
+                n=limit,
+                got=len(value.strip()),
+            )
+    return errors
+
+
+def check_text(values: Mapping[str, str]) -> None:
+    """Raise FormErrors when ``text_errors`` finds anything."""
+    if errors := text_errors(values):
+        raise FormErrors(errors)

@@ -1,16 +1,24 @@
-"""Small request helpers shared by every area: client IP, language, sign-in redirect target."""
+"""Small request helpers shared by every area: the one bounded parser for ids, cursors and dates
+from URLs and forms, client IP, language, sign-in redirect target."""
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from litestar import Request
+from litestar.exceptions import ClientException, NotFoundException
 
 from web.forwarded import client_address
+from web.i18n import _
 from web.settings import Settings
 
 LANG_COOKIE = "bahasa"
 MAX_ROW_ID = 2**31 - 1  # PostgreSQL integer: a larger number in a query is an error, not "none"
+# Fixed bounds, not "N years from today": the same address means the same thing on any day.
+# Year 1 cannot be moved to UTC and 9999-12-31 has no next day, both were server errors.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
 
 
 def row_id(raw: str | None) -> int | None:
@@ -23,6 +31,57 @@ def row_id(raw: str | None) -> int | None:
         return None
     value = int(raw)
     return value if value <= MAX_ROW_ID else None
+
+
+def path_id(raw: str) -> int:
+    """A database id from the URL path: anything else is "not found", as a missing row would be.
+
+    Routes declare such ids ``str``: Litestar's ``int`` lets 20-digit numbers through to the query.
+    """
+    value = row_id(raw)
+    if value is None:
+        raise NotFoundException(_("Halaman tidak ditemukan."))
+    return value
+
+
+class BadParameter(ClientException):
+    """A 400 whose detail is a message for the user (the error page shows it)."""
+
+
+def cursor_id(raw: str | None) -> int | None:
+    """A page cursor (the last id of the previous page): None when absent, 400 when not an id."""
+    if raw is None or raw == "":
+        return None
+    value = row_id(raw)
+    if value is None:
+        raise BadParameter(_("Alamat halaman tidak valid. Buka lagi dari halaman pertama."))
+    return value
+
+
+class BadDate(ValueError):
+    """``message`` says what is wrong, in the user's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_day(raw: str, *, latest: date | None = None) -> date:
+    """A calendar day written ``YYYY-MM-DD``, within EARLIEST_DAY..LATEST_DAY (and not after
+    ``latest`` when given, e.g. today for reports); else BadDate."""
+    try:
+        day = date.fromisoformat(raw.strip()) if raw.strip().isascii() else None
+    except ValueError:
+        day = None
+    if day is None or len(raw.strip()) != 10:
+        raise BadDate(_("Tanggal tidak valid. Gunakan format TTTT-BB-HH, misalnya 2026-11-23."))
+    if day < EARLIEST_DAY:
+        raise BadDate(_("Tanggal terlalu lama; pilih tanggal sejak tahun 2000."))
+    if latest is not None and day > latest:
+        raise BadDate(_("Tanggal tidak boleh sesudah hari ini."))
+    if day > LATEST_DAY:
+        raise BadDate(_("Tanggal terlalu jauh; pilih tanggal sampai tahun 2100."))
+    return day
 
 
 def client_ip(request: Request, settings: Settings) -> str:
@@ -47,3 +106,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def wants_json(request: Request) -> bool:
     """The offline outbox sends with Accept: application/json and reads the answer itself."""
     return "application/json" in request.headers.get("accept", "")
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """No address holds a NUL byte: PostgreSQL cannot compare with one (a server error), so refuse
+    it before any handler queries with a path or query parameter."""
+    if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b""):
+        raise BadParameter(_("Alamat memuat karakter yang tidak diizinkan."))

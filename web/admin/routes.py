@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 from web import sessions
 from web.admin import service
 from web.forms import FormErrors
+from web.http import path_id
 from web.inbox.queries import filter_choices
 from web.staff.access import ROLES, current_staff, staff_guard
 
@@ -63,36 +64,37 @@ async def create_staff(request: Request) -> Template | Redirect:
     return Redirect("/admin", status_code=303)
 
 
-@post("/admin/staf/{staff_id:int}", name="admin:update-staff", **ADMIN)
-async def update_staff(request: Request, staff_id: FromPath[int]) -> Template | Redirect:
+@post("/admin/staf/{staff_id:str}", name="admin:update-staff", **ADMIN)
+async def update_staff(request: Request, staff_id: FromPath[str]) -> Template | Redirect:
+    member_id = path_id(staff_id)
     values = await _form(request)
     admin_id = current_staff(request).id
     try:
         if values.get("action") == "password":
-            await service.reset_password(staff_id, values.get("password", ""), admin_id=admin_id)
-            if staff_id == admin_id:
+            await service.reset_password(member_id, values.get("password", ""), admin_id=admin_id)
+            if member_id == admin_id:
                 # The reset ended every session of this account; this browser goes on under a
                 # fresh one, the others must sign in with the new password.
                 sessions.rotate(request, request.session)
         elif values.get("action") == "role":
-            await service.change_role(staff_id, values, admin_id=admin_id)
+            await service.change_role(member_id, values, admin_id=admin_id)
         else:
             await service.set_active(
-                staff_id, values.get("action") == "activate", admin_id=admin_id
+                member_id, values.get("action") == "activate", admin_id=admin_id
             )
     except FormErrors as exc:
         edited = None
         if values.get("action") == "role":
-            edited = {"id": staff_id, "role": values.get("role", ""), "opd": values.get("opd", "")}
+            edited = {"id": member_id, "role": values.get("role", ""), "opd": values.get("opd", "")}
         return await _page(request, errors=exc.errors, edited=edited, status=400)
     return Redirect("/admin", status_code=303)
 
 
-@post("/admin/kategori/{category_id:int}", name="admin:update-category", **ADMIN)
-async def update_category(request: Request, category_id: FromPath[int]) -> Template | Redirect:
+@post("/admin/kategori/{category_id:str}", name="admin:update-category", **ADMIN)
+async def update_category(request: Request, category_id: FromPath[str]) -> Template | Redirect:
     try:
         await service.update_category(
-            category_id, await _form(request), admin_id=current_staff(request).id
+            path_id(category_id), await _form(request), admin_id=current_staff(request).id
         )
     except FormErrors as exc:
         return await _page(request, errors=exc.errors, status=400)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from db.engine import write_transaction
 from db.tables import AuditLog, Category, Opd, StaffUser
 from web import audit, sessions
-from web.forms import FormErrors
+from web.forms import FormErrors, check_text, text_errors
 from web.http import row_id
 from web.i18n import _, per_locale
 from web.staff.access import ROLES
@@ -58,7 +58,7 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
     role = values.get("role", "")
     opd = values.get("opd", "")
     password = values.get("password", "")
-    errors: dict[str, str] = {}
+    errors = text_errors({"name": name, "password": password})
     if not USERNAME.fullmatch(username):
         errors["username"] = _(
             "Nama pengguna 3-60 huruf kecil, angka, titik, garis bawah, atau tanda hubung."
@@ -114,6 +114,7 @@ async def set_active(staff_id: int, active: bool, *, admin_id: int) -> None:
 async def reset_password(staff_id: int, password: str, *, admin_id: int) -> None:
     if len(password) < MIN_PASSWORD:
         raise FormErrors.single("password", _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD))
+    check_text({"password": password})
     async with write_transaction():
         await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
             StaffUser.id == staff_id
@@ -182,7 +183,7 @@ async def list_categories() -> list[dict]:
 async def update_category(category_id: int, values: dict[str, str], *, admin_id: int) -> None:
     errors: dict[str, str] = {}
     hours = values.get("sla_hours", "")
-    if not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+    if not hours.isascii() or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
         errors["sla_hours"] = _("SLA dalam jam, 1 sampai 720.")
     opd = values.get("default_opd", "")
     if row_id(opd) is None or not await Opd.exists().where(Opd.id == row_id(opd)):

@@ -16,7 +16,7 @@ from db.tables import Citizen, SignInCode
 from web import audit, limits
 from web.citizen.nik import NikError, hash_nik, mask_nik, parse_nik
 from web.citizen.phone import PhoneError, normalize_phone
-from web.forms import FormErrors
+from web.forms import MAX_LENGTH, FormErrors, text_errors
 from web.i18n import _
 from web.messaging.messenger import Messenger, MessengerError
 from web.settings import Settings
@@ -63,8 +63,10 @@ def validate_registration(
     clean_name = " ".join(name.split())
     if len(clean_name) < 2:
         errors["name"] = _("Tulis nama lengkap Anda sesuai KTP.")
-    elif len(clean_name) > 120:
+    elif len(clean_name) > MAX_LENGTH["name"]:
         errors["name"] = _("Nama terlalu panjang (paling banyak 120 huruf).")
+    elif "\x00" in clean_name:
+        errors.update(text_errors({"name": clean_name}))
     try:
         parsed_phone = normalize_phone(phone)
     except PhoneError as exc:

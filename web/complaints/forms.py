@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from db.city_data import City
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
-from web.forms import FormErrors
+from web.forms import MAX_LENGTH, FormErrors, text_errors
 from web.i18n import _
 
-TITLE_MIN, TITLE_MAX = 5, 150
-DESCRIPTION_MIN, DESCRIPTION_MAX = 15, 5000
-ADDRESS_MAX = 255
+TITLE_MIN, TITLE_MAX = 5, MAX_LENGTH["title"]
+DESCRIPTION_MIN, DESCRIPTION_MAX = 15, MAX_LENGTH["description"]
+ADDRESS_MAX = MAX_LENGTH["address"]
 
 FIELDS = (
     "classification",
@@ -57,7 +57,8 @@ def _number(raw: str) -> float | None:
 
 def parse_complaint_form(values: dict[str, str], city: City) -> ComplaintDraft:
     """Check every field and report all problems at once, in the user's language."""
-    errors: dict[str, str] = {}
+    # NUL bytes and over-long values first; the checks below give the common fields their own words.
+    errors = text_errors({name: values.get(name) or "" for name in FIELDS})
     get = lambda name: (values.get(name) or "").strip()  # noqa: E731
 
     try:

@@ -17,7 +17,7 @@ from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
-from web.http import client_ip, row_id, wants_json
+from web.http import client_ip, cursor_id, path_id, row_id, wants_json
 from web.i18n import _
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
@@ -134,9 +134,9 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
 
 @get("/laporan", name="complaints:mine", dependencies=citizen_only)
 async def my_complaints(
-    citizen_id: NamedDependency[int], sebelum: FromQuery[int | None] = None
+    citizen_id: NamedDependency[int], sebelum: FromQuery[str | None] = None
 ) -> Template:
-    rows, next_before = await service.list_for_citizen(citizen_id, before_id=sebelum)
+    rows, next_before = await service.list_for_citizen(citizen_id, before_id=cursor_id(sebelum))
     return Template(
         template_name="complaints/list.html",
         context={"complaints": rows, "next_before": next_before, "is_first_page": sebelum is None},
@@ -207,16 +207,12 @@ async def citizen_rate(
     request: Request, number: FromPath[str], citizen_id: NamedDependency[int]
 ) -> Template | Redirect:
     form = await request.form()
+    values = {name: str(form.get(name) or "") for name in ("rating", "comment")}
     try:
-        await service.rate(
-            number,
-            citizen_id,
-            stars=str(form.get("rating") or ""),
-            comment=str(form.get("comment") or ""),
-        )
+        await service.rate(number, citizen_id, stars=values["rating"], comment=values["comment"])
     except FormErrors as exc:
         return await _detail_page(
-            number, citizen_id, problem=" ".join(exc.errors.values()), status=400
+            number, citizen_id, problem=" ".join(exc.errors.values()), values=values, status=400
         )
     return Redirect(f"/laporan/{number}", status_code=303)
 
@@ -240,29 +236,29 @@ async def _photo_response(
 
 
 @get(
-    "/laporan/{number:str}/foto/{photo_id:int}", name="complaints:photo", dependencies=citizen_only
+    "/laporan/{number:str}/foto/{photo_id:str}", name="complaints:photo", dependencies=citizen_only
 )
 async def complaint_photo(
     request: Request,
     number: FromPath[str],
-    photo_id: FromPath[int],
+    photo_id: FromPath[str],
     citizen_id: NamedDependency[int],
 ) -> Response:
-    return await _photo_response(request, number, photo_id, citizen_id, thumb=False)
+    return await _photo_response(request, number, path_id(photo_id), citizen_id, thumb=False)
 
 
 @get(
-    "/laporan/{number:str}/foto/{photo_id:int}/kecil",
+    "/laporan/{number:str}/foto/{photo_id:str}/kecil",
     name="complaints:thumb",
     dependencies=citizen_only,
 )
 async def complaint_thumb(
     request: Request,
     number: FromPath[str],
-    photo_id: FromPath[int],
+    photo_id: FromPath[str],
     citizen_id: NamedDependency[int],
 ) -> Response:
-    return await _photo_response(request, number, photo_id, citizen_id, thumb=True)
+    return await _photo_response(request, number, path_id(photo_id), citizen_id, thumb=True)
 
 
 ROUTES = [

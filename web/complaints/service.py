@@ -19,7 +19,7 @@ from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequ
 from web import audit
 from web.complaints.forms import ComplaintDraft
 from web.complaints.vocabulary import STATUS_RECEIVED
-from web.forms import FormErrors
+from web.forms import FormErrors, check_text
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
@@ -395,10 +395,17 @@ async def form_choices() -> dict:
     return {"categories": categories, "kecamatan": list(groups.values())}
 
 
+def _already_rated() -> str:
+    return _("Laporan ini sudah Anda nilai. Penilaian hanya bisa diberikan sekali.")
+
+
 async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> None:
-    """The reporter rates the handling 1-5 once the OPD has resolved the ticket."""
+    """The reporter rates the handling 1-5 once the OPD has resolved the ticket; the first rating
+    is final (FormErrors after that), so a ticket has one rating and one "rated" event."""
     if stars not in ("1", "2", "3", "4", "5"):
         raise FormErrors.single("rating", _("Pilih nilai 1 sampai 5."))
+    check_text({"comment": comment})
+    comment = comment.strip()
     ticket = await get_for_citizen(number, citizen_id)
     if ticket is None:
         raise FormErrors.single("rating", _("Laporan tidak ditemukan."))
@@ -406,18 +413,27 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
         raise FormErrors.single(
             "rating", _("Penilaian bisa diberikan setelah laporan diselesaikan.")
         )
+    if ticket["rating"] is not None:
+        raise FormErrors.single("rating", _already_rated())
     now = datetime.now(UTC)
     async with write_transaction():
-        await Complaint.update(
-            {Complaint.rating: int(stars), Complaint.rating_comment: comment.strip()[:1000]}
-        ).where(Complaint.id == ticket["id"])
+        # Taken and checked in one statement: of two parallel posts, only one finds no rating.
+        rated = (
+            await Complaint.update(
+                {Complaint.rating: int(stars), Complaint.rating_comment: comment}
+            )
+            .where((Complaint.id == ticket["id"]) & Complaint.rating.is_null())
+            .returning(Complaint.id)
+        )
+        if not rated:
+            raise FormErrors.single("rating", _already_rated())
         await TimelineEvent.insert(
             TimelineEvent(
                 complaint=ticket["id"],
                 kind="rated",
                 actor_kind="citizen",
                 actor_citizen=citizen_id,
-                note=f"{stars}/5" + (f" — {comment.strip()[:1000]}" if comment.strip() else ""),
+                note=f"{stars}/5" + (f" — {comment}" if comment else ""),
                 is_public=True,
                 created_at=now,
             )

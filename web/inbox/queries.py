@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
-from web.http import row_id
+from web.http import BadDate, parse_day, row_id
 from web.workflow.lifecycle import WITH_OPD
 
 PAGE_SIZE = 25
@@ -39,6 +39,9 @@ class InboxFilters:
     q: str = ""
     sort: str = "terbaru"
     after: str = ""  # keyset cursor from the previous page
+    # Field -> message for a filter that was ignored, and what was typed there (shown again).
+    errors: dict[str, str] = field(default_factory=dict, compare=False)
+    typed: dict[str, str] = field(default_factory=dict, compare=False)
 
     def as_query(self, **overrides) -> dict[str, str]:
         values = {
@@ -58,17 +61,21 @@ class InboxFilters:
         return {k: v for k, v in values.items() if v}
 
 
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def parse_filters(params: dict[str, str]) -> InboxFilters:
-    """Read filters from query parameters; anything malformed is ignored, never an error page."""
+    """Read filters from query parameters; anything malformed is ignored, never an error page.
+
+    A bad date is ignored too, with a message for its field (the list still answers).
+    """
     opd = params.get("opd", "")
     sort = params.get("urut", "terbaru")
+    days: dict[str, date | None] = {}
+    errors: dict[str, str] = {}
+    for name in ("dari", "sampai"):
+        raw = (params.get(name) or "").strip()
+        try:
+            days[name] = parse_day(raw) if raw else None
+        except BadDate as exc:
+            days[name], errors[name] = None, exc.message
     return InboxFilters(
         status=params.get("status", ""),
         classification=params.get("classification", ""),
@@ -79,11 +86,13 @@ def parse_filters(params: dict[str, str]) -> InboxFilters:
         sla=params.get("sla", "")
         if params.get("sla") in ("on_time", "near_breach", "overdue")
         else "",
-        date_from=_date(params.get("dari")),
-        date_to=_date(params.get("sampai")),
+        date_from=days["dari"],
+        date_to=days["sampai"],
         q=" ".join(params.get("q", "").split())[:100],
         sort=sort if sort in SORTS else "terbaru",
         after=params.get("setelah", ""),
+        errors=errors,
+        typed={name: params.get(name, "")[:100] for name in errors},
     )
 
 
@@ -157,9 +166,22 @@ def _where(
                 WhereRaw("search_vector @@ plainto_tsquery('simple', {})", filters.q)
             )
         else:
-            pattern = f"%{filters.q}%"  # SQLite's LIKE ignores ASCII case already
-            query = query.where(Complaint.title.like(pattern) | Complaint.description.like(pattern))
+            # SQLite's LIKE ignores ASCII case already. Escaped: a typed "%" or "_" is a character,
+            # not a wildcard ("%" alone listed every ticket).
+            pattern = f"%{like_escape(filters.q)}%"
+            query = query.where(
+                WhereRaw(
+                    "(complaint.title LIKE {} ESCAPE '\\' OR complaint.description LIKE {} ESCAPE '\\')",
+                    pattern,
+                    pattern,
+                )
+            )
     return query
+
+
+def like_escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern that says ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _keyset(query, filters: InboxFilters):
@@ -309,13 +331,28 @@ async def ticket_detail(number: str) -> dict | None:
             Complaint.opd.name.as_alias("opd_name"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),
             Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
-            Complaint.citizen.name.as_alias("reporter_name"),
-            Complaint.citizen.phone.as_alias("reporter_phone"),
+            # Not "reporter_name": that column holds what an operator noted for a phone caller.
+            Complaint.citizen.name.as_alias("citizen_name"),
+            Complaint.citizen.phone.as_alias("citizen_phone"),
             Complaint.duplicate_of.number.as_alias("duplicate_of_number"),
         )
         .where(Complaint.number == number)
         .first()
     )
+
+
+def reporter_of(ticket: dict, role: str) -> dict[str, str] | None:
+    """Who reported and how to call them back, as ``role`` may see it; None when hidden.
+
+    Operators, supervisors and admins get the full number (they call back). OPD staff never see
+    the reporter of an anonymous or confidential ticket, and on public ones only the name.
+    """
+    if role == "opd_staff" and ticket["privacy"] != "publik":
+        return None
+    # A caller's details as the operator noted them come first; else the citizen's account.
+    name = ticket["reporter_name"] or ticket["citizen_name"] or ""
+    contact = ticket["reporter_contact"] or ticket["citizen_phone"] or ""
+    return {"name": name, "contact": "" if role == "opd_staff" else contact}
 
 
 async def timeline(complaint_id: int, *, include_internal: bool) -> list[dict]:

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import city_tz, services
 from web.forms import FormErrors
-from web.http import row_id
+from web.http import path_id, row_id
 from web.i18n import _
 from web.inbox import queries
 from web.photos.storage import StorageError
@@ -99,8 +99,6 @@ async def _detail_context(request: Request, number: str) -> dict:
     ticket = await queries.ticket_detail(number)
     if ticket is None or not may_see(ticket, _actor(request)):
         raise NotFoundException(_("Tiket tidak ditemukan."))
-    # OPD staff never see who reported an anonymous or confidential ticket.
-    show_reporter = member.role != "opd_staff" or ticket["privacy"] == "publik"
     choices = await queries.filter_choices()
     return {
         "ticket": ticket,
@@ -113,7 +111,7 @@ async def _detail_context(request: Request, number: str) -> dict:
         "action_label": action_label,
         "reject_codes": REJECT_CODES,
         "reject_reason_label": reject_reason_label,
-        "show_reporter": show_reporter,
+        "reporter": queries.reporter_of(ticket, member.role),
         "staff": member,
         "opds": choices["opds"],
         **_sla_context(),
@@ -277,23 +275,23 @@ async def _staff_photo(request: Request, photo_id: int, thumb: bool) -> Response
 
 
 @get(
-    "/staf/foto/{photo_id:int}",
+    "/staf/foto/{photo_id:str}",
     name="staff:photo",
     opt={"roles": ANY_STAFF, "skip_compression": True},
     **STAFF,
 )
-async def staff_photo(request: Request, photo_id: FromPath[int]) -> Response:
-    return await _staff_photo(request, photo_id, thumb=False)
+async def staff_photo(request: Request, photo_id: FromPath[str]) -> Response:
+    return await _staff_photo(request, path_id(photo_id), thumb=False)
 
 
 @get(
-    "/staf/foto/{photo_id:int}/kecil",
+    "/staf/foto/{photo_id:str}/kecil",
     name="staff:thumb",
     opt={"roles": ANY_STAFF, "skip_compression": True},
     **STAFF,
 )
-async def staff_thumb(request: Request, photo_id: FromPath[int]) -> Response:
-    return await _staff_photo(request, photo_id, thumb=True)
+async def staff_thumb(request: Request, photo_id: FromPath[str]) -> Response:
+    return await _staff_photo(request, path_id(photo_id), thumb=True)
 
 
 ROUTES = [inbox, inbox_detail, inbox_act, opd_queue, opd_detail, opd_act, staff_photo, staff_thumb]

@@ -14,7 +14,7 @@ from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import city_tz, services
-from web.forms import FormErrors
+from web.forms import FormErrors, text_errors
 from web.http import client_ip
 from web.i18n import _, per_locale
 from web.intake import service
@@ -75,7 +75,7 @@ async def intake_create(request: Request) -> Template | Redirect:
         for name in (*FIELDS, "channel", "reporter_name", "reporter_contact")
     }
     try:
-        errors: dict[str, str] = {}
+        errors = text_errors(values)
         if values["channel"] not in INTAKE_CHANNELS:
             errors["channel"] = _("Pilih kanal laporan.")
         citizen_id = None
@@ -102,8 +102,8 @@ async def intake_create(request: Request) -> Template | Redirect:
             channel=values["channel"],
             ip=client_ip(request, svc.settings),
             staff_id=current_staff(request).id,
-            reporter_name=" ".join(values["reporter_name"].split())[:120],
-            reporter_contact=contact[:40],
+            reporter_name=" ".join(values["reporter_name"].split()),
+            reporter_contact=contact,
         )
     except FormErrors as exc:
         return await _intake_page(request, values, exc.errors, status=400)
@@ -118,7 +118,9 @@ async def intake_create(request: Request) -> Template | Redirect:
     return Redirect(f"/operator/tiket/{filed.number}", status_code=303)
 
 
-async def _calls_page(request: Request, errors: dict | None = None, status: int = 200) -> Template:
+async def _calls_page(
+    request: Request, errors: dict | None = None, status: int = 200, values: dict | None = None
+) -> Template:
     tz = city_tz(request)
     start, end = service.day_bounds(datetime.now(UTC), tz)
     return Template(
@@ -129,6 +131,7 @@ async def _calls_page(request: Request, errors: dict | None = None, status: int 
             "kinds": service.CALL_KINDS,
             "kind_label": service.call_kind_label,
             "errors": errors or {},
+            "values": values or {},
             "staff": current_staff(request),
         },
         status_code=status,
@@ -143,14 +146,13 @@ async def calls(request: Request) -> Template:
 @post("/operator/112", name="intake:log-call", opt={"roles": OPERATORS}, **STAFF)
 async def log_call(request: Request) -> Template | Redirect:
     form = await request.form()
+    note = str(form.get("note") or "")
     try:
         await service.log_call(
-            kind=str(form.get("kind") or ""),
-            note=str(form.get("note") or ""),
-            operator_id=current_staff(request).id,
+            kind=str(form.get("kind") or ""), note=note, operator_id=current_staff(request).id
         )
     except FormErrors as exc:
-        return await _calls_page(request, exc.errors, 400)
+        return await _calls_page(request, exc.errors, 400, values={"note": note})
     return Redirect("/operator/112", status_code=303)
 
 

@@ -10,7 +10,7 @@ from piccolo.query.functions.aggregate import Count
 from db.engine import write_transaction
 from db.tables import CallLog, Complaint
 from web import audit
-from web.forms import FormErrors
+from web.forms import FormErrors, text_errors
 from web.i18n import _, per_locale
 from web.inbox.queries import sla_condition
 
@@ -28,10 +28,12 @@ def call_kind_label(kind: str) -> str:
 async def log_call(*, kind: str, note: str, operator_id: int) -> None:
     if kind not in CALL_KINDS:
         raise FormErrors.single("kind", _("Pilih jenis panggilan."))
+    if errors := text_errors({"call_note": note}):
+        raise FormErrors({"note": errors["call_note"]})
     now = datetime.now(UTC)
     async with write_transaction():
         rows = await CallLog.insert(
-            CallLog(kind=kind, note=note.strip()[:2000], operator=operator_id, created_at=now)
+            CallLog(kind=kind, note=note.strip(), operator=operator_id, created_at=now)
         ).returning(CallLog.id)
         await audit.record(
             "call112.logged",

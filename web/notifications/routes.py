@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import current_citizen_id, services
 from web.forms import FormErrors
-from web.http import wants_json
+from web.http import path_id, wants_json
 from web.i18n import _
 from web.notifications import subscriptions
 from web.notifications.subscriptions import Owner
@@ -114,12 +114,12 @@ async def devices(request: HTMXRequest) -> Template | Response:
     return await _devices_answer(request, owner)
 
 
-@post("/notifikasi/perangkat/{device_id:int}/hapus", name="notifications:remove-device")
-async def remove_device(request: HTMXRequest, device_id: FromPath[int]) -> Template | Response:
+@post("/notifikasi/perangkat/{device_id:str}/hapus", name="notifications:remove-device")
+async def remove_device(request: HTMXRequest, device_id: FromPath[str]) -> Template | Response:
     owner = await current_owner(request)
     if owner is None:
         return _sign_in_needed()
-    await subscriptions.remove_device(owner, device_id)
+    await subscriptions.remove_device(owner, path_id(device_id))
     if request.htmx:
         return await _devices_answer(request, owner)
     return Redirect("/staf/notifikasi" if owner.kind == "staff" else "/akun", status_code=303)

@@ -170,6 +170,8 @@ async def save_subscription(
 
 async def remove_by_endpoint(owner: Owner, endpoint: str) -> bool:
     """The browser turned notifications off: forget it (only if it is this person's)."""
+    if "\x00" in endpoint or len(endpoint) > MAX_ENDPOINT:  # never stored, and PostgreSQL
+        return False  # cannot compare with a NUL byte
     async with write_transaction():
         removed = (
             await PushSubscription.delete()
@@ -218,4 +220,4 @@ async def forget_this_device_on_sign_out(owner: Owner | None, endpoint: str) -> 
     """Signing out on a shared phone must stop the next person seeing this one's notifications:
     the page sends this browser's endpoint with the sign-out form (no JS: nothing to forget)."""
     if owner is not None and endpoint:
-        await remove_by_endpoint(owner, endpoint[:1000])
+        await remove_by_endpoint(owner, endpoint)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from web.http import BadDate, parse_day
 from web.i18n import _
 
 MAX_RANGE_DAYS = 366
-EARLIEST = date(2000, 1, 1)  # older dates are typos, and year 1 cannot be shifted to UTC
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,9 @@ class PeriodError(ValueError):
 
 def _parse_day(raw: str, name: str, latest: date) -> date:
     try:
-        day = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise PeriodError(
-            {name: _("Tanggal tidak valid. Gunakan format TTTT-BB-HH, misalnya 2026-11-23.")}
-        ) from None
-    if day < EARLIEST:
-        raise PeriodError({name: _("Tanggal terlalu lama; pilih tanggal sejak tahun 2000.")})
-    if day > latest:
-        raise PeriodError({name: _("Tanggal tidak boleh sesudah hari ini.")})
-    return day
+        return parse_day(raw, latest=latest)
+    except BadDate as exc:
+        raise PeriodError({name: exc.message}) from None
 
 
 def parse_period(

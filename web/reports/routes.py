@@ -255,7 +255,7 @@ async def public_page(request: HTMXRequest) -> Template:
         _public_cache(request),
         stale_after_seconds=2 * services(request).settings.public_refresh_seconds,
     )
-    after = row_id(request.query_params.get("setelah"))
+    after = row_id(request.query_params.get("setelah"))  # a bad cursor: the first page
     if after is not None:
         tickets, next_cursor = await public.public_tickets(after)
     else:

@@ -15,14 +15,15 @@ Four grouped queries whatever the number of operators or tickets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from db.tables import Complaint, StaffUser
 from web.complaints.vocabulary import CHANNELS
+from web.http import BadDate, parse_day
 from web.i18n import _
 from web.intake.service import CALL_KINDS, shift_window
-from web.reports.periods import EARLIEST, PeriodError
+from web.reports.periods import PeriodError
 
 ACTIONS = {
     "verify": "verified",
@@ -72,13 +73,9 @@ def choose_shift(
     if not day_raw and not shift_raw:
         return shift_window(now, tz, starts)
     try:
-        day = date.fromisoformat(day_raw) if day_raw else now.astimezone(tz).date()
-    except ValueError:
-        raise PeriodError(
-            {"tanggal": _("Tanggal tidak valid. Gunakan format TTTT-BB-HH, misalnya 2026-11-23.")}
-        ) from None
-    if day < EARLIEST:
-        raise PeriodError({"tanggal": _("Tanggal terlalu lama; pilih tanggal sejak tahun 2000.")})
+        day = parse_day(day_raw) if day_raw else now.astimezone(tz).date()
+    except BadDate as exc:
+        raise PeriodError({"tanggal": exc.message}) from None
     try:
         begins = time.fromisoformat(shift_raw) if shift_raw else starts[0]
     except ValueError:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from db.tables import StaffUser
 from web import sessions
 from web.deps import services
-from web.forms import FormErrors
+from web.forms import FormErrors, check_text
 from web.http import client_ip, safe_next
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 from web.staff import auth
@@ -41,6 +41,8 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
     svc = services(request)
     values = {"username": data.get("username", "")}
     try:
+        # An over-long or NUL-holding name is no account: refused before the database sees it.
+        check_text({**values, "password": data.get("password", "")})
         staff_id = await auth.authenticate(
             username=values["username"],
             password=data.get("password", ""),

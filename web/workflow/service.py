@@ -16,6 +16,7 @@ from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
 from web import audit
 from web.complaints.service import insert_photo_rows, remove_stored, store_photos
+from web.forms import text_errors
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
@@ -111,6 +112,16 @@ async def act(
     ticket = await _load(number)
     if ticket is None or not may_see(ticket, actor):
         raise TicketNotFound(number)
+    # Refused whole, never cut; and nothing with a NUL byte reaches a query.
+    problems = text_errors(
+        {
+            "note": note,
+            "reason_code": reason_code or "",
+            "duplicate_of": duplicate_of_number or "",
+        }
+    )
+    if problems:
+        raise TransitionRefused(" ".join(problems.values()))
     note = note.strip()
     now = datetime.now(UTC)
 
