@@ -209,5 +209,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"services": services, "assets": assets}),
+        # No /schema pages: the HTML app has no public API description to publish, and a listing of
+        # every route and parameter only helps a prober.
+        openapi_config=None,
         debug=False,
     )
