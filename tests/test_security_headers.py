@@ -51,7 +51,7 @@ def assert_protected(response, where: str, *, https: bool = False) -> None:
         assert csp.get(name) == ["'self'"], (where, name)
     assert headers.get("x-frame-options") == "DENY", where
     assert headers.get("x-content-type-options") == "nosniff", where
-    assert headers.get("referrer-policy") == "same-origin", where
+    assert headers.get("referrer-policy") == "strict-origin-when-cross-origin", where
     assert "geolocation=(self)" in headers.get("permissions-policy", ""), where
     assert "microphone=()" in headers.get("permissions-policy", ""), where
     assert headers.get("cross-origin-opener-policy") == "same-origin", where

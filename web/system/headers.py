@@ -64,7 +64,9 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "content-security-policy": content_security_policy(settings),
         "x-frame-options": "DENY",
         "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
+        # Other sites see our origin, never a path (ticket numbers): the map tile servers need a
+        # Referer under their usage policy (OpenStreetMap blocks tile requests without one).
+        "referrer-policy": "strict-origin-when-cross-origin",
         "permissions-policy": PERMISSIONS_POLICY,
         "cross-origin-opener-policy": "same-origin",
     }
