@@ -34,6 +34,8 @@ INTERNAL = [
     "https://[fd00::1]/push/x",
     "https://[::ffff:10.0.0.1]/push/x",  # IPv4-mapped
     "https://[::ffff:127.0.0.1]/push/x",
+    "https://[2002:a00:1::]/push/x",  # 6to4 of 10.0.0.1
+    "https://[64:ff9b::a9fe:a9fe]/push/x",  # NAT64 of 169.254.169.254
     "https://localhost/push/x",  # a name that resolves to loopback
     "https://2130706433/push/x",  # 127.0.0.1 as one number
 ]

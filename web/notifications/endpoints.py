@@ -13,13 +13,15 @@ redirects are never followed.
 from __future__ import annotations
 
 import socket
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+NAT64 = ip_network("64:ff9b::/96")
 
 
 class EndpointRefused(ValueError):
@@ -50,8 +52,11 @@ def is_public(address: IPv4Address | IPv6Address) -> bool:
     """Globally routable unicast only: no loopback, private, link-local (169.254.169.254),
     shared (100.64/10), multicast, reserved or unspecified addresses, in either family."""
     if isinstance(address, IPv6Address):
-        # ::ffff:10.0.0.1 and 2002:0a00:0001:: (6to4) carry an IPv4 address: judge that one.
+        # ::ffff:10.0.0.1, 2002:0a00:0001:: (6to4) and 64:ff9b::a00:1 (NAT64) carry an IPv4
+        # address that a gateway connects to: judge that one.
         embedded = address.ipv4_mapped or address.sixtofour
+        if address in NAT64:
+            embedded = IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             address = embedded
     return address.is_global and not address.is_multicast
