@@ -1,6 +1,9 @@
 """The pages under the real Content-Security-Policy in Chromium: the maps (Leaflet and its tiles),
 photo previews and the ticket page work with no violation (the autouse no_csp_violations fixture
-fails the test on any), and nothing personal lands in the service worker's caches."""
+fails the test on any), and nothing personal lands in the service worker's caches.
+
+Named to run after test_push_browser.py, which starts the shared live server: its in-process jobs
+must not run during the modules that deliver notifications themselves."""
 
 from __future__ import annotations
 
