@@ -114,6 +114,46 @@ def live_server(database, tmp_path_factory):
     stop_server(process)
 
 
+# Every page reports what the Content-Security-Policy blocked (inline script or style, eval, an
+# image or a connection to an origin the policy leaves out) back to the test.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__aduanCspViolation([event.violatedDirective, event.blockedURI,
+    event.sourceFile + ":" + event.lineNumber, event.sample].join(" | "));
+});
+"""
+
+
+class CspCheckedBrowser:
+    """The Chromium browser, whose every context records CSP violations (see no_csp_violations)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.expose_binding(
+            "__aduanCspViolation",
+            lambda source, text: self.violations.append(f"{source['frame'].url}: {text}"),
+        )
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+        def console(message) -> None:
+            if "Content Security Policy" in message.text:
+                self.violations.append(f"console: {message.text}")
+
+        context.on("console", console)
+        return context
+
+    def take_violations(self) -> list[str]:
+        found, self.violations = self.violations, []
+        return found
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """One browser per test module: Playwright's sync API runs an event loop on this thread, which
@@ -124,8 +164,17 @@ def chromium():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield CspCheckedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Browser tests run with the real CSP enforced and fail on anything it blocked."""
+    yield
+    if "chromium" in request.fixturenames:
+        found = request.getfixturevalue("chromium").take_violations()
+        assert found == [], "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -26,6 +26,11 @@ for name in list(os.environ):
         del os.environ[name]
 os.environ["ADUAN_VAR_DIR"] = str(_TMP / "var")
 os.environ["ADUAN_CITY"] = "cilegon"
+# The stand-in push service (tests/fake_push.py) listens on loopback, which the default refuses,
+# and this machine resolves no public names. The SSRF tests set push_allowed_hosts="" instead.
+os.environ["ADUAN_PUSH_ALLOWED_HOSTS"] = (
+    "127.0.0.1,fcm.googleapis.com,*.push.services.mozilla.com,web.push.apple.com"
+)
 os.environ["ADUAN_DATABASE_URL"] = (
     POSTGRES_URL if TEST_DB == "postgres" else f"sqlite:///{_TMP / 'var' / 'test.sqlite3'}"
 )
@@ -50,7 +55,7 @@ from db.tables import (  # noqa: E402
     TicketSequence,
     TimelineEvent,
 )
-from tests.browser import chromium, live_server, phone  # noqa: E402, F401
+from tests.browser import chromium, live_server, no_csp_violations, phone  # noqa: E402, F401
 from tests.fake_push import push_service  # noqa: E402, F401
 from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
 from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401

@@ -40,6 +40,7 @@ from web.settings import Settings, get_settings
 from web.slow_clients import BodyDeadlineMiddleware
 from web.staff.access import StaffSignInRequired
 from web.staff.routes import ROUTES as STAFF_ROUTES
+from web.system.headers import headers_hook
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config
 
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
         + 2 * 1024 * 1024,
         before_request=refuse_nul_in_url,
+        before_send=[headers_hook(settings)],  # CSP, framing, HSTS, Secure cookies, no-store
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"services": services, "assets": assets}),

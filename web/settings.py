@@ -178,6 +178,13 @@ class Settings:
         120,
         "How long a worker holds the notifications it is sending before another may take them over.",
     )
+    push_allowed_hosts: str = setting(
+        "",
+        "Push services the server may send to: host names, comma-separated, *.name for "
+        "subdomains (e.g. fcm.googleapis.com,*.push.services.mozilla.com,web.push.apple.com,"
+        "*.notify.windows.com). Empty: any host whose addresses are all public internet addresses "
+        "(never loopback, private or link-local). Plain http only to listed hosts, outside production.",
+    )
     notify_whatsapp_fallback: bool = setting(
         False,
         "Tell citizens without push notifications about their ticket on WhatsApp (status template).",

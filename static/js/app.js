@@ -307,6 +307,17 @@
       event.detail.headers["X-Push-Endpoint"] = pushEndpoint;
     }
   });
+  // Ask before an action that is hard to undo: <form data-confirm> or <button data-confirm>.
+  // A listener, not onsubmit="...": the Content-Security-Policy allows no inline handlers.
+  document.addEventListener("submit", function (event) {
+    var submitter = event.submitter;
+    var asker = submitter && submitter.dataset.confirm ? submitter : event.target;
+    var question = asker.dataset ? asker.dataset.confirm : "";
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
   });

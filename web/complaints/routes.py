@@ -19,6 +19,7 @@ from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip, cursor_id, path_id, row_id, wants_json
 from web.i18n import _
+from web.photos.serving import photo_response
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.workflow import service as workflow
@@ -228,11 +229,7 @@ async def _photo_response(
         data = await services(request).storage.get(key)
     except (KeyError, StorageError) as exc:
         raise NotFoundException(_("Foto tidak ditemukan.")) from exc
-    return Response(
-        content=data,
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )
+    return photo_response(data)
 
 
 @get(

@@ -14,6 +14,7 @@ from web.forms import FormErrors
 from web.http import path_id, row_id
 from web.i18n import _
 from web.inbox import queries
+from web.photos.serving import photo_response
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
@@ -269,9 +270,7 @@ async def _staff_photo(request: Request, photo_id: int, thumb: bool) -> Response
         )
     except (KeyError, StorageError) as exc:
         raise NotFoundException(_("Foto tidak ditemukan.")) from exc
-    return Response(
-        content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    return photo_response(data)
 
 
 @get(

@@ -32,6 +32,13 @@ from db.engine import current_engine, write_transaction
 from db.tables import Notification, PushSubscription
 from web.i18n import SOURCE_LOCALE, use_locale
 from web.messaging.messenger import Messenger, MessengerError
+from web.notifications.endpoints import (
+    EndpointRefused,
+    EndpointUnresolved,
+    allowed_hosts,
+    checked_address,
+    pinned_session,
+)
 from web.notifications.rules import citizen_step, push_topic
 from web.notifications.vapid import VapidKeys, vapid_keys
 from web.settings import Settings
@@ -115,12 +122,20 @@ def remaining_ttl(row: dict, now: datetime) -> int:
     return max(0, int(row["ttl_seconds"] - age))
 
 
-def _send_push(row: dict, keys: VapidKeys, now: datetime) -> Outcome:
+def _send_push(row: dict, keys: VapidKeys, now: datetime, allowed: tuple[str, ...]) -> Outcome:
     """Runs in a worker thread: pywebpush is blocking (requests)."""
     subscription = {
         "endpoint": row["endpoint"],
         "keys": {"p256dh": row["p256dh"], "auth": row["auth"]},
     }
+    try:
+        # Checked again at each send: the name may point elsewhere since it was stored.
+        address = checked_address(row["endpoint"], allowed)
+    except EndpointRefused as exc:
+        return Outcome("gone", f"endpoint refused: {exc}"[:300])
+    except EndpointUnresolved as exc:
+        return classify(None, retry_after=None, now=now, error=str(exc)[:300])
+    session = pinned_session(address)
     try:
         webpush(
             subscription,
@@ -132,6 +147,7 @@ def _send_push(row: dict, keys: VapidKeys, now: datetime) -> Outcome:
             ttl=remaining_ttl(row, now),
             headers={"Urgency": row["urgency"], "Topic": push_topic(row["number"], row["kind"])},
             timeout=SEND_TIMEOUT_SECONDS,
+            requests_session=session,  # the checked address only, no redirects
         )
     except WebPushException as exc:
         status = exc.status_code
@@ -142,6 +158,8 @@ def _send_push(row: dict, keys: VapidKeys, now: datetime) -> Outcome:
         return classify(None, retry_after=None, now=now, error=repr(exc)[:300])
     except Exception as exc:  # bad keys in the subscription, and the like: retrying cannot help
         return Outcome("failed", repr(exc)[:300])
+    finally:
+        session.close()
     return Outcome("sent")
 
 
@@ -290,7 +308,8 @@ async def _deliver(
             # The subscription was removed (by its owner, or after a 410) after this was queued.
             outcome = Outcome("gone", "subscription removed")
         else:
-            send = partial(_send_push, row, vapid_keys(settings), now)
+            allowed = allowed_hosts(settings.push_allowed_hosts)
+            send = partial(_send_push, row, vapid_keys(settings), now, allowed)
             outcome = await anyio.to_thread.run_sync(send)
         status = await _record(row, outcome, now=now, settings=settings)
     if status != "sent":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import anyio
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
@@ -18,6 +19,7 @@ from web.forms import FormErrors
 from web.http import path_id, wants_json
 from web.i18n import _
 from web.notifications import subscriptions
+from web.notifications.endpoints import allowed_hosts
 from web.notifications.subscriptions import Owner
 from web.notifications.vapid import vapid_keys
 from web.staff.access import ANY_STAFF, current_staff, load_staff, staff_guard
@@ -58,10 +60,12 @@ async def subscribe(request: Request) -> Response:
     except Exception:  # not JSON at all: the same answer as JSON of the wrong shape
         data = None
     settings = services(request).settings
+    allowed = allowed_hosts(settings.push_allowed_hosts)
     try:
         subscription = subscriptions.parse_subscription(
-            data, allow_loopback_http=not settings.is_production
+            data, allowed=allowed, allow_http=not settings.is_production
         )
+        await anyio.to_thread.run_sync(subscriptions.check_endpoint, subscription.endpoint, allowed)
     except FormErrors as exc:
         return Response({"errors": exc.errors}, status_code=400, headers=NO_STORE)
     device = subscriptions.device_label(request.headers.get("user-agent", ""))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,10 +19,15 @@ from db.engine import write_transaction
 from db.tables import PushSubscription
 from web.forms import FormErrors
 from web.i18n import _
+from web.notifications.endpoints import (
+    EndpointRefused,
+    EndpointUnresolved,
+    check_target,
+    host_listed,
+)
 from web.notifications.vapid import b64url_decode
 
 MAX_ENDPOINT = 1000
-LOOPBACK_HOSTS = ("localhost",)
 
 
 @dataclass(frozen=True)
@@ -39,15 +43,6 @@ class BrowserSubscription:
     auth: str
 
 
-def _is_loopback(host: str) -> bool:
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _decoded(value: Any) -> bytes | None:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
         return None
@@ -57,10 +52,14 @@ def _decoded(value: Any) -> bytes | None:
         return None
 
 
-def parse_subscription(data: Any, *, allow_loopback_http: bool) -> BrowserSubscription:
+def parse_subscription(
+    data: Any, *, allowed: tuple[str, ...] = (), allow_http: bool = False
+) -> BrowserSubscription:
     """Check ``PushSubscription.toJSON()`` as the browser sent it; raises FormErrors (Indonesian).
 
-    Push services are HTTPS; plain HTTP to this machine is allowed outside production, for tests.
+    Push services are HTTPS; plain HTTP only to a host in ``allowed`` (ADUAN_PUSH_ALLOWED_HOSTS)
+    outside production, for the tests' stand-in push service. Where the endpoint points is
+    checked separately (``check_endpoint``: it needs DNS).
     """
     if not isinstance(data, dict):
         raise FormErrors.single("__all__", _("Data langganan notifikasi tidak terbaca."))
@@ -73,7 +72,7 @@ def parse_subscription(data: Any, *, allow_loopback_http: bool) -> BrowserSubscr
         or len(endpoint) > MAX_ENDPOINT
         or not (
             parts.scheme == "https"
-            or (parts.scheme == "http" and allow_loopback_http and _is_loopback(parts.hostname))
+            or (parts.scheme == "http" and allow_http and host_listed(parts.hostname, allowed))
         )
     ):
         errors["endpoint"] = _(
@@ -91,6 +90,26 @@ def parse_subscription(data: Any, *, allow_loopback_http: bool) -> BrowserSubscr
     return BrowserSubscription(
         endpoint=endpoint, p256dh=keys["p256dh"].rstrip("="), auth=keys["auth"].rstrip("=")
     )
+
+
+def check_endpoint(endpoint: str, allowed: tuple[str, ...]) -> None:
+    """Refuse endpoints on loopback, private, link-local... addresses (or off the allow-list);
+    raises FormErrors (Indonesian). Blocking (DNS): run it in a worker thread."""
+    try:
+        check_target(endpoint, allowed)
+    except EndpointRefused as exc:
+        raise FormErrors.single(
+            "endpoint",
+            _(
+                "Alamat layanan notifikasi ditolak: server hanya mengirim ke layanan push di "
+                "internet publik, bukan ke alamat lokal atau jaringan internal."
+            ),
+        ) from exc
+    except EndpointUnresolved as exc:
+        raise FormErrors.single(
+            "endpoint",
+            _("Alamat layanan notifikasi tidak dapat dihubungi saat ini. Coba lagi sebentar lagi."),
+        ) from exc
 
 
 def _is_p256_point(raw: bytes) -> bool:
