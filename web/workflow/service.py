@@ -103,16 +103,18 @@ async def act(
     photos: list[ProcessedPhoto] | None = None,
     storage: PhotoStorage | None = None,
     reopen_window_days: int = 7,
+    now: datetime | None = None,
 ) -> dict:
     """Apply ``action`` to ticket ``number``; returns the ticket's new status and version.
 
+    ``now`` (default: the clock) is the moment of the action: SLA times, reopen window, timeline.
     Raises TicketNotFound, TransitionRefused (with an Indonesian message) or StaleTicket.
     """
     ticket = await _load(number)
     if ticket is None or not may_see(ticket, actor):
         raise TicketNotFound(number)
     note = note.strip()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
 
     duplicate_of = None
     if duplicate_of_number:
