@@ -136,6 +136,7 @@ def test_wrong_codes_burn_the_code(client, settings):
     assert "kode baru" in field_error(response, "code").lower()
 
 
+@pytest.mark.clock
 def test_expired_code_is_refused(make_client):
     client = make_client(otp_ttl_seconds=0)
     response = post_form(
@@ -149,6 +150,7 @@ def test_expired_code_is_refused(make_client):
     assert db(client, lambda: Citizen.count()) == 0
 
 
+@pytest.mark.clock
 def test_code_requests_are_limited_per_number(make_client):
     client = make_client(otp_per_phone_limit=2)
     register(client)

@@ -32,6 +32,8 @@ from web.jobs.daily_report import report_due, run_daily_report
 from web.jobs.sla_clock import run_sla_clock
 from web.settings import PROJECT_ROOT
 
+pytestmark = pytest.mark.clock
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 in Cilegon
 

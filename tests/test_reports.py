@@ -169,6 +169,7 @@ def dataset(make_client):
     return {"client": supervisor, "now": now, "period": period, "data": data}
 
 
+@pytest.mark.clock
 def test_every_figure_matches_sql(dataset):
     client, period = dataset["client"], dataset["period"]
     report = db(client, lambda: leaders_report(period, tz=TZ, now=dataset["now"]))
@@ -241,6 +242,7 @@ def as_number(text: str) -> float | None:
     return None if text in ("", "—") else float(text.replace(",", "."))
 
 
+@pytest.mark.clock
 def test_page_and_exports_show_the_same_figures(dataset):
     client, period = dataset["client"], dataset["period"]
     query = f"dari={period.first_day}&sampai={period.last_day}"
@@ -344,6 +346,7 @@ def test_page_and_exports_show_the_same_figures(dataset):
     assert not soup(printed).select("nav")
 
 
+@pytest.mark.clock
 def test_daily_report_is_stored_and_shown_with_its_time(dataset):
     client, now = dataset["client"], dataset["now"]
     day = dataset["period"].last_day
@@ -470,6 +473,7 @@ def test_report_page_runs_a_fixed_number_of_queries(make_client):
     assert all_counts() == few_pages
 
 
+@pytest.mark.clock
 def test_opd_head_sees_their_own_figures_and_overdue_list(make_client):
     head = signed_in(make_client, "opd_staff", opd_slug="pupr")
     now = datetime.now(UTC)
@@ -525,6 +529,7 @@ def test_opd_head_sees_their_own_figures_and_overdue_list(make_client):
     assert supervisor.get("/opd/laporan?opd=999999").status_code == 404
 
 
+@pytest.mark.clock
 def test_generate_daily_report_runs_inside_the_callers_transaction(make_client):
     client = signed_in(make_client, "supervisor")
     now = datetime.now(UTC)
@@ -562,6 +567,7 @@ def test_periods_parse_days_and_ranges():
 # --- Shift report --------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_shift_report_counts_what_each_operator_did(make_client):
     from db.tables import CallLog, StaffUser, TimelineEvent
     from tests.helpers import post_form
