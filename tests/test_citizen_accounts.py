@@ -150,7 +150,6 @@ def test_expired_code_is_refused(make_client):
     assert db(client, lambda: Citizen.count()) == 0
 
 
-@pytest.mark.clock
 def test_code_requests_are_limited_per_number(make_client):
     client = make_client(otp_per_phone_limit=2)
     register(client)

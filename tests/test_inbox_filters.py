@@ -110,7 +110,6 @@ def _sla_state(ticket: dict) -> str:
     return "near_breach" if ticket["warn"] <= NOW else "on_time"
 
 
-@pytest.mark.clock
 def test_every_filter_returns_exactly_its_tickets_across_pages(inbox):
     operator, tickets, kecamatan_codes = inbox
     newest_first = [t["number"] for t in sorted(tickets, key=lambda t: t["number"], reverse=True)]

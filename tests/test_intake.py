@@ -76,7 +76,6 @@ def test_112_calls_are_logged_and_counted(make_client):
     )
 
 
-@pytest.mark.clock
 def test_shift_handover_lists_arrivals_and_unverified(make_client):
     citizen = make_client()
     register(citizen)

@@ -32,8 +32,6 @@ from web.jobs.daily_report import report_due, run_daily_report
 from web.jobs.sla_clock import run_sla_clock
 from web.settings import PROJECT_ROOT
 
-pytestmark = pytest.mark.clock
-
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 in Cilegon
 
@@ -186,6 +184,7 @@ def test_sla_clock_escalates_each_ticket_once_and_tells_the_right_people(sla_tic
     ]
 
 
+@pytest.mark.clock
 def test_redispatch_restarts_the_clock_and_its_escalations(make_client, sla_tickets):
     from web.workflow.service import Actor, act
 
@@ -281,6 +280,7 @@ def test_daily_report_is_made_once_and_supervisors_are_told():
 # --- The worker process -------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_worker_process_escalates_and_stops_cleanly_on_sigterm(sla_tickets):
     tickets, _ = sla_tickets
     # No devices: this test is about the clock, not about reaching a push service.

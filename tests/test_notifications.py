@@ -380,7 +380,6 @@ def test_when_the_last_device_is_gone_whatsapp_takes_over(world, settings):
     assert ticket_id(world, number) == rows[0]["complaint"]
 
 
-@pytest.mark.clock
 def test_429_waits_at_least_retry_after(world, settings):
     only_the_citizens_verify(world)
     world.push.answer((429, {"Retry-After": "600"}))
@@ -396,7 +395,6 @@ def test_429_waits_at_least_retry_after(world, settings):
     assert len(world.push.requests) == 2
 
 
-@pytest.mark.clock
 def test_500_backs_off_then_succeeds(world, settings):
     only_the_citizens_verify(world)
     world.push.answer(500, 503)
@@ -647,7 +645,6 @@ def test_the_payload_helper_matches_what_is_sent(world, settings):
     assert number in push_payload(row)
 
 
-@pytest.mark.clock
 def test_a_retry_sends_only_what_is_left_of_the_ttl():
     from web.notifications.delivery import remaining_ttl
 

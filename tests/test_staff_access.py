@@ -148,7 +148,6 @@ def test_opd_staff_see_only_their_own_agency(make_client, dispatched_ticket):
     assert dispatched_ticket["number"] not in other.get("/opd").text
 
 
-@pytest.mark.clock
 def test_staff_sign_in_is_rate_limited_and_idle_sessions_expire(make_client):
     client = make_client(staff_login_max_failures=3)
     make_staff(client, "operator")

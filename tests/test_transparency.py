@@ -173,7 +173,6 @@ def test_public_figures_match_sql_and_exclude_rahasia(client, public_data):
             assert shown == "—"
 
 
-@pytest.mark.clock
 def test_cache_is_used_until_a_ticket_changes(client, public_data):
     # The cache key also moves every CACHE_SECONDS of the wall clock: keep both requests in one.
     clear_of_boundary(CACHE_SECONDS)
