@@ -345,7 +345,6 @@ def test_page_and_exports_show_the_same_figures(dataset):
     assert not soup(printed).select("nav")
 
 
-@pytest.mark.clock
 def test_daily_report_is_stored_and_shown_with_its_time(dataset):
     client, now = dataset["client"], dataset["now"]
     day = dataset["period"].last_day
