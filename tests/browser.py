@@ -65,6 +65,9 @@ def start_server(
         **os.environ,
         "ADUAN_MEDIA_DIR": str(folder / "media"),
         "PYTHONUNBUFFERED": "1",
+        # No background jobs, as in the in-process clients: a session-long server delivering
+        # notifications or escalating tickets would race the tests that run those jobs themselves.
+        "ADUAN_JOBS_IN_PROCESS": "false",
         **env_overrides,
     }
     log_path = folder / f"server-{port}.log"

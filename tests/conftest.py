@@ -35,6 +35,8 @@ os.environ["ADUAN_DATABASE_URL"] = (
     POSTGRES_URL if TEST_DB == "postgres" else f"sqlite:///{_TMP / 'var' / 'test.sqlite3'}"
 )
 
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+
 from litestar.testing import TestClient  # noqa: E402
 
 from db.tables import (  # noqa: E402
@@ -60,6 +62,23 @@ from tests.fake_push import push_service  # noqa: E402, F401
 from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
 from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401
 from web.settings import get_settings  # noqa: E402
+
+
+def pytest_configure(config):
+    """scripts/test re-runs the clock tests under faketime with ADUAN_TEST_EXPECT_DATE: refuse to
+    run if the clock did not move, so that step cannot pass by testing today again."""
+    expected = os.environ.get("ADUAN_TEST_EXPECT_DATE")
+    if expected:
+        today = datetime.now(UTC).date()
+        if not date.fromisoformat(expected) <= today <= date.fromisoformat(expected) + timedelta(1):
+            raise pytest.UsageError(f"the clock says {today}, expected {expected} (faketime?)")
+
+
+def pytest_collection_modifyitems(items):
+    # A test that drives Chromium is a browser test whether or not its module says so.
+    for item in items:
+        if {"chromium", "phone", "live_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 def run_async(fn):

@@ -2,7 +2,8 @@
 loopback port, plus a browser-side subscription with its own keys that can decrypt what arrives.
 
 Each request is recorded. The answer is what the test scripted (default 201 Created). With a delay
-the service answers slowly; a sender that disconnects during the delay never got an answer, so that
+the service answers slowly; with ``hold_after(n)`` it answers the first n requests and holds every
+later one until ``release()``. A sender that disconnects while waiting never got an answer, so that
 request counts as not accepted (``accepted`` lists only requests answered 201 on a live connection).
 """
 
@@ -75,6 +76,8 @@ class FakePushService:
         self.requests: list[PushRequest] = []
         self._answers: deque[tuple[int, dict[str, str]]] = deque()
         self.delay = 0.0
+        self._hold_from: int | None = None
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -109,6 +112,18 @@ class FakePushService:
             for item in answers:
                 self._answers.append(item if isinstance(item, tuple) else (item, {}))
 
+    def hold_after(self, count: int) -> None:
+        """Answer the first ``count`` requests, then keep the later ones waiting until released:
+        a test can act while requests are in flight without racing a timer."""
+        with self._lock:
+            self._hold_from = count
+            self._released.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold_from = None
+            self._released.set()
+
     @property
     def accepted(self) -> list[PushRequest]:
         with self._lock:
@@ -116,7 +131,7 @@ class FakePushService:
 
     @property
     def waiting(self) -> list[PushRequest]:
-        """Requests received and not answered yet (during the delay)."""
+        """Requests received and not answered yet (delayed or held)."""
         with self._lock:
             return [r for r in self.requests if r.status is None]
 
@@ -150,10 +165,13 @@ class FakePushService:
                 if keys is not None and body:
                     request.decrypted = keys.decrypt(body)
                 with fake._lock:
+                    held = fake._hold_from is not None and len(fake.requests) >= fake._hold_from
                     fake.requests.append(request)
                     status, headers = fake._answers.popleft() if fake._answers else (201, {})
-                if fake.delay and not _wait_while_connected(self.connection, fake.delay):
+                if held and not _wait_while_connected(self.connection, released=fake._released):
                     return  # the sender is gone: it never learns the answer
+                if fake.delay and not _wait_while_connected(self.connection, fake.delay):
+                    return
                 request.status = status
                 self.send_response(status)
                 for name, value in headers.items():
@@ -167,19 +185,26 @@ class FakePushService:
         return Handler
 
 
-def _wait_while_connected(connection: socket.socket, seconds: float) -> bool:
-    """Sleep ``seconds``; False as soon as the peer closes the connection."""
+def _wait_while_connected(
+    connection: socket.socket, seconds: float = 0.0, released: threading.Event | None = None
+) -> bool:
+    """Sleep ``seconds``, or until ``released`` is set; False as soon as the peer has closed the
+    connection (checked once more at the end, so a sender killed just before the release is seen)."""
     deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        readable, _, _ = select.select([connection], [], [], left)
+    while True:
+        done = released.is_set() if released is not None else time.monotonic() >= deadline
+        left = 0.0 if done else 0.05 if released is not None else deadline - time.monotonic()
+        readable, _, _ = select.select([connection], [], [], max(left, 0.0))
         if readable:
             try:
                 if connection.recv(1, socket.MSG_PEEK) == b"":
                     return False
             except OSError:
                 return False
-            time.sleep(min(0.01, left))
-    return True
+            if not done:
+                time.sleep(min(0.01, left))
+        if done:
+            return True
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,15 @@ DEMO_PHONE_E164 = "+6281211112222"
 def db(client: TestClient, fn: Callable[[], Awaitable[Any]]) -> Any:
     """Run a database query on the app's own event loop (its connection pool lives there)."""
     return client.blocking_portal.call(fn)
+
+
+def clear_of_boundary(period_seconds: int, margin: float = 5.0) -> None:
+    """Return when the wall clock is at least ``margin`` seconds away from the next multiple of
+    ``period_seconds`` (sleeping past it if needed), so a few quick steps that must share one
+    clock bucket cannot straddle its edge, whatever time the suite runs."""
+    left = period_seconds - time.time() % period_seconds
+    if left < margin:
+        time.sleep(left + 0.05)
 
 
 def csrf(client: TestClient) -> str:

@@ -136,6 +136,7 @@ def test_wrong_codes_burn_the_code(client, settings):
     assert "kode baru" in field_error(response, "code").lower()
 
 
+@pytest.mark.clock
 def test_expired_code_is_refused(make_client):
     client = make_client(otp_ttl_seconds=0)
     response = post_form(

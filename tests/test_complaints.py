@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -22,6 +23,7 @@ from tests.images import (
     oversize_bytes,
     png_bytes,
 )
+from web.city import get_city
 
 CENTRE = {"latitude": "-6.0021", "longitude": "106.0443", "accuracy": "12"}
 
@@ -58,6 +60,11 @@ def citizen(client):
     return client
 
 
+def city_year(moment: datetime) -> int:
+    """The year in the ticket number: the city's year at filing, not the server's local year."""
+    return moment.astimezone(ZoneInfo(get_city().timezone)).year
+
+
 def _file_and_check(client, read_stored):
     camera = jpeg_with_exif_gps()
     assert exif_of(camera).get("GPSInfo"), (
@@ -66,13 +73,12 @@ def _file_and_check(client, read_stored):
     form = complaint_form()
     response = post_form(client, "/lapor", form, files=photo_files(camera, png_bytes()))
     assert response.status_code == 200, field_error(response, "photos") or response.text[:300]
-    year = datetime.now().year
     number = response.url.path.rsplit("/", 1)[-1]
-    assert re.fullmatch(rf"CLG-{year}-\d{{6}}", number)
     assert "Laporan terkirim" in response.text
 
     complaint = db(client, lambda: Complaint.select().first())
     assert complaint["number"] == number
+    assert re.fullmatch(rf"CLG-{city_year(complaint['created_at'])}-\d{{6}}", number)
     assert complaint["status"] == "received"
     assert complaint["latitude"] == pytest.approx(-6.0021)
     assert complaint["kelurahan"] is not None  # derived from GPS
@@ -99,6 +105,7 @@ def _file_and_check(client, read_stored):
     return number, photos
 
 
+@pytest.mark.clock
 def test_file_with_two_photos_on_local_folder(citizen, settings):
     def read_stored(key):
         return (settings.media_dir / key).read_bytes()
@@ -183,10 +190,13 @@ def test_storage_down_saves_nothing(make_client):
     assert health.json()["storage"].startswith("error")
 
 
+@pytest.mark.clock
 def test_database_failure_after_photos_were_stored_leaves_no_files(citizen, settings):
     """A ticket number already taken makes the insert fail after the photos went to storage."""
-    year = datetime.now().year
     post_form(citizen, "/lapor", complaint_form())  # takes number 000001 ...
+    year = city_year(
+        db(citizen, lambda: Complaint.select(Complaint.created_at).first())["created_at"]
+    )
 
     async def forget_the_counter():
         from db.tables import TicketSequence

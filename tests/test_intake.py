@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from db.tables import CallLog, Complaint, TimelineEvent
 from tests.helpers import db, post_form, register, soup
 from tests.staff_helpers import make_staff, staff_sign_in
@@ -51,6 +53,7 @@ def test_intake_keeps_input_on_errors_and_needs_a_channel(make_client):
     assert db(operator, lambda: Complaint.count()) == 0
 
 
+@pytest.mark.clock
 def test_112_calls_are_logged_and_counted(make_client):
     operator = signed_in_operator(make_client)
     for kind in ("normal", "prank", "prank", "informative"):

@@ -184,12 +184,15 @@ def test_sla_clock_escalates_each_ticket_once_and_tells_the_right_people(sla_tic
     ]
 
 
+@pytest.mark.clock
 def test_redispatch_restarts_the_clock_and_its_escalations(make_client, sla_tickets):
     from web.workflow.service import Actor, act
 
     tickets, _ = sla_tickets
     run_async(lambda: run_sla_clock(now=NOW))
     operator = Actor(kind="system", id=None, role="operator")
+    # One clock for the whole story: the other tickets' SLAs run out at fixed times after NOW.
+    redispatched_at = NOW + timedelta(minutes=30)
 
     async def return_and_redispatch():
         row = (
@@ -204,9 +207,15 @@ def test_redispatch_restarts_the_clock_and_its_escalations(make_client, sla_tick
             opd_actor,
             expected_version=row["version"],
             note="Bukan kewenangan kami",
+            now=redispatched_at,
         )
         await act(
-            row["number"], "dispatch", operator, expected_version=done["version"], opd_id=row["opd"]
+            row["number"],
+            "dispatch",
+            operator,
+            expected_version=done["version"],
+            opd_id=row["opd"],
+            now=redispatched_at,
         )
         return (
             await Complaint.select(
@@ -219,7 +228,9 @@ def test_redispatch_restarts_the_clock_and_its_escalations(make_client, sla_tick
     fresh = run_async(return_and_redispatch)
     assert fresh["sla_near_marked_at"] is None and fresh["sla_overdue_marked_at"] is None
     # The new clock runs out in its own time, and escalates again then.
-    assert run_async(lambda: run_sla_clock(now=datetime.now(UTC)))["sla_overdue"] == 0
+    assert fresh["sla_due_at"] > redispatched_at + timedelta(hours=1)
+    soon = redispatched_at + timedelta(minutes=5)
+    assert run_async(lambda: run_sla_clock(now=soon))["sla_overdue"] == 0
     run_async(lambda: run_sla_clock(now=fresh["sla_due_at"] + timedelta(seconds=1)))
     kinds = [e["kind"] for e in run_async(lambda: _events(tickets["overdue"]))]
     assert kinds == ["sla_overdue", "sla_overdue"]
@@ -269,6 +280,7 @@ def test_daily_report_is_made_once_and_supervisors_are_told():
 # --- The worker process -------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_worker_process_escalates_and_stops_cleanly_on_sigterm(sla_tickets):
     tickets, _ = sla_tickets
     # No devices: this test is about the clock, not about reaching a push service.

@@ -280,6 +280,7 @@ def test_reopen_without_a_resolution_time_is_refused():
     assert "tidak bisa dibuka kembali" in message
 
 
+@pytest.mark.clock
 def test_reopen_defaults_now_to_the_current_time():
     recent = datetime.now(tz=WIB) - timedelta(hours=1)
     decision = decide("resolved", Action.REOPEN, "citizen", note="Belum beres.", resolved_at=recent)

@@ -13,10 +13,23 @@ import pytest
 from playwright.sync_api import expect
 
 from db.tables import Complaint, Notification, PushSubscription
+from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
 from tests.helpers import valid_nik
 from tests.test_workflow_browser import create_staff, staff_page
 from web.notifications.delivery import push_payload
+
+
+@pytest.fixture(scope="module")
+def live_server(database, tmp_path_factory):
+    """This module's own server with the in-process jobs on (it is about the app delivering
+    pushes by itself); stopped after the module, so no other test races its delivery job."""
+    process, server = start_server(
+        tmp_path_factory.mktemp("live-jobs"), free_port(), ADUAN_JOBS_IN_PROCESS="true"
+    )
+    yield server
+    stop_server(process)
+
 
 pytestmark = pytest.mark.browser
 

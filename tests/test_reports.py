@@ -169,6 +169,7 @@ def dataset(make_client):
     return {"client": supervisor, "now": now, "period": period, "data": data}
 
 
+@pytest.mark.clock
 def test_every_figure_matches_sql(dataset):
     client, period = dataset["client"], dataset["period"]
     report = db(client, lambda: leaders_report(period, tz=TZ, now=dataset["now"]))
@@ -525,6 +526,7 @@ def test_opd_head_sees_their_own_figures_and_overdue_list(make_client):
     assert supervisor.get("/opd/laporan?opd=999999").status_code == 404
 
 
+@pytest.mark.clock
 def test_generate_daily_report_runs_inside_the_callers_transaction(make_client):
     client = signed_in(make_client, "supervisor")
     now = datetime.now(UTC)
@@ -562,6 +564,7 @@ def test_periods_parse_days_and_ranges():
 # --- Shift report --------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_shift_report_counts_what_each_operator_did(make_client):
     from db.tables import CallLog, StaffUser, TimelineEvent
     from tests.helpers import post_form
@@ -688,7 +691,8 @@ def test_shift_report_counts_what_each_operator_did(make_client):
     }
 
     # An earlier shift by date and start; wrong choices get a message and keep the input.
-    earlier_day = (local - timedelta(days=1)).date()
+    # A shift is named by the day it began: the current one may have begun yesterday (23:30).
+    earlier_day = (local - timedelta(hours=1) - timedelta(days=1)).date()
     first_start = starts.split(",")[0]
     chosen = first.get(f"/operator/laporan-shift?tanggal={earlier_day}&shift={first_start}")
     assert chosen.status_code == 200

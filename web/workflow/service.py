@@ -104,9 +104,11 @@ async def act(
     photos: list[ProcessedPhoto] | None = None,
     storage: PhotoStorage | None = None,
     reopen_window_days: int = 7,
+    now: datetime | None = None,
 ) -> dict:
     """Apply ``action`` to ticket ``number``; returns the ticket's new status and version.
 
+    ``now`` (default: the clock) is the moment of the action: SLA times, reopen window, timeline.
     Raises TicketNotFound, TransitionRefused (with an Indonesian message) or StaleTicket.
     """
     ticket = await _load(number)
@@ -123,7 +125,7 @@ async def act(
     if problems:
         raise TransitionRefused(" ".join(problems.values()))
     note = note.strip()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
 
     duplicate_of = None
     if duplicate_of_number:
