@@ -171,6 +171,7 @@ def test_two_right_codes_at_once_sign_in_once(two_servers):
     assert signed_in == 1
 
 
+@pytest.mark.clock
 def test_twelve_code_requests_at_once_send_exactly_the_limit(two_servers):
     phone_e164, phone_local = "+6281233330002", "081233330002"
     run_async(
@@ -252,6 +253,7 @@ def test_sixteen_wrong_passwords_at_once_are_not_all_checked_and_the_owner_still
 # --- In-process: look-ups, delays and warnings, clean-up ---------------------------------------
 
 
+@pytest.mark.clock
 def test_registered_or_not_answers_are_counted_per_ip(make_client):
     client = make_client(account_lookup_per_ip_limit=3, otp_per_ip_limit=100)
     for last in range(3):
@@ -268,6 +270,7 @@ def test_registered_or_not_answers_are_counted_per_ip(make_client):
     assert db(client, lambda: SignInCode.count()) == 0
 
 
+@pytest.mark.clock
 def test_a_guessed_username_slows_down_warns_admins_and_still_lets_the_owner_in(make_client):
     client = make_client(staff_login_slow_after=2, staff_login_max_delay_seconds=1)
     admin = make_staff(client, "admin")
@@ -306,6 +309,7 @@ def test_a_guessed_username_slows_down_warns_admins_and_still_lets_the_owner_in(
     assert [li["data-username"] for li in listed] == ["operator-kota"]
 
 
+@pytest.mark.clock
 def test_old_rate_limit_counters_are_cleaned_up(settings):
     now = datetime.now(UTC)
 
@@ -335,6 +339,7 @@ def test_staff_delays_double_up_to_the_cap(settings):
     assert [attack_delay(n, rules) for n in range(1, 10)] == [0, 0, 0, 1, 2, 4, 8, 10, 10]
 
 
+@pytest.mark.clock
 def test_a_counter_grows_within_its_window_and_restarts_after_it():
     from web import limits
 

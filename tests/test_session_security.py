@@ -92,6 +92,7 @@ def test_a_session_id_planted_before_citizen_sign_in_is_worth_nothing_after(
 
 
 @pytest.mark.parametrize("planted_kind", ["issued", "made_up"])
+@pytest.mark.clock
 def test_a_session_id_planted_before_staff_sign_in_is_worth_nothing_after(
     make_client, planted_kind
 ):
@@ -355,6 +356,7 @@ def test_a_sign_out_during_a_slow_upload_stays_signed_out(live_server, make_clie
 # --- The purge job ------------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_the_purge_job_drops_expired_sessions_and_old_codes_and_keeps_the_rest(make_client):
     from web.jobs.runner import JobRunner, default_jobs
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from db.tables import HttpSession
 from tests.helpers import db
 from tests.query_counter import count_queries
@@ -28,6 +30,7 @@ def test_reading_pages_does_not_write_the_session(make_client):
     assert _session_writes(seen) == []
 
 
+@pytest.mark.clock
 def test_a_session_changed_in_one_process_is_seen_and_saved_by_another(make_client):
     first = make_client()
     make_staff(first, "operator")
