@@ -3,7 +3,7 @@ from URLs and forms, client IP, language, sign-in redirect target."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
 from litestar import Request
@@ -82,6 +82,25 @@ def parse_day(raw: str, *, latest: date | None = None) -> date:
     if day > LATEST_DAY:
         raise BadDate(_("Tanggal terlalu jauh; pilih tanggal sampai tahun 2100."))
     return day
+
+
+def cursor_moment(raw: str) -> datetime | None:
+    """A moment the app wrote into a cursor (ISO 8601 with an offset), in UTC; None for anything
+    else, including moments outside EARLIEST_DAY..LATEST_DAY (year 1 with an offset overflowed
+    when the driver converted it to UTC: a server error)."""
+    try:
+        moment = datetime.fromisoformat(raw) if raw.isascii() else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    earliest = datetime.combine(EARLIEST_DAY, time(), UTC)
+    latest = datetime.combine(LATEST_DAY, time.max, UTC)
+    # The date is checked before the conversion: moving year 1 by an offset overflows.
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment if earliest <= moment <= latest else None
 
 
 def client_ip(request: Request, settings: Settings) -> str:
