@@ -112,9 +112,12 @@ def client_ip(request: Request, settings: Settings) -> str:
     )
 
 
+MAX_NEXT_LENGTH = 2000  # a real path of ours is far shorter; a longer one would sit in the session
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only same-site paths: a crafted ?next= must not send a citizen to another site."""
-    if not target:
+    if not target or len(target) > MAX_NEXT_LENGTH:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
