@@ -122,3 +122,26 @@ def test_category_sla_and_default_opd_change_the_next_dispatch(make_client):
             "active": "1",
         },
     )
+
+
+def test_the_same_username_created_twice_at_once_is_a_form_error_not_a_crash(client):
+    import asyncio
+
+    from web.admin import service
+    from web.forms import FormErrors
+
+    values = {"username": "kembar", "name": "Petugas Kembar", "role": "operator"}
+    values["password"] = "kata-sandi-yang-panjang-1"
+
+    async def twice():
+        return await asyncio.gather(
+            service.create_staff(dict(values), admin_id=1),
+            service.create_staff(dict(values), admin_id=1),
+            return_exceptions=True,
+        )
+
+    results = db(client, twice)
+    assert sorted(type(r).__name__ for r in results) == ["FormErrors", "int"], results
+    refused = next(r for r in results if isinstance(r, FormErrors))
+    assert "sudah dipakai" in refused.errors["username"]
+    assert len(db(client, lambda: StaffUser.select().where(StaffUser.username == "kembar"))) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from db.tables import AuditLog, Citizen, SignInCode
+from db.tables import AuditLog, Citizen, HttpSession, SignInCode
 from tests.helpers import (
     DEMO_PHONE_E164,
     DEMO_PHONE_LOCAL,
@@ -228,3 +228,38 @@ def test_whatsapp_outage_is_explained_and_the_form_kept(make_client, fake_whatsa
     assert "tidak dapat dikirim" in soup(response).find(id="form-errors").get_text()
     assert form_value(response, "name") == "Budi"
     assert db(client, lambda: Citizen.count()) == 0
+
+
+def test_a_huge_next_address_is_not_carried_into_the_session(client):
+    huge = "/laporan?" + "a" * 200_000
+    client.get("/daftar")
+    form = {"nik": valid_nik(3), "name": "Siti", "phone": DEMO_PHONE_LOCAL, "next": huge}
+    response = post_form(client, "/daftar", form, follow_redirects=False)
+    assert response.status_code == 303  # on to the code page
+    rows = db(client, lambda: HttpSession.select(HttpSession.data))
+    assert rows, "the pending sign-in is kept in a session row"
+    assert max(len(bytes(row["data"])) for row in rows) < 5_000
+
+
+def test_the_same_nik_registering_twice_at_once_is_a_form_error_not_a_crash(client):
+    import asyncio
+
+    from web.citizen.accounts import PendingRegistration
+
+    def pending(phone: str) -> PendingRegistration:
+        return PendingRegistration(
+            nik_hash="sama" * 16, nik_masked="3672••••••••0001", name="Siti", phone=phone
+        )
+
+    async def twice():
+        return await asyncio.gather(
+            accounts.create_citizen(pending("+6281200000001"), ip="127.0.0.1"),
+            accounts.create_citizen(pending("+6281200000002"), ip="127.0.0.1"),
+            return_exceptions=True,
+        )
+
+    results = db(client, twice)
+    assert sorted(type(r).__name__ for r in results) == ["FormErrors", "int"], results
+    refused = next(r for r in results if isinstance(r, FormErrors))
+    assert "sudah terdaftar" in refused.errors["nik"]
+    assert len(db(client, lambda: Citizen.select())) == 1

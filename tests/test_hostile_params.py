@@ -30,9 +30,17 @@ HOSTILE = (
     "9999-12-31",
     "",
     "x" * 10_000,
+    "0001-01-01T00:00:00+01:00|1",  # an SLA cursor (due time|id) at the ends of the calendar
 )
 # The values that used to crash a parser; each query parameter gets them on its own as well.
-CRASHERS = ("99999999999999999999", "0001-01-01", "9999-12-31", "\x00")
+CRASHERS = (
+    "99999999999999999999",
+    "0001-01-01",
+    "9999-12-31",
+    "\x00",
+    "0001-01-01T00:00:00+01:00|1",
+    "9999-12-31T23:59:59-01:00|1",
+)
 COMMON_QUERY = (
     "sebelum",
     "setelah",
@@ -164,6 +172,8 @@ def test_no_route_answers_a_server_error_to_hostile_values(clients):
                 for name in query_names:
                     for value in CRASHERS:
                         call(client, method, fill(path, valid), params={name: value})
+                        # Lists sorted by SLA read their cursor another way.
+                        call(client, method, fill(path, valid), params={"urut": "sla", name: value})
     assert not failures, "\n".join(failures)
     assert sent > 1000
 

@@ -3,7 +3,7 @@ from URLs and forms, client IP, language, sign-in redirect target."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
 from litestar import Request
@@ -84,6 +84,25 @@ def parse_day(raw: str, *, latest: date | None = None) -> date:
     return day
 
 
+def cursor_moment(raw: str) -> datetime | None:
+    """A moment the app wrote into a cursor (ISO 8601 with an offset), in UTC; None for anything
+    else, including moments outside EARLIEST_DAY..LATEST_DAY (year 1 with an offset overflowed
+    when the driver converted it to UTC: a server error)."""
+    try:
+        moment = datetime.fromisoformat(raw) if raw.isascii() else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    earliest = datetime.combine(EARLIEST_DAY, time(), UTC)
+    latest = datetime.combine(LATEST_DAY, time.max, UTC)
+    # The date is checked before the conversion: moving year 1 by an offset overflows.
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment if earliest <= moment <= latest else None
+
+
 def client_ip(request: Request, settings: Settings) -> str:
     """The address per-IP limits count: see web.forwarded for whom we believe."""
     return client_address(
@@ -93,9 +112,12 @@ def client_ip(request: Request, settings: Settings) -> str:
     )
 
 
+MAX_NEXT_LENGTH = 2000  # a real path of ours is far shorter; a longer one would sit in the session
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only same-site paths: a crafted ?next= must not send a citizen to another site."""
-    if not target:
+    if not target or len(target) > MAX_NEXT_LENGTH:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -39,6 +39,8 @@ _ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): anything el
 
 # An unchanged session's expiry is pushed back at most once a minute, not on every request.
 RENEW_EVERY_SECONDS = 60
+# A session without a signed-in account (a sign-up or sign-in waiting for its code) lasts an hour.
+UNSIGNED_SECONDS = 3600
 
 
 def new_session_id() -> str:
@@ -50,8 +52,8 @@ class _Loaded:
     key: str | None  # the row this request loaded; None: anonymous (no cookie, unknown, expired)
     data: bytes
     expires_at: datetime | None
-    had_cookie: bool
     rotate: bool = False
+    ended: bool = False
 
 
 def _encode(data: dict[str, Any]) -> bytes:
@@ -73,6 +75,7 @@ def rotate(connection: ASGIConnection, data: dict[str, Any]) -> None:
 def end(connection: ASGIConnection) -> None:
     """Sign-out: the session's row is deleted and the response clears the cookie."""
     connection.scope["session"] = {}
+    connection.scope[_STATE].ended = True  # type: ignore[literal-required]
 
 
 async def end_sessions_of(*, citizen_id: int | None = None, staff_id: int | None = None) -> None:
@@ -99,8 +102,8 @@ async def _load(cookie: str | None) -> _Loaded:
             .first()
         )
         if row is not None and (row["expires_at"] is None or row["expires_at"] > datetime.now(UTC)):
-            return _Loaded(cookie, bytes(row["data"]), row["expires_at"], had_cookie=True)
-    return _Loaded(None, b"", None, had_cookie=bool(cookie))
+            return _Loaded(cookie, bytes(row["data"]), row["expires_at"])
+    return _Loaded(None, b"", None)
 
 
 class SessionMiddleware(ASGIMiddleware):
@@ -144,11 +147,17 @@ class SessionMiddleware(ASGIMiddleware):
         if loaded.key is not None and (loaded.rotate or not data):
             await HttpSession.delete().where(HttpSession.key == loaded.key)
         if not data:
-            return self._cookie("", 0) if loaded.had_cookie else None
+            # Only a sign-out clears the cookie. A request that merely carried a dead id (one that
+            # was in flight while this browser signed in again) must not wipe the new cookie; the
+            # dead id itself is never adopted.
+            return self._cookie("", 0) if loaded.ended else None
         blob = _encode(data)
         now = datetime.now(UTC)
-        expires_at = now + timedelta(seconds=self.max_age)
         citizen_id, staff_id = _owner_id(data, CITIZEN_KEY), _owner_id(data, STAFF_KEY)
+        # A session nobody signed in to holds a sign-up on its way (name, number, NIK hash):
+        # personal data kept no longer than finishing the sign-up needs.
+        lifetime = self.max_age if citizen_id or staff_id else min(self.max_age, UNSIGNED_SECONDS)
+        expires_at = now + timedelta(seconds=lifetime)
         if loaded.key is None or loaded.rotate:
             key = new_session_id()
             await HttpSession.insert(
@@ -160,7 +169,7 @@ class SessionMiddleware(ASGIMiddleware):
                     staff_id=staff_id,
                 )
             )
-            return self._cookie(key, self.max_age)
+            return self._cookie(key, lifetime)
         renew_before = expires_at - timedelta(seconds=RENEW_EVERY_SECONDS)
         if blob == loaded.data and (loaded.expires_at is None or loaded.expires_at >= renew_before):
             return None
@@ -176,6 +185,6 @@ class SessionMiddleware(ASGIMiddleware):
             .where(HttpSession.key == loaded.key)
             .returning(HttpSession.id)
         )
-        if not updated:  # ended elsewhere while this request ran: it stays ended
-            return self._cookie("", 0)
-        return self._cookie(loaded.key, self.max_age)
+        if not updated:  # ended elsewhere while this request ran: it stays ended, cookie untouched
+            return None
+        return self._cookie(loaded.key, lifetime)

@@ -76,6 +76,20 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
         errors["password"] = _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
     if errors:
         raise FormErrors(errors)
+    try:
+        rows = await _insert_staff(username, name, role, opd_id, password, admin_id=admin_id)
+    except Exception:
+        # Two admins creating the same username at once: the loser's unique violation is the
+        # same answer as the check above, not a server error.
+        if await StaffUser.exists().where(StaffUser.username == username):
+            raise FormErrors.single("username", _("Nama pengguna ini sudah dipakai.")) from None
+        raise
+    return rows[0]["id"]
+
+
+async def _insert_staff(
+    username: str, name: str, role: str, opd_id: int | None, password: str, *, admin_id: int
+) -> list[dict]:
     async with write_transaction():
         rows = await StaffUser.insert(
             StaffUser(
@@ -93,7 +107,7 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
             subject=f"staff:{username}",
             role=role,
         )
-    return rows[0]["id"]
+    return rows
 
 
 async def set_active(staff_id: int, active: bool, *, admin_id: int) -> None:

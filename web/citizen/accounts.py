@@ -246,6 +246,18 @@ async def verify_code(*, phone: str, purpose: str, code: str, settings: Settings
 
 
 async def create_citizen(pending: PendingRegistration, *, ip: str) -> int:
+    try:
+        return await _insert_citizen(pending, ip=ip)
+    except FormErrors:
+        raise
+    except Exception:
+        # The same NIK or number registering twice at once: the loser's unique violation gets the
+        # same answer as the check inside, not a server error.
+        await check_not_registered(pending)
+        raise
+
+
+async def _insert_citizen(pending: PendingRegistration, *, ip: str) -> int:
     async with write_transaction():
         await check_not_registered(pending)
         created = await Citizen.insert(

@@ -15,7 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
-from web.http import BadDate, parse_day, row_id
+from web.http import BadDate, cursor_moment, parse_day, row_id
 from web.workflow.lifecycle import WITH_OPD
 
 PAGE_SIZE = 25
@@ -191,12 +191,9 @@ def _keyset(query, filters: InboxFilters):
         query = query.where(Complaint.sla_due_at.is_not_null())
         if cursor:
             due_raw, _, id_raw = cursor.partition("|")
-            try:
-                due = datetime.fromisoformat(due_raw)
-            except ValueError:
-                due = None
+            due = cursor_moment(due_raw)
             last_id = row_id(id_raw)
-            if due is not None and due.tzinfo is not None and last_id is not None:
+            if due is not None and last_id is not None:
                 query = query.where(
                     (Complaint.sla_due_at > due)
                     | ((Complaint.sla_due_at == due) & (Complaint.id > last_id))
