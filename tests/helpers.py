@@ -31,11 +31,16 @@ def clear_of_boundary(period_seconds: int, margin: float = 5.0) -> None:
         time.sleep(left + 0.05)
 
 
+def csrf_cookie(client: TestClient) -> str | None:
+    """The CSRF cookie as the page's JS reads it: __Host-csrftoken over https, else csrftoken."""
+    return client.cookies.get("__Host-csrftoken") or client.cookies.get("csrftoken")
+
+
 def csrf(client: TestClient) -> str:
-    token = client.cookies.get("csrftoken")
+    token = csrf_cookie(client)
     if token is None:
         client.get("/")
-        token = client.cookies.get("csrftoken")
+        token = csrf_cookie(client)
     assert token, "no CSRF cookie was set"
     return token
 

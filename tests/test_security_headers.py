@@ -193,7 +193,7 @@ def test_behind_https_every_cookie_is_secure_and_hsts_is_sent(make_client):
             attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
             assert "secure" in attributes, cookie
             cookies[name] = cookie
-    assert {"session", "csrftoken", "bahasa"} <= set(cookies)
+    assert {"__Host-session", "__Host-csrftoken", "bahasa"} <= set(cookies)
     # The language cookie keeps working: the next page is in English.
     assert 'lang="en"' in citizen.get("/").text
 

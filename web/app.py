@@ -35,12 +35,12 @@ from web.notifications.vapid import vapid_keys
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
-from web.sessions import SessionMiddleware
+from web.sessions import CSRF_COOKIE, SessionMiddleware, cookie_name
 from web.settings import Settings, get_settings
 from web.slow_clients import BodyDeadlineMiddleware
 from web.staff.access import StaffSignInRequired
 from web.staff.routes import ROUTES as STAFF_ROUTES
-from web.system.headers import headers_hook
+from web.system.headers import headers_hook, is_https
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config
 
@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await asyncio.gather(jobs_task, return_exceptions=True)
         await close_pool()
 
-    secure_cookies = settings.public_base_url.startswith("https://")
+    secure_cookies = is_https(settings)
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         request_class=HTMXRequest,
@@ -190,7 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="csrftoken",
+            cookie_name=cookie_name(CSRF_COOKIE, secure_cookies),  # JS reads either name
             header_name="x-csrftoken",
             cookie_secure=secure_cookies,
         ),

@@ -31,7 +31,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.tables import HttpSession
 
-COOKIE = "session"
+COOKIE = "session"  # over https: __Host-session (see cookie_name)
+CSRF_COOKIE = "csrftoken"  # over https: __Host-csrftoken
 CITIZEN_KEY = "citizen_id"  # set by citizen sign-in; also stored in the row's citizen_id column
 STAFF_KEY = "staff_id"  # set by staff sign-in; also stored in the row's staff_id column
 _STATE = "aduan.session"  # this request's loaded row, kept in the ASGI scope
@@ -41,6 +42,13 @@ _ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): anything el
 RENEW_EVERY_SECONDS = 60
 # A session without a signed-in account (a sign-up or sign-in waiting for its code) lasts an hour.
 UNSIGNED_SECONDS = 3600
+
+
+def cookie_name(name: str, secure: bool) -> str:
+    """Over https the credential cookies are ``__Host-`` cookies: the browser accepts them only
+    with Secure, Path=/ and no Domain, so a sibling subdomain (anything else under *.go.id)
+    cannot plant a session id or a CSRF token. Over plain http browsers refuse the prefix."""
+    return f"__Host-{name}" if secure else name
 
 
 def new_session_id() -> str:
@@ -115,10 +123,12 @@ class SessionMiddleware(ASGIMiddleware):
     def __init__(self, *, max_age: int, secure: bool) -> None:
         self.max_age = max_age
         self.secure = secure
+        # Only this name is read: over https a plain "session" cookie may have been planted.
+        self.cookie_name = cookie_name(COOKIE, secure)
 
     def _cookie(self, value: str, max_age: int) -> str:
         return Cookie(
-            key=COOKIE,
+            key=self.cookie_name,
             value=value,
             max_age=max_age,
             path="/",
@@ -128,7 +138,7 @@ class SessionMiddleware(ASGIMiddleware):
         ).to_header(header="")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        loaded = await _load(ASGIConnection(scope).cookies.get(COOKIE))
+        loaded = await _load(ASGIConnection(scope).cookies.get(self.cookie_name))
         scope[_STATE] = loaded  # type: ignore[literal-required]
         scope["session"] = json.loads(loaded.data) if loaded.data else {}
 

@@ -122,7 +122,9 @@ class Settings:
     session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
     # Staff
     staff_idle_minutes: int = setting(
-        30, "Staff are signed out after this many minutes without a request."
+        30,
+        "Staff are signed out after this many minutes without a request of their own (the "
+        "inbox's automatic refresh does not count).",
     )
     staff_login_max_failures: int = setting(
         5,

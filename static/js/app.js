@@ -4,9 +4,15 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  // The CSRF cookie is "__Host-csrftoken" over https, "csrftoken" over plain http (development).
+  // The prefixed one wins: over https a plain one may have been planted by a sibling subdomain.
+  // Read from the cookie, not the page: pages are cached for offline use and must stay generic.
+  function cookie(name) {
+    var match = document.cookie.match(new RegExp("(?:^|;\\s*)" + name + "=([^;]+)"));
     return match ? decodeURIComponent(match[1]) : "";
+  }
+  function csrfToken() {
+    return cookie("__Host-csrftoken") || cookie("csrftoken");
   }
   window.AduanPage = { csrfToken: csrfToken };
 

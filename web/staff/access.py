@@ -25,6 +25,13 @@ ANY_STAFF = frozenset(ROLES)
 SESSION_STAFF = STAFF_KEY
 SESSION_SEEN = "staff_seen_at"
 SEEN_RESOLUTION_SECONDS = 60
+# Sent by requests the page makes on its own (the inbox refresh): they are not a person at the
+# desk, so they must not keep an unattended staff PC signed in.
+POLL_HEADER = "x-aduan-poll"
+
+
+def is_poll(connection: ASGIConnection) -> bool:
+    return connection.headers.get(POLL_HEADER) == "1"
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class StaffSignInRequired(HTTPException):
 
 
 async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMember | None:
-    """The signed-in staff member, or None; an idle session ends here (and is cleared)."""
+    """The signed-in staff member, or None; an idle session ends here (and is cleared).
+    A poll needs a live session like any request but does not count as activity."""
     session = connection.scope.get("session")
     if not session or SESSION_STAFF not in session:
         return None
@@ -64,7 +72,7 @@ async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMemb
     )
     if row is None:
         return None
-    if now - seen > SEEN_RESOLUTION_SECONDS:
+    if now - seen > SEEN_RESOLUTION_SECONDS and not is_poll(connection):
         # Stamped at most once a minute: every stamp rewrites the session row.
         session[SESSION_SEEN] = now
     return StaffMember(
