@@ -36,6 +36,11 @@ INTERNAL = [
     "https://[::ffff:127.0.0.1]/push/x",
     "https://[2002:a00:1::]/push/x",  # 6to4 of 10.0.0.1
     "https://[64:ff9b::a9fe:a9fe]/push/x",  # NAT64 of 169.254.169.254
+    "https://[64:ff9b:1::808:808]/push/x",  # local-use NAT64: maps to wherever the operator chose
+    "https://[::ffff:0:a00:1]/push/x",  # IPv4-translated 10.0.0.1
+    "https://[::ffff:0:7f00:1]/push/x",  # IPv4-translated 127.0.0.1
+    "https://[::a9fe:a9fe]/push/x",  # IPv4-compatible 169.254.169.254
+    "https://[::c0a8:101]/push/x",  # IPv4-compatible 192.168.1.1
     "https://localhost/push/x",  # a name that resolves to loopback
     "https://2130706433/push/x",  # 127.0.0.1 as one number
 ]
