@@ -192,6 +192,17 @@ class Settings:
         "*.notify.windows.com). Empty: any host whose addresses are all public internet addresses "
         "(never loopback, private or link-local). Plain http only to listed hosts, outside production.",
     )
+    push_max_devices: int = setting(
+        10,
+        "Browsers one citizen or staff user can have notifications on; turning them on in one more "
+        "replaces the one turned on longest ago.",
+    )
+    push_subscribe_per_hour: int = setting(
+        20, "Times one citizen or staff user may turn notifications on per hour."
+    )
+    push_dns_timeout_seconds: int = setting(
+        5, "Longest wait for the DNS look-up that checks a new push endpoint."
+    )
     notify_whatsapp_fallback: bool = setting(
         False,
         "Tell citizens without push notifications about their ticket on WhatsApp (status template).",
