@@ -131,3 +131,13 @@ def test_the_sender_connects_to_the_checked_address_only(push_service):
     assert answer.status_code == 201
     [request] = push_service.requests
     assert request.headers["Host"] == f"push.invalid:{port}"
+
+
+def test_a_dns_check_past_its_time_is_answered_try_again_later(make_client):
+    """The check's look-up has ADUAN_PUSH_DNS_TIMEOUT_SECONDS; at 0 every look-up is too slow."""
+    citizen = make_client(push_allowed_hosts="", push_dns_timeout_seconds=0)
+    register(citizen)
+    slow = subscribe(citizen, "https://8.8.8.8/push/x")
+    assert slow.status_code == 400
+    assert "tidak dapat dihubungi saat ini" in slow.json()["errors"]["endpoint"]
+    assert subscriptions(citizen) == []
