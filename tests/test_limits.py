@@ -171,6 +171,41 @@ def test_two_right_codes_at_once_sign_in_once(two_servers):
     assert signed_in == 1
 
 
+def test_sixteen_new_devices_at_once_over_two_processes_keep_the_cap(two_servers):
+    """Each subscribe trims the person's browsers to the newest ADUAN_PUSH_MAX_DEVICES (10) in
+    its own transaction: at once, each must see the others' rows, or more would stay."""
+    from tests.fake_push import FakePushService
+
+    run_async(
+        lambda: Citizen.insert(
+            Citizen(nik_hash="y" * 64, nik_masked="3672", phone=DEMO_PHONE_E164, name="Siti")
+        )
+    )
+    client = browser()
+    token = csrf(client, two_servers[0].url)
+    headers = {"x-csrftoken": token}
+    client.post(two_servers[0].url + "/masuk", data={"phone": DEMO_PHONE_LOCAL}, headers=headers)
+    code = two_servers[0].sign_in_code(DEMO_PHONE_E164)
+    signed_in = client.post(
+        two_servers[0].url + "/masuk/kode", data={"code": code, "action": "verify"}, headers=headers
+    )
+    assert signed_in.status_code == 303
+
+    def subscribe(n: int) -> httpx.Response:
+        keys = FakePushService.keys_for(f"https://fcm.googleapis.com/fcm/send/phone-{n}")
+        with browser(cookies=client.cookies) as other:
+            return other.post(
+                two_servers[n % 2].url + "/notifikasi/langganan",
+                json=keys.as_json(),
+                headers={**headers, "Accept": "application/json"},
+            )
+
+    answers = at_once([lambda n=n: subscribe(n) for n in range(16)])
+    assert [a.status_code for a in answers] == [201] * 16
+    assert run_async(lambda: PushSubscription.count()) == 10
+    client.close()
+
+
 @pytest.mark.clock
 def test_twelve_code_requests_at_once_send_exactly_the_limit(two_servers):
     phone_e164, phone_local = "+6281233330002", "081233330002"

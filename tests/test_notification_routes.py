@@ -211,3 +211,61 @@ def test_signing_out_forgets_this_device_only(make_client):
     staff_sign_in(staff, "operator-kota")
     post_form(staff, "/staf/keluar", {"push_endpoint": ENDPOINT})
     assert [row["endpoint"] for row in subscriptions(staff)] == [other]
+
+
+def test_one_person_keeps_at_most_the_newest_devices(make_client):
+    citizen = make_client(push_max_devices=3)
+    register(citizen)
+    endpoints = [f"https://fcm.googleapis.com/fcm/send/device-{n}" for n in range(5)]
+    for endpoint in endpoints[:4]:
+        saved = post_json(
+            citizen, "/notifikasi/langganan", FakePushService.keys_for(endpoint).as_json()
+        )
+        assert saved.status_code == 201
+    # The fourth replaced the one turned on longest ago.
+    assert [row["endpoint"] for row in subscriptions(citizen)] == endpoints[1:4]
+    # A phone re-subscribing with its endpoint keeps its place and pushes out nobody...
+    again = post_json(
+        citizen, "/notifikasi/langganan", FakePushService.keys_for(endpoints[1]).as_json()
+    )
+    assert again.status_code == 201
+    assert sorted(row["endpoint"] for row in subscriptions(citizen)) == endpoints[1:4]
+    # ...and, being the newest now, stays when the next new device comes.
+    post_json(citizen, "/notifikasi/langganan", FakePushService.keys_for(endpoints[4]).as_json())
+    assert sorted(row["endpoint"] for row in subscriptions(citizen)) == [
+        endpoints[1],
+        endpoints[3],
+        endpoints[4],
+    ]
+
+
+def test_turning_notifications_on_is_limited_per_person(make_client):
+    citizen = make_client(push_subscribe_per_hour=2)
+    register(citizen)
+    for n in range(2):
+        endpoint = f"https://fcm.googleapis.com/fcm/send/often-{n}"
+        assert (
+            post_json(
+                citizen, "/notifikasi/langganan", FakePushService.keys_for(endpoint).as_json()
+            ).status_code
+            == 201
+        )
+    refused = post_json(
+        citizen,
+        "/notifikasi/langganan",
+        FakePushService.keys_for("https://fcm.googleapis.com/fcm/send/often-9").as_json(),
+    )
+    assert refused.status_code == 429
+    assert "Terlalu sering mengaktifkan notifikasi" in refused.json()["errors"]["__all__"]
+    assert len(subscriptions(citizen)) == 2
+    # Another person has their own allowance.
+    other = make_client()
+    register(other, nik=valid_nik(77), phone="081299990077")
+    assert (
+        post_json(
+            other,
+            "/notifikasi/langganan",
+            FakePushService.keys_for("https://fcm.googleapis.com/fcm/send/other").as_json(),
+        ).status_code
+        == 201
+    )

@@ -36,6 +36,11 @@ INTERNAL = [
     "https://[::ffff:127.0.0.1]/push/x",
     "https://[2002:a00:1::]/push/x",  # 6to4 of 10.0.0.1
     "https://[64:ff9b::a9fe:a9fe]/push/x",  # NAT64 of 169.254.169.254
+    "https://[64:ff9b:1::808:808]/push/x",  # local-use NAT64: maps to wherever the operator chose
+    "https://[::ffff:0:a00:1]/push/x",  # IPv4-translated 10.0.0.1
+    "https://[::ffff:0:7f00:1]/push/x",  # IPv4-translated 127.0.0.1
+    "https://[::a9fe:a9fe]/push/x",  # IPv4-compatible 169.254.169.254
+    "https://[::c0a8:101]/push/x",  # IPv4-compatible 192.168.1.1
     "https://localhost/push/x",  # a name that resolves to loopback
     "https://2130706433/push/x",  # 127.0.0.1 as one number
 ]
@@ -126,3 +131,13 @@ def test_the_sender_connects_to_the_checked_address_only(push_service):
     assert answer.status_code == 201
     [request] = push_service.requests
     assert request.headers["Host"] == f"push.invalid:{port}"
+
+
+def test_a_dns_check_past_its_time_is_answered_try_again_later(make_client):
+    """The check's look-up has ADUAN_PUSH_DNS_TIMEOUT_SECONDS; at 0 every look-up is too slow."""
+    citizen = make_client(push_allowed_hosts="", push_dns_timeout_seconds=0)
+    register(citizen)
+    slow = subscribe(citizen, "https://8.8.8.8/push/x")
+    assert slow.status_code == 400
+    assert "tidak dapat dihubungi saat ini" in slow.json()["errors"]["endpoint"]
+    assert subscriptions(citizen) == []

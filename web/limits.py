@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv6Address, IPv6Network, ip_address
 
+from db.engine import write_transaction
 from db.tables import RateLimit
 
 # The window restarts when a counter is taken after its reset time; until then it only grows.
@@ -24,6 +26,25 @@ ON CONFLICT (key) DO UPDATE SET
                     ELSE rate_limit.reset_at END
 RETURNING hits, reset_at
 """
+
+
+def ip_bucket(ip: str) -> str:
+    """What per-IP limits count: an IPv4 address, or the /64 network of an IPv6 address.
+
+    Any IPv6 host gets a whole /64 (2^64 addresses) from its provider, so counting addresses
+    would give every IPv6 client an unlimited budget. IPv4-mapped addresses count as IPv4.
+    Anything that is not an address (tests' "testclient") is counted as written.
+    """
+    try:
+        address = ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        # int() drops a scope id (fe80::1%eth0), which ip_network would refuse.
+        return str(IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -69,3 +90,33 @@ async def forget_expired(*, now: datetime) -> int:
     """Delete counters whose window has ended (they would restart at 1 anyway)."""
     gone = await RateLimit.delete().where(RateLimit.reset_at < now).returning(RateLimit.id)
     return len(gone)
+
+
+# Takes the row's lock (inserting it if new) and reads the last turn handed out: on PostgreSQL a
+# second try for the same key waits here until the first one's transaction ends; on SQLite the
+# IMMEDIATE transaction already lets one writer in at a time.
+_LOCK_TURN = """
+INSERT INTO rate_limit (key, hits, reset_at) VALUES ({}, 1, {})
+ON CONFLICT (key) DO UPDATE SET hits = rate_limit.hits + 1
+RETURNING reset_at
+"""
+
+
+async def take_turn(
+    key: str, *, spacing_seconds: float, max_wait_seconds: float, now: datetime | None = None
+) -> datetime | None:
+    """Reserve the next turn on ``key``: ``spacing_seconds`` after the last turn handed out (or
+    after now, when that is past). Returns the turn's time, or None, reserving nothing, when it is
+    more than ``max_wait_seconds`` away. Concurrent callers, in any process, get distinct turns.
+
+    The row's ``reset_at`` holds the last turn; once past, the row is stale and cleaned up.
+    """
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        rows = await RateLimit.raw(_LOCK_TURN, key[:200], now)
+        last = _as_datetime(rows[0]["reset_at"])
+        turn = max(last, now) + timedelta(seconds=spacing_seconds)
+        if (turn - now).total_seconds() > max_wait_seconds:
+            return None
+        await RateLimit.update({RateLimit.reset_at: turn}).where(RateLimit.key == key[:200])
+    return turn

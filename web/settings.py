@@ -98,7 +98,9 @@ class Settings:
     otp_max_attempts: int = setting(5, "Wrong guesses allowed per code before it is burnt.")
     otp_per_phone_limit: int = setting(3, "Codes sent to one number per otp_window_seconds.")
     otp_per_ip_limit: int = setting(
-        10, "Codes requested from one IP address per otp_window_seconds."
+        10,
+        "Codes requested from one IP address per otp_window_seconds. Every per-IP limit counts an "
+        "IPv6 client by its /64 network (one host's share), an IPv4 client by its address.",
     )
     otp_window_seconds: int = setting(
         900, "Window of the per-number and per-IP code limits and of the look-up limit."
@@ -133,11 +135,16 @@ class Settings:
     )
     staff_login_slow_after: int = setting(
         10,
-        "Failed staff sign-ins for one username from all addresses per window after which every "
-        "further try waits longer (never refused) and admins are warned.",
+        "Failed staff sign-ins for one username from all addresses per window after which "
+        "further tries are spaced out one after another, each longer, and admins are warned.",
     )
     staff_login_max_delay_seconds: int = setting(
-        10, "Longest wait of a staff sign-in try for a username under attack."
+        10, "Longest spacing between two staff sign-in tries for a username under attack."
+    )
+    staff_login_max_wait_seconds: int = setting(
+        30,
+        "A staff sign-in try whose turn (for a username under attack) is further away than this "
+        "is refused without checking the password; the owner waits at most this long.",
     )
     staff_login_window_seconds: int = setting(900, "Window of the staff sign-in failure limits.")
     shift_starts: str = setting(
@@ -186,6 +193,17 @@ class Settings:
         "subdomains (e.g. fcm.googleapis.com,*.push.services.mozilla.com,web.push.apple.com,"
         "*.notify.windows.com). Empty: any host whose addresses are all public internet addresses "
         "(never loopback, private or link-local). Plain http only to listed hosts, outside production.",
+    )
+    push_max_devices: int = setting(
+        10,
+        "Browsers one citizen or staff user can have notifications on; turning them on in one more "
+        "replaces the one turned on longest ago.",
+    )
+    push_subscribe_per_hour: int = setting(
+        20, "Times one citizen or staff user may turn notifications on per hour."
+    )
+    push_dns_timeout_seconds: int = setting(
+        5, "Longest wait for the DNS look-up that checks a new push endpoint."
     )
     notify_whatsapp_fallback: bool = setting(
         False,

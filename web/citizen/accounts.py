@@ -111,7 +111,9 @@ async def count_lookup(*, ip: str, settings: Settings) -> None:
     The answers stay helpful for real people; the budget stops anyone from walking through
     the list of numbers or NIKs to learn who is registered.
     """
-    taken = await limits.take(f"lookup-ip:{ip}", window_seconds=settings.otp_window_seconds)
+    taken = await limits.take(
+        f"lookup-ip:{limits.ip_bucket(ip)}", window_seconds=settings.otp_window_seconds
+    )
     if taken.over(settings.account_lookup_per_ip_limit):
         raise FormErrors.single(
             "__all__",
@@ -128,7 +130,7 @@ async def send_code(
     """Send a fresh 6-digit code, within the per-IP and per-number limits (taken atomically)."""
     window = settings.otp_window_seconds
     # The IP first: a refused network must not use up the number's own allowance.
-    per_ip = await limits.take(f"otp-ip:{ip}", window_seconds=window)
+    per_ip = await limits.take(f"otp-ip:{limits.ip_bucket(ip)}", window_seconds=window)
     if per_ip.over(settings.otp_per_ip_limit):
         raise FormErrors.single(
             "__all__",

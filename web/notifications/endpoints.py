@@ -22,6 +22,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 NAT64 = ip_network("64:ff9b::/96")
+# Carry an IPv4 address in their last 32 bits: IPv4-translated (SIIT, ::ffff:0:a.b.c.d) and the
+# deprecated IPv4-compatible (::a.b.c.d) forms; judged by that address.
+IPV4_TRANSLATED = ip_network("::ffff:0:0:0/96")
+IPV4_COMPATIBLE = ip_network("::/96")
+# Local-use NAT64 (RFC 8215): translates to whatever the operator chose, the internal network too.
+LOCAL_NAT64 = ip_network("64:ff9b:1::/48")
 
 
 class EndpointRefused(ValueError):
@@ -54,8 +60,10 @@ def is_public(address: IPv4Address | IPv6Address) -> bool:
     if isinstance(address, IPv6Address):
         # ::ffff:10.0.0.1, 2002:0a00:0001:: (6to4) and 64:ff9b::a00:1 (NAT64) carry an IPv4
         # address that a gateway connects to: judge that one.
+        if address in LOCAL_NAT64:
+            return False
         embedded = address.ipv4_mapped or address.sixtofour
-        if address in NAT64:
+        if any(address in net for net in (NAT64, IPV4_TRANSLATED, IPV4_COMPATIBLE)):
             embedded = IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             address = embedded

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import anyio
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
@@ -65,12 +64,21 @@ async def subscribe(request: Request) -> Response:
         subscription = subscriptions.parse_subscription(
             data, allowed=allowed, allow_http=not settings.is_production
         )
-        await anyio.to_thread.run_sync(subscriptions.check_endpoint, subscription.endpoint, allowed)
+    except FormErrors as exc:
+        return Response({"errors": exc.errors}, status_code=400, headers=NO_STORE)
+    try:
+        await subscriptions.count_subscribe(owner, per_hour=settings.push_subscribe_per_hour)
+    except FormErrors as exc:
+        return Response({"errors": exc.errors}, status_code=429, headers=NO_STORE)
+    try:
+        await subscriptions.check_endpoint_in_thread(
+            subscription.endpoint, allowed, settings.push_dns_timeout_seconds
+        )
     except FormErrors as exc:
         return Response({"errors": exc.errors}, status_code=400, headers=NO_STORE)
     device = subscriptions.device_label(request.headers.get("user-agent", ""))
     subscription_id = await subscriptions.save_subscription(
-        owner, subscription, device=device, now=datetime.now(UTC)
+        owner, subscription, device=device, now=datetime.now(UTC), keep=settings.push_max_devices
     )
     return Response({"id": subscription_id, "device": device}, status_code=201, headers=NO_STORE)
 

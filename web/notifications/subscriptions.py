@@ -2,7 +2,9 @@
 
 A subscription belongs to whoever last registered it on that browser: registering upserts by
 endpoint, so a shared phone that someone else signs in on (and turns notifications on) moves to
-them and stops telling the previous person.
+them and stops telling the previous person. One person keeps at most ``push_max_devices``
+browsers: a new one replaces the one registered longest ago (a lost phone must not block the new
+one, and nobody can fill the table with endpoints).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 from cryptography.hazmat.primitives.asymmetric import ec
+from piccolo.engine.postgres import PostgresEngine
 
-from db.engine import write_transaction
-from db.tables import PushSubscription
+from db.engine import current_engine, write_transaction
+from db.tables import Citizen, PushSubscription, StaffUser
+from web import limits
 from web.forms import FormErrors
 from web.i18n import _
 from web.notifications.endpoints import (
@@ -28,6 +33,10 @@ from web.notifications.endpoints import (
 from web.notifications.vapid import b64url_decode
 
 MAX_ENDPOINT = 1000
+SUBSCRIBE_WINDOW_SECONDS = 3600
+# DNS look-ups run in threads of their own allowance, not the shared one that photo uploads use:
+# slow or hanging name servers can then hold up only other subscribes.
+_DNS_SLOTS = anyio.CapacityLimiter(4)
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,37 @@ def check_endpoint(endpoint: str, allowed: tuple[str, ...]) -> None:
         ) from exc
 
 
+async def check_endpoint_in_thread(endpoint: str, allowed: tuple[str, ...], timeout: float) -> None:
+    """check_endpoint off the event loop, at most ``timeout`` seconds (then "try again later";
+    the look-up's thread is left to finish on its own)."""
+    try:
+        with anyio.fail_after(timeout):
+            await anyio.to_thread.run_sync(
+                check_endpoint, endpoint, allowed, limiter=_DNS_SLOTS, abandon_on_cancel=True
+            )
+    except TimeoutError as exc:
+        raise FormErrors.single(
+            "endpoint",
+            _("Alamat layanan notifikasi tidak dapat dihubungi saat ini. Coba lagi sebentar lagi."),
+        ) from exc
+
+
+async def count_subscribe(owner: Owner, *, per_hour: int) -> None:
+    """Count one "turn notifications on" against the person's hourly allowance (FormErrors beyond):
+    each one costs a DNS look-up and a database write."""
+    taken = await limits.take(
+        f"push-subscribe:{owner.kind}:{owner.id}", window_seconds=SUBSCRIBE_WINDOW_SECONDS
+    )
+    if taken.over(per_hour):
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Terlalu sering mengaktifkan notifikasi. Coba lagi dalam %(minutes)s menit.",
+                minutes=taken.minutes_left(),
+            ),
+        )
+
+
 def _is_p256_point(raw: bytes) -> bool:
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
@@ -155,11 +195,20 @@ def _owned_by(owner: Owner):
     return PushSubscription.citizen == owner.id
 
 
+async def _lock_owner(owner: Owner) -> None:
+    """Subscribes of one person run one at a time, so two at once cannot both trim to the cap and
+    leave one too many (SQLite's IMMEDIATE transaction already admits one writer at a time)."""
+    if isinstance(current_engine(), PostgresEngine):
+        table = StaffUser if owner.kind == "staff" else Citizen
+        await table.select(table.id).where(table.id == owner.id).lock_rows()
+
+
 async def save_subscription(
-    owner: Owner, subscription: BrowserSubscription, *, device: str, now: datetime
+    owner: Owner, subscription: BrowserSubscription, *, device: str, now: datetime, keep: int
 ) -> int:
     """Store the browser's subscription for ``owner``; the same endpoint moves to them if it was
-    someone else's. Returns its id."""
+    someone else's. Beyond ``keep`` browsers, the ones registered longest ago are forgotten.
+    Returns its id."""
     row = PushSubscription(
         endpoint=subscription.endpoint,
         p256dh=subscription.p256dh,
@@ -179,11 +228,19 @@ async def save_subscription(
         PushSubscription.created_at,
     ]
     async with write_transaction():
+        await _lock_owner(owner)
         rows = await (
             PushSubscription.insert(row)
             .on_conflict(target=PushSubscription.endpoint, action="DO UPDATE", values=replaced)
             .returning(PushSubscription.id)
         )
+        kept = (
+            PushSubscription.select(PushSubscription.id)
+            .where(_owned_by(owner))
+            .order_by(PushSubscription.created_at, PushSubscription.id, ascending=False)
+            .limit(keep)
+        )
+        await PushSubscription.delete().where(_owned_by(owner) & PushSubscription.id.not_in(kept))
     return rows[0]["id"]
 
 

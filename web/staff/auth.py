@@ -55,16 +55,18 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
     """The staff id for a correct username and password; FormErrors otherwise (same message for both).
 
     Limits (why: a lock per username alone lets anyone lock the mayor out from anywhere): tries
-    per username from one IP, and per IP for all usernames, are refused beyond their limit; tries
-    per username from all IPs are only slowed down, and admins are warned. Each try takes its
-    place in the counters BEFORE the password is checked, so concurrent tries cannot overshoot;
-    a right password gives its places back.
+    per username from one IP (an IPv6 /64, see limits.ip_bucket), and per IP for all usernames,
+    are refused beyond their limit; tries per username from all IPs are slowed down and queued
+    one after another (see _wait_for_turn), and admins are warned. Each try takes its place in
+    the counters BEFORE the password is checked, so concurrent tries cannot overshoot; a right
+    password gives its places back.
     """
     username = username.strip().lower()
     window = settings.staff_login_window_seconds
+    network = limits.ip_bucket(ip)
     ip_key, pair_key, user_key = (
-        f"staff-ip:{ip}",
-        f"staff-pair:{username}|{ip}",
+        f"staff-ip:{network}",
+        f"staff-pair:{username}|{network}",
         f"staff-user:{username}",
     )
     for key, limit in (
@@ -84,7 +86,7 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
     if tries == settings.staff_login_slow_after + 1:
         await warn_admins(username=username, ip=ip, tries=tries - 1)
     if delay := attack_delay(tries, settings):
-        await asyncio.sleep(delay)
+        await _wait_for_turn(username, delay, settings)
     row = (
         await StaffUser.select(StaffUser.id, StaffUser.password_hash)
         .where((StaffUser.username == username) & (StaffUser.active == True))
@@ -120,6 +122,28 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
     await limits.give_back(ip_key)
     await limits.give_back(user_key)
     return row["id"]
+
+
+async def _wait_for_turn(username: str, delay: float, settings: Settings) -> None:
+    """Tries for a username under attack run one at a time, ``delay`` seconds apart, across all
+    processes: parallel tries from many addresses would otherwise sleep side by side and all be
+    checked at full speed. A try whose turn is further off than staff_login_max_wait_seconds is
+    refused unchecked; the queue never grows beyond that, so the owner waits, at worst, that long.
+    """
+    turn = await limits.take_turn(
+        f"staff-turn:{username}",
+        spacing_seconds=delay,
+        max_wait_seconds=settings.staff_login_max_wait_seconds,
+    )
+    if turn is None:
+        raise FormErrors.single(
+            "__all__",
+            _(
+                "Terlalu banyak percobaan masuk. Coba lagi dalam %(minutes)s menit.",
+                minutes=max(1, -(-settings.staff_login_max_wait_seconds // 60)),
+            ),
+        )
+    await asyncio.sleep(max(0.0, (turn - datetime.now(UTC)).total_seconds()))
 
 
 async def warn_admins(*, username: str, ip: str, tries: int) -> None:
