@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import csrf
+from tests.helpers import app_routes, csrf
 from tests.staff_helpers import make_staff, staff_sign_in
 from tests.test_staff_access import dispatched_ticket  # noqa: F401  (fixture)
 
@@ -82,13 +82,6 @@ def form_fields() -> set[str]:
     }
 
 
-def routes(app):
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
-                yield method, route.path, handler
-
-
 def path_params(path: str) -> list[str]:
     return re.findall(r"{(\w+):\w+}", path)
 
@@ -131,7 +124,7 @@ def test_no_route_answers_a_server_error_to_hostile_values(clients):
     app = clients["anonymous"].app
     fields = form_fields()
     # Signing out would end the walk for that client: those routes go last.
-    table = sorted(routes(app), key=lambda r: ("keluar" in r[1], r[1], r[0]))
+    table = sorted(app_routes(app), key=lambda r: ("keluar" in r[1], r[1], r[0]))
     failures = []
     sent = 0
 

@@ -11,23 +11,13 @@ import re
 
 import pytest
 
-from db.tables import ComplaintPhoto
-from tests.helpers import db, post_form, register
-from tests.images import png_bytes
+from tests.helpers import app_routes, post_form, register
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form, photo_files
-from web.workflow.service import Actor, act
+from tests.test_staff_access import dispatched_ticket  # noqa: F401  (fixture)
 
 HTTPS_URL = "https://aduan.cilegon.go.id"
 # Public, personal-data-free answers that may be kept by a browser (with revalidation or a hash).
 CACHEABLE = ("/static/", "/sw.js", "/manifest.webmanifest", "/notifikasi/kunci", "/transparansi")
-
-
-def routes(app):
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
-                yield method, route.path
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -63,24 +53,8 @@ def assert_protected(response, where: str, *, https: bool = False) -> None:
 
 
 @pytest.fixture
-def ticket(make_client):
-    """A citizen's ticket with a photo, dispatched to Dinas PUPR."""
-    citizen = make_client()
-    register(citizen)
-    filed = post_form(citizen, "/lapor", complaint_form(), files=photo_files(png_bytes()))
-    number = filed.url.path.rsplit("/", 1)[1]
-
-    async def dispatch():
-        from db.tables import Opd
-
-        pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
-        operator = Actor(kind="system", id=None, role="operator")
-        await act(number, "verify", operator, expected_version=1)
-        await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
-
-    db(citizen, dispatch)
-    photo_id = db(citizen, lambda: ComplaintPhoto.select(ComplaintPhoto.id).first())["id"]
-    return {"number": number, "photo_id": photo_id, "citizen": citizen}
+def ticket(dispatched_ticket):  # noqa: F811
+    return dispatched_ticket
 
 
 def fill(path: str, ticket: dict, static_path: str) -> str:
@@ -112,7 +86,7 @@ def test_every_route_sends_the_security_headers(make_client, ticket):
     static_path = admin.app.state.assets.url("css/app.css").removeprefix("/static/")
 
     checked = 0
-    for method, path in routes(admin.app):
+    for method, path, _handler in app_routes(admin.app):
         url = fill(path, ticket, static_path)
         for who, client in clients.items():
             if method == "GET":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from db.tables import Complaint, ComplaintPhoto
-from tests.helpers import db, post_form, register
+from tests.helpers import app_routes, db, post_form, register
 from tests.images import png_bytes
 from tests.staff_helpers import make_staff, staff_sign_in
 from tests.test_complaints import complaint_form, photo_files
@@ -16,13 +16,6 @@ from web.workflow.service import Actor, act
 
 ROLES = ("operator", "opd_staff", "supervisor", "admin")
 STAFF_PREFIXES = ("/operator", "/opd", "/staf/foto", "/admin", "/pimpinan")
-
-
-def staff_routes(app):
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            for method in handler.http_methods - {"OPTIONS", "HEAD"}:  # Litestar's automatic ones
-                yield method, route.path, handler
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ def fill(path: str, ticket: dict) -> str:
 
 
 def test_every_staff_path_declares_its_roles(client):
-    for method, path, handler in staff_routes(client.app):
+    for method, path, handler in app_routes(client.app):
         if path.startswith(STAFF_PREFIXES):
             assert "roles" in handler.opt, f"{method} {path} has no role list"
 
@@ -72,7 +65,7 @@ def test_authorization_matrix(make_client, dispatched_ticket):
     clients["citizen"] = dispatched_ticket["citizen"]
 
     checked = 0
-    for method, path, handler in staff_routes(clients["operator"].app):
+    for method, path, handler in app_routes(clients["operator"].app):
         roles = handler.opt.get("roles")
         if roles is None:
             continue
@@ -124,7 +117,7 @@ def test_report_pages_admit_the_intended_roles(make_client):
         clients[role] = client
     declared = {
         path: set(handler.opt["roles"])
-        for _, path, handler in staff_routes(clients["admin"].app)
+        for _, path, handler in app_routes(clients["admin"].app)
         if path in REPORT_ROLES
     }
     assert declared == REPORT_ROLES

@@ -178,7 +178,8 @@ async def send_code(
 async def forget_old_codes(*, now: datetime, keep: timedelta, settings: Settings) -> int:
     """Delete codes used or expired longer than ``keep`` ago (phone numbers and addresses).
 
-    Never younger than the code limits' window: those limits count the codes sent in it.
+    Never sooner than the code limits' window, so a code is kept at least as long as anyone can
+    be refused for having asked for it (the counts themselves live in rate_limit).
     """
     cutoff = now - max(keep, timedelta(seconds=settings.otp_window_seconds))
     gone = (
