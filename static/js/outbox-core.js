@@ -159,7 +159,8 @@
       .then(function () { return account; });
   }
 
-  // The account this phone last saw signed in ({account, label} or null), for items written offline.
+  // The account this phone last saw signed in ({account, label} or null), for items written offline
+  // or after the session expired.
   function lastAccount() {
     return db().then(function (d) { return d.get(META, "account"); }).then(function (a) { return a || null; });
   }
@@ -210,8 +211,10 @@
     }, PROBE_TIMEOUT_MS).then(function (answer) {
       var data = answer.response.ok ? parseJson(answer.text) : null;
       if (!data || typeof data.signed_in !== "boolean") throw new Error("outbox: not our server");
-      var account = data.signed_in && data.account ? { account: String(data.account), label: String(data.label || "") } : null;
-      return rememberAccount(account);
+      if (!data.signed_in || !data.account) return null;
+      // Remembered until another account signs in here or this one signs out on this phone (not
+      // when a session merely expires: what its owner writes meanwhile is still theirs).
+      return rememberAccount({ account: String(data.account), label: String(data.label || "") });
     });
   }
 

@@ -87,10 +87,12 @@
     }
 
     function whoWrites() {
-      // Asked fresh when online; offline, the account this phone last saw signed in.
-      var last = AduanOutbox.lastAccount();
-      if (navigator.onLine === false) return last;
-      return AduanOutbox.whoIsSignedIn().catch(function () { return last; });
+      // Asked fresh when online; offline or signed out (an expired session), the account this phone
+      // last saw signed in. After an explicit sign-out there is none: the item waits for a claim.
+      if (navigator.onLine === false) return AduanOutbox.lastAccount();
+      return AduanOutbox.whoIsSignedIn().then(function (account) {
+        return account || AduanOutbox.lastAccount();
+      }, function () { return AduanOutbox.lastAccount(); });
     }
 
     form.addEventListener("submit", function (event) {
