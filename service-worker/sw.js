@@ -121,7 +121,17 @@ function drainUntilDone(deadline, unreachable) {
 
 self.addEventListener("sync", function (event) {
   if (event.tag === AduanOutbox.SYNC_TAG) {
-    event.waitUntil(drainUntilDone(Date.now() + SYNC_BUDGET_MS, 0));
+    var drained = drainUntilDone(Date.now() + SYNC_BUDGET_MS, 0);
+    if (event.lastChance) {
+      // The browser's retries end here. Registering again works while a page of ours is open (pages
+      // also register whenever something waits); without one, the next opening of the app sends.
+      drained = drained.catch(function (error) {
+        return self.registration.sync.register(AduanOutbox.SYNC_TAG).catch(function () {}).then(function () {
+          throw error;
+        });
+      });
+    }
+    event.waitUntil(drained);
   }
 });
 
