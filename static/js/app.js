@@ -374,6 +374,11 @@
   }, true);
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
+    // The account chip says who is signed in: the outbox writes new items under that account.
+    var chip = event.detail.elt.matches("[data-outbox-account]") ? event.detail.elt : null;
+    if (chip && chip.dataset.outboxAccount && window.AduanOutbox) {
+      AduanOutbox.rememberAccount({ account: chip.dataset.outboxAccount, label: chip.dataset.outboxLabel || "" });
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
