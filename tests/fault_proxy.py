@@ -163,6 +163,11 @@ class FaultProxy:
         with self._lock:
             return self.counts[(path, outcome)]
 
+    def total(self, outcome: str) -> int:
+        """How many requests, whatever their path, had ``outcome``."""
+        with self._lock:
+            return sum(n for (_, seen), n in self.counts.items() if seen == outcome)
+
     def report(self) -> str:
         """One line per path: what happened to its requests, e.g. ``pass=3 forwarded=3``."""
         with self._lock:
