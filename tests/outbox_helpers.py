@@ -81,12 +81,15 @@ def controlled_by_worker(page, server, path="/lapor"):
 
 
 def outbox_items(page) -> list[dict]:
-    """The outbox as stored on the phone (metadata only; photos live in a store of their own)."""
+    """The outbox as stored on the phone: each item's record, with the sizes and types of its
+    photos (kept in a store of their own)."""
     return page.evaluate(
-        """AduanOutbox.all().then(items => items.map(i => ({
-            key: i.key, title: i.title, state: i.state, number: i.number, error: i.error,
-            attempts: i.attempts, owner: i.owner, photoCount: i.photoCount
-        })))"""
+        """AduanOutbox.all().then(items => Promise.all(items.map(i =>
+            AduanOutbox.photosOf(i.key).then(photos => ({
+                key: i.key, title: i.title, state: i.state, number: i.number, error: i.error,
+                attempts: i.attempts, owner: i.owner, problem: i.problem,
+                photoSizes: photos.map(p => p.size), photoTypes: photos.map(p => p.type)
+            })))))"""
     )
 
 
