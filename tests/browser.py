@@ -180,18 +180,25 @@ def no_csp_violations(request):
         assert found == [], "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
-@pytest.fixture
-def phone(chromium):
-    """A fresh phone: 360 px wide, GPS and background sync allowed, nothing cached."""
+def new_phone(chromium, background_sync: bool = True):
+    """A fresh phone: 360 px wide, GPS allowed, nothing cached. Without background sync it is a
+    browser like Safari or Firefox, where only open pages send."""
     context = chromium.new_context(
         viewport={"width": 360, "height": 780},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
-        permissions=["geolocation", "background-sync"],
+        permissions=["geolocation", "background-sync"] if background_sync else ["geolocation"],
         geolocation=GPS_FIX,
         locale="id-ID",
     )
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def phone(chromium):
+    """A fresh phone with background sync allowed (Chromium on Android)."""
+    context = new_phone(chromium)
     yield context
     context.close()

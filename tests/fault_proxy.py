@@ -235,6 +235,12 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def _relay(self) -> None:
+            try:
+                self._relay_one()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the browser went away (page closed, reloaded)
+
+        def _relay_one(self) -> None:
             body = self._read_body()
             path = urlsplit(self.path).path
             mode, seconds, status, retry_after = proxy._decide(self.command, path)
@@ -278,18 +284,24 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.upstream_host, proxy.upstream_port, timeout=60
             )
             try:
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                proxy._record(self.command, path, "forwarded")
-                response = upstream.getresponse()
+                try:
+                    upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    proxy._record(self.command, path, "forwarded")
+                    response = upstream.getresponse()
+                except (OSError, http.client.HTTPException):
+                    # The server is down or cut us off before answering: what nginx would say.
+                    self._answer(502, _status_page(502))
+                    return
                 if drop_after is not None:
-                    response.read()
+                    with contextlib.suppress(OSError, http.client.HTTPException):
+                        response.read()
                     proxy._stopping.wait(drop_after)  # the phone hears nothing meanwhile
                     self.close_connection = True
                     return
-                self._relay_response(response)
-            except OSError:
-                # The server is down or cut us off: what nginx would say.
-                self._answer(502, _status_page(502))
+                try:
+                    self._relay_response(response)
+                except (http.client.HTTPException, TimeoutError):
+                    self.close_connection = True  # the server died mid-answer: so does ours
             finally:
                 upstream.close()
 

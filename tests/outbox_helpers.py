@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from db.tables import Citizen, Complaint
-from tests.conftest import run_async
 from tests.helpers import valid_nik
 
 
@@ -26,6 +24,9 @@ BUDI = Person(valid_nik(12), "Budi Santoso", "0813-5555-6666", "+6281355556666")
 
 
 def query(fn):
+    # Imported here, so bench/outbox_soak.py can drive pages without the tests' database set-up.
+    from tests.conftest import run_async
+
     return run_async(fn)
 
 
@@ -170,6 +171,8 @@ def wait_until_shown(page, server, state: str, keys, timeout=30.0) -> None:
 
 def complaints() -> list[dict]:
     """Complaint rows on the server: client_key (as text), number, citizen id."""
+    from db.tables import Complaint
+
     rows = query(
         lambda: Complaint.select(Complaint.client_key, Complaint.number, Complaint.citizen)
     )
@@ -177,6 +180,8 @@ def complaints() -> list[dict]:
 
 
 def citizen_id(person: Person) -> int:
+    from db.tables import Citizen
+
     row = query(
         lambda: Citizen.select(Citizen.id).where(Citizen.phone == person.phone_e164).first()
     )
