@@ -35,16 +35,21 @@ class LiveServer:
     log_path: Path
     media_dir: Path
 
-    def sign_in_code(self, phone_e164: str, timeout: float = 5.0) -> str:
-        """The latest code the dev messenger logged for this number."""
-        deadline = time.monotonic() + timeout
+    def sign_in_codes(self, phone_e164: str) -> list[str]:
+        """Every code the dev messenger logged for this number, oldest first."""
         pattern = re.compile(rf"DEV MESSENGER code for {re.escape(phone_e164)}: (\d{{6}})")
+        return pattern.findall(self.log_path.read_text(errors="replace"))
+
+    def sign_in_code(self, phone_e164: str, timeout: float = 5.0, after: int = 0) -> str:
+        """The latest code the dev messenger logged for this number; with ``after`` (how many
+        codes there were before asking for one), only a code logged since then."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            codes = pattern.findall(self.log_path.read_text(errors="replace"))
-            if codes:
+            codes = self.sign_in_codes(phone_e164)
+            if len(codes) > after:
                 return codes[-1]
             time.sleep(0.1)
-        raise AssertionError(f"no sign-in code for {phone_e164} in the server log")
+        raise AssertionError(f"no new sign-in code for {phone_e164} in the server log")
 
 
 # As in scripts/run and deploy/systemd: the app alone reads X-Forwarded-For (ADUAN_TRUSTED_PROXIES).
