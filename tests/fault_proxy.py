@@ -26,6 +26,7 @@ import contextlib
 import http.client
 import random
 import socket
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -118,8 +119,7 @@ class FaultProxy:
         self._stopping = threading.Event()
         self._sockets: set[socket.socket] = set()
         self.counts: Counter[tuple[str, str]] = Counter()
-        self.server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self.server.daemon_threads = True
+        self.server = _QuietServer((host, port), _handler_for(self))
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread: threading.Thread | None = None
 
@@ -198,6 +198,15 @@ class FaultProxy:
                 self._sockets.add(sock)
             else:
                 self._sockets.discard(sock)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A browser that resets a kept-alive connection (a closed page) is normal here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:

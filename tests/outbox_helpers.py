@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.helpers import valid_nik
 
 
@@ -121,7 +123,8 @@ def fill_complaint(page, *, title, description, photos=()):
     page.fill("#title", title)
     page.fill("#description", description)
     page.click("[data-gps-button]")
-    page.wait_for_function("document.querySelector('[data-gps-lat]').value !== ''")
+    # Playwright's expect, not wait_for_function: a string predicate is an eval the CSP may block.
+    expect(page.locator("[data-gps-lat]")).not_to_have_value("")
     if photos:
         page.set_input_files(
             "#photos",
@@ -163,7 +166,7 @@ def shown_states(page, server) -> dict[str, str]:
     """The states the "Menunggu dikirim" list shows, by item key (opens the list if needed)."""
     if not page.url.endswith("/menunggu"):
         page.goto(f"{server.url}/menunggu")
-    page.wait_for_function("document.querySelector('[data-outbox-list]') !== null")
+    page.locator("[data-outbox-list]").wait_for(state="attached")
     return page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('.outbox-item')]
             .map(li => [li.dataset.key, li.dataset.state]))"""
