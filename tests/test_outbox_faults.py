@@ -232,6 +232,13 @@ def test_a_shared_phone_never_files_under_the_wrong_account(phone, site, proxy):
     keys = [file_complaint(page, "Lampu jalan padam di gang"), file_complaint(page, "Got mampet")]
     proxy.set_fault("drop_before")  # online again, but nothing goes before Dewi signs out
     phone.set_offline(False)
+    eventually(  # a while in a bad spot: the items sit on grown backoff timers
+        lambda: [i["attempts"] for i in outbox_items(page)],
+        60,
+        "each item tried four times",
+        page,
+        done=lambda attempts: all(n >= 4 for n in attempts),
+    )
     sign_out(page, site, unsent=2)
     proxy.set_fault("pass")
 
