@@ -69,7 +69,8 @@ self.addEventListener("fetch", function (event) {
     // fallback without signal. Shell pages carry no personal data, so caching them is safe.
     event.respondWith(
       fetch(request).then(function (response) {
-        if (response.ok && !response.redirected) {
+        // Only our server's pages are kept: a Wi-Fi login page answering for /lapor must not be.
+        if (response.ok && !response.redirected && response.headers.get("X-Aduan") === "1") {
           var copy = response.clone();
           caches.open(PAGES_CACHE).then(function (cache) { cache.put(url.pathname, copy); });
         }
@@ -94,15 +95,43 @@ self.addEventListener("fetch", function (event) {
   // Everything else (htmx fragments, photos, /sw.js) goes to the network untouched.
 });
 
+// Background sync: the browser wakes this worker when the phone is online, even with the app closed.
+// The event lasts while anything owned by the signed-in citizen can still leave: items in backoff
+// are waited for (capped at 20 s each), not reported as done, or the browser would drop the
+// registration with complaints still on the phone. Past the budget the event fails, which makes
+// the browser fire it again later with its own backoff. Chromium ends a sync event after 3 minutes.
+var SYNC_BUDGET_MS = 150 * 1000;
+
+function pause(ms) {
+  return new Promise(function (resolve) { setTimeout(resolve, ms); });
+}
+
+function drainUntilDone(deadline, unreachable) {
+  return AduanOutbox.sendDue({}).then(function (summary) {
+    if (!summary.pending) return null;
+    unreachable = summary.reachable ? 0 : unreachable + 1;
+    var wait = summary.reachable && summary.nextAt
+      ? summary.nextAt - Date.now()
+      : 2000 * Math.pow(2, Math.min(unreachable, 4));
+    wait = Math.max(1000, Math.min(AduanOutbox.BACKOFF_MAX_MS, wait));
+    if (Date.now() + wait > deadline) throw new Error("outbox: items still waiting; sync again later");
+    return pause(wait).then(function () { return drainUntilDone(deadline, unreachable); });
+  });
+}
+
 self.addEventListener("sync", function (event) {
   if (event.tag === AduanOutbox.SYNC_TAG) {
-    // Rejecting makes the browser retry the sync later with its own backoff.
-    event.waitUntil(
-      AduanOutbox.sendDue().then(function (items) {
-        var stillWaiting = items.some(function (item) { return item && item.state === "waiting"; });
-        if (stillWaiting) throw new Error("outbox: some items still waiting");
-      })
-    );
+    var drained = drainUntilDone(Date.now() + SYNC_BUDGET_MS, 0);
+    if (event.lastChance) {
+      // The browser's retries end here. Registering again works while a page of ours is open (pages
+      // also register whenever something waits); without one, the next opening of the app sends.
+      drained = drained.catch(function (error) {
+        return self.registration.sync.register(AduanOutbox.SYNC_TAG).catch(function () {}).then(function () {
+          throw error;
+        });
+      });
+    }
+    event.waitUntil(drained);
   }
 });
 

@@ -60,7 +60,7 @@ from db.tables import (  # noqa: E402
 from tests.browser import chromium, live_server, no_csp_violations, phone  # noqa: E402, F401
 from tests.fake_push import push_service  # noqa: E402, F401
 from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
-from tests.s3_server import minio_storage, s3_server  # noqa: E402, F401
+from tests.s3_server import minio_storage, s3_relay, s3_server  # noqa: E402, F401
 from web.settings import get_settings  # noqa: E402
 
 

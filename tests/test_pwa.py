@@ -46,10 +46,11 @@ def controlled_by_worker(page, server, path="/lapor"):
 
 def outbox_items(page):
     return page.evaluate(
-        """AduanOutbox.all().then(items => items.map(i => ({
-            key: i.key, state: i.state, error: i.error, number: i.number,
-            photoSizes: (i.photos || []).map(p => p.size), photoTypes: (i.photos || []).map(p => p.type)
-        })))"""
+        """AduanOutbox.all().then(items => Promise.all(items.map(i =>
+            AduanOutbox.photosOf(i.key).then(photos => ({
+                key: i.key, state: i.state, error: i.error, number: i.number, owner: i.owner,
+                problem: i.problem, photoSizes: photos.map(p => p.size), photoTypes: photos.map(p => p.type)
+            })))))"""
     )
 
 

@@ -46,6 +46,8 @@ def assert_protected(response, where: str, *, https: bool = False) -> None:
     assert "microphone=()" in headers.get("permissions-policy", ""), where
     assert headers.get("cross-origin-opener-policy") == "same-origin", where
     assert headers.get("cache-control"), where
+    # Only Aduan says so: the service worker caches no page without it (a captive portal's login).
+    assert headers.get("x-aduan") == "1", where
     if https:
         assert headers.get("strict-transport-security", "").startswith("max-age="), where
     else:

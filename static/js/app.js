@@ -49,37 +49,43 @@
     });
   }
 
-  // --- Outbox: send on open, when the connection returns, and with backoff in between ----------
+  // --- Outbox: send on open, when the connection returns, and on a timer while anything waits ----
+  // The core (outbox-core.js) decides what is due and what counts as sent; this page only says when.
   var retryTimer = null;
+  var draining = null;
+  var drainAgain = false;
 
-  function signedIn() {
-    return fetch("/akun", { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : { signed_in: false }; })
-      .then(function (data) { return Boolean(data.signed_in); })
-      .catch(function () { return false; });
+  function scheduleDrain(summary) {
+    clearTimeout(retryTimer);
+    if (!summary || !summary.pending) return;
+    // Unreachable (offline, lie-fi, captive portal): probe again soon; the cap keeps it to 20 s.
+    var at = summary.reachable && summary.nextAt ? summary.nextAt : Date.now() + 5000;
+    var wait = Math.max(1000, Math.min(AduanOutbox.BACKOFF_MAX_MS, at - Date.now()));
+    retryTimer = setTimeout(function () { sendOutbox(); }, wait);
+    requestBackgroundSync(); // and if this page closes first, the worker carries on
   }
 
-  function scheduleRetry() {
-    if (!window.AduanOutbox) return;
-    AduanOutbox.all().then(function (items) {
-      var next = items.filter(function (i) { return i.state === "waiting"; })
-        .map(function (i) { return i.nextTryAt || Date.now(); })
-        .sort()[0];
-      clearTimeout(retryTimer);
-      if (next !== undefined) retryTimer = setTimeout(sendOutbox, Math.max(1000, next - Date.now()));
-    });
-  }
-
-  function sendOutbox() {
-    if (!window.AduanOutbox || !navigator.onLine) return Promise.resolve();
-    return AduanOutbox.all().then(function (items) {
-      var active = items.filter(function (i) { return i.state !== "sent" && i.state !== "rejected"; });
-      if (!active.length) return null;
-      var needsSignIn = active.some(function (i) { return i.state === "needs_sign_in"; });
-      return (needsSignIn ? signedIn() : Promise.resolve(false)).then(function (isSignedIn) {
-        return AduanOutbox.sendDue({ csrf: csrfToken(), signedIn: isSignedIn });
+  function sendOutbox(options) {
+    if (!window.AduanOutbox) return Promise.resolve(null);
+    if (navigator.onLine === false) return Promise.resolve(null); // the "online" event drains
+    if (draining) {
+      drainAgain = true;
+      return draining;
+    }
+    var csrf = csrfToken();
+    AduanOutbox.rememberCsrf(csrf);
+    draining = AduanOutbox.sendDue({ csrf: csrf, networkBack: options && options.networkBack })
+      .catch(function () { return null; })
+      .then(function (summary) {
+        draining = null;
+        if (drainAgain) {
+          drainAgain = false;
+          return sendOutbox();
+        }
+        scheduleDrain(summary);
+        return summary;
       });
-    }).then(scheduleRetry, scheduleRetry);
+    return draining;
   }
 
   function requestBackgroundSync() {
@@ -91,6 +97,48 @@
   }
   window.AduanPage.sendOutbox = sendOutbox;
   window.AduanPage.requestBackgroundSync = requestBackgroundSync;
+
+  // Ask once, when something first waits on this phone, that the browser never evicts the outbox.
+  function askPersistentStorage() {
+    if (!navigator.storage || !navigator.storage.persist) return;
+    try {
+      if (localStorage.getItem("aduan-persist-asked")) return;
+      localStorage.setItem("aduan-persist-asked", "1");
+    } catch (e) { /* private mode: ask anyway */ }
+    navigator.storage.persisted().then(function (persisted) {
+      if (!persisted) return navigator.storage.persist();
+      return true;
+    }).catch(function () {});
+  }
+  window.AduanPage.askPersistentStorage = askPersistentStorage;
+  window.AduanPage.rememberCsrf = function () { return AduanOutbox.rememberCsrf(csrfToken()); };
+
+  // Signing out: the citizen chooses whether their unsent reports stay on this phone (sent when
+  // they sign in again; nobody else can send them) or are deleted from it.
+  function setupSignOut(form) {
+    var box = form.querySelector("[data-outbox-keep]");
+    if (!box || !window.AduanOutbox) return;
+    var mine = [];
+    AduanOutbox.lastAccount().then(function (account) {
+      return AduanOutbox.all().then(function (items) {
+        mine = items.filter(function (i) {
+          return i.state !== "sent" && (!account || !i.owner || AduanOutbox.ownedBy(i, account));
+        });
+        if (!mine.length) return;
+        box.querySelector("[data-outbox-keep-count]").textContent = String(mine.length);
+        box.hidden = false;
+      });
+    });
+    form.addEventListener("submit", function (event) {
+      var choice = form.querySelector("input[name=outbox_choice]:checked");
+      var forget = AduanOutbox.forgetAccount();
+      if (!mine.length || !choice || choice.value !== "delete") return;
+      event.preventDefault();
+      forget.then(function () {
+        return Promise.all(mine.map(function (i) { return AduanOutbox.remove(i.key); }));
+      }).then(function () { form.submit(); }, function () { form.submit(); });
+    });
+  }
 
   function showOutboxCount() {
     var badge = document.querySelector("[data-outbox-count]");
@@ -347,8 +395,12 @@
     var errors = document.getElementById("form-errors");
     if (errors) errors.focus();
     showOutboxCount();
+    document.querySelectorAll("form[data-outbox-sign-out]").forEach(setupSignOut);
     sendOutbox();
-    window.addEventListener("online", sendOutbox);
+    window.addEventListener("online", function () { sendOutbox({ networkBack: true }); });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") sendOutbox();
+    });
     try {
       new BroadcastChannel("aduan-outbox").onmessage = showOutboxCount;
     } catch (e) { /* no BroadcastChannel: the count refreshes on the next page */ }

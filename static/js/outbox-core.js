@@ -1,41 +1,74 @@
-// The outbox: complaints kept on the phone (IndexedDB) until the server confirms them.
-// Shared by the pages (window) and the service worker (self): plain script, no bundler.
-// An item leaves only when sent; a rejected item stays with the server's reason; every send carries
-// the item's idempotency key, so however often it is sent, the server keeps one ticket.
+// The outbox: reports kept on the phone (IndexedDB) until our server confirms them.
+// Shared by the pages (window) and the service worker (self): plain script, no bundler. The OPD's
+// offline work will use the same core, so every guarantee lives here, not in the form:
+// - Sent means our server said so for this item: a JSON answer echoing the item's key (body field
+//   and X-Aduan-Outbox header). A captive portal's 200, a proxy's 502 or a lost answer is a retry.
+// - Every send carries the item's idempotency key, so however often it goes, the server keeps one.
+// - An item belongs to the account that wrote it and leaves only while that account is signed in
+//   (the server checks it too): on a shared phone nothing is filed under the wrong person.
+// - Nothing stays stuck: a send held by a page that died is taken over at once (Web Locks), a send
+//   that hangs is aborted, backoff is capped at 20 s, and one sign of a working network (a probe or
+//   a success) sends every item that waited for the network.
+// - A full phone never stops what is queued from leaving: state marks are small records apart from
+//   the photos, a failed mark does not stop the send, and a sent item's photos are freed first.
 (function (root) {
   "use strict";
 
   var DB_NAME = "aduan";
-  var STORE = "outbox";
+  var DB_VERSION = 2;
+  var ITEMS = "outbox"; // item records without photos (small: rewriting one never needs much room)
+  var PHOTOS = "photos"; // [item key, index] -> Blob
+  var META = "meta"; // "account": who this phone last saw signed in, for items written offline
   var SYNC_TAG = "aduan-outbox";
-  var LEASE_MS = 60 * 1000; // a "sending" mark older than this is a send that died mid-way
+  var ANSWER_HEADER = "X-Aduan-Outbox";
+  var BACKOFF_FIRST_MS = 2000;
+  var BACKOFF_MAX_MS = 20 * 1000; // nothing waits longer than this on a working network
+  var SERVER_WAIT_MAX_MS = 60 * 1000; // a Retry-After is honoured up to a minute
+  var SEND_TIMEOUT_MS = 30 * 1000; // plus SEND_TIMEOUT_PER_MB_MS per MB of photos (400 kbit/s)
+  var SEND_TIMEOUT_PER_MB_MS = 20 * 1000;
+  var PROBE_TIMEOUT_MS = 10 * 1000;
+  var PARALLEL_SENDS = 3;
   var SENT_KEEP_MS = 7 * 24 * 3600 * 1000; // sent items stay listed a week, with their number
+  var REMOVED = "removed"; // an item deleted while it was being sent
 
-  function open() {
-    return root.idb.openDB(DB_NAME, 1, {
-      upgrade: function (db) {
-        db.createObjectStore(STORE, { keyPath: "key" });
-      },
-    });
+  var dbPromise = null;
+
+  function db() {
+    if (!dbPromise) {
+      dbPromise = root.idb.openDB(DB_NAME, DB_VERSION, {
+        upgrade: upgrade,
+        // Another tab or the worker holds a newer version: let it upgrade, reopen on next use.
+        blocking: function () { dbPromise.then(function (d) { d.close(); }); dbPromise = null; },
+        terminated: function () { dbPromise = null; },
+      });
+      dbPromise.catch(function () { dbPromise = null; });
+    }
+    return dbPromise;
   }
 
-  function all() {
-    return open().then(function (db) { return db.getAll(STORE); });
-  }
-
-  function get(key) {
-    return open().then(function (db) { return db.get(STORE, key); });
-  }
-
-  function put(item) {
-    return open().then(function (db) { return db.put(STORE, item); }).then(function () {
-      notify();
-      return item;
-    });
-  }
-
-  function remove(key) {
-    return open().then(function (db) { return db.delete(STORE, key); }).then(notify);
+  function upgrade(database, oldVersion, newVersion, tx) {
+    if (oldVersion < 1) database.createObjectStore(ITEMS, { keyPath: "key" });
+    if (oldVersion < 2) {
+      database.createObjectStore(PHOTOS);
+      database.createObjectStore(META);
+      if (oldVersion < 1) return;
+      // Version 1 kept photos inside each record. Move them out. Whose items they were is not
+      // known, so they wait for the citizen to send them as themselves (one tap in the list).
+      var items = tx.objectStore(ITEMS);
+      var photos = tx.objectStore(PHOTOS);
+      items.getAll().then(function (all) {
+        all.forEach(function (item) {
+          var blobs = item.photos || [];
+          blobs.forEach(function (blob, i) { photos.put(blob, [item.key, i]); });
+          delete item.photos;
+          item.photoCount = blobs.length;
+          item.photoBytes = blobs.reduce(function (n, b) { return n + (b.size || 0); }, 0);
+          if (item.owner === undefined) item.owner = null;
+          if (item.state === "sending") item.state = "waiting";
+          items.put(item);
+        });
+      });
+    }
   }
 
   // Tell every open page that the outbox changed (the worker sends from the background too).
@@ -47,114 +80,416 @@
     } catch (e) { /* older browsers: pages refresh on their own events */ }
   }
 
+  function all() {
+    return db().then(function (d) { return d.getAll(ITEMS); });
+  }
+
+  function get(key) {
+    return db().then(function (d) { return d.get(ITEMS, key); });
+  }
+
+  function photoRange(key) {
+    return IDBKeyRange.bound([key, 0], [key, Infinity]);
+  }
+
+  function photosOf(key) {
+    return db().then(function (d) { return d.getAll(PHOTOS, photoRange(key)); });
+  }
+
+  // Save a new or edited item with its photos in one transaction: on a full phone nothing is
+  // half-written, and the caller gets the browser's QuotaExceededError to explain.
+  // photos: the blobs to keep with it, or null to keep the ones already saved (editing).
+  function save(item, photos) {
+    return db().then(function (d) {
+      var tx = d.transaction([ITEMS, PHOTOS], "readwrite");
+      var items = tx.objectStore(ITEMS);
+      var store = tx.objectStore(PHOTOS);
+      var writes = [];
+      if (photos) {
+        writes.push(store.delete(photoRange(item.key)));
+        photos.forEach(function (blob, i) { writes.push(store.put(blob, [item.key, i])); });
+        item.photoCount = photos.length;
+        item.photoBytes = photos.reduce(function (n, b) { return n + (b.size || 0); }, 0);
+      }
+      writes.push(items.put(item));
+      writes.push(tx.done);
+      return Promise.all(writes).catch(function (error) {
+        try { tx.abort(); } catch (e) { /* already over */ }
+        throw (tx.error || error);
+      });
+    }).then(function () {
+      notify();
+      return item;
+    });
+  }
+
+  // Change a few fields of an item (a small record: no photos are rewritten).
+  function update(key, changes) {
+    return db().then(function (d) {
+      var tx = d.transaction(ITEMS, "readwrite");
+      return tx.store.get(key).then(function (item) {
+        if (!item) return null;
+        Object.keys(changes).forEach(function (name) { item[name] = changes[name]; });
+        tx.store.put(item);
+        return tx.done.then(function () { return item; });
+      });
+    }).then(function (item) {
+      notify();
+      return item;
+    });
+  }
+
+  function remove(key) {
+    return db().then(function (d) {
+      var tx = d.transaction([ITEMS, PHOTOS], "readwrite");
+      tx.objectStore(PHOTOS).delete(photoRange(key));
+      tx.objectStore(ITEMS).delete(key);
+      return tx.done;
+    }).then(notify);
+  }
+
+  function freePhotos(key) {
+    return db().then(function (d) { return d.delete(PHOTOS, photoRange(key)); });
+  }
+
+  // --- Who is signed in --------------------------------------------------------------------------
+  function rememberAccount(account) {
+    return db().then(function (d) { return d.put(META, account, "account"); })
+      .catch(function () { /* full phone: the fresh answer still counts for this send */ })
+      .then(function () { return account; });
+  }
+
+  // The account this phone last saw signed in ({account, label} or null), for items written offline
+  // or after the session expired.
+  function lastAccount() {
+    return db().then(function (d) { return d.get(META, "account"); }).then(function (a) { return a || null; });
+  }
+
+  function forgetAccount() {
+    return rememberAccount(null);
+  }
+
+  // The CSRF token is a cookie the worker cannot read: pages leave the current one here.
+  function rememberCsrf(token) {
+    if (!token) return Promise.resolve();
+    return db().then(function (d) { return d.put(META, token, "csrf"); }).catch(function () {});
+  }
+
+  function csrfFor(options) {
+    if (options.csrf) return Promise.resolve(options.csrf);
+    return db().then(function (d) { return d.get(META, "csrf"); }).then(function (t) { return t || ""; });
+  }
+
+  function timedFetch(url, init, ms) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, ms) : null;
+    if (controller) init.signal = controller.signal;
+    return fetch(url, init).then(function (response) {
+      // The answer is read before the timer is cleared: a body that never comes is a timeout too.
+      return response.text().then(function (text) {
+        clearTimeout(timer);
+        return { response: response, text: text };
+      });
+    }, function (error) {
+      clearTimeout(timer);
+      throw error;
+    });
+  }
+
+  function parseJson(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  // Asks our server who is signed in: {account, label}, or null when nobody is. Rejects when the
+  // answer is not ours (no network, a captive portal, a proxy's error page): nothing can be sent.
+  function whoIsSignedIn() {
+    return timedFetch("/akun", {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual",
+    }, PROBE_TIMEOUT_MS).then(function (answer) {
+      var data = answer.response.ok ? parseJson(answer.text) : null;
+      if (!data || typeof data.signed_in !== "boolean") throw new Error("outbox: not our server");
+      if (!data.signed_in || !data.account) return null;
+      // Remembered until another account signs in here or this one signs out on this phone (not
+      // when a session merely expires: what its owner writes meanwhile is still theirs).
+      return rememberAccount({ account: String(data.account), label: String(data.label || "") });
+    });
+  }
+
+  function ownedBy(item, account) {
+    return Boolean(item.owner && account && item.owner.account === account.account);
+  }
+
+  // --- Sending -------------------------------------------------------------------------------------
   function backoffMs(attempts) {
-    // 5 s, 10 s, 20 s ... capped at 15 minutes, with jitter so phones do not retry in step.
-    var base = Math.min(15 * 60 * 1000, 5000 * Math.pow(2, Math.max(0, attempts - 1)));
+    // 2 s, 4 s, 8 s, 16 s, then 20 s, with jitter so a street of phones does not retry in step.
+    var base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, Math.max(0, attempts - 1)));
     return base / 2 + Math.random() * base / 2;
   }
 
-  // options.signedIn: the page checked that the citizen is signed in again, so items that
-  // stopped for a sign-in can go (without it they would upload photos just to hear "401").
-  function isDue(item, now, options) {
-    if (item.state === "waiting") return !item.nextTryAt || item.nextTryAt <= now;
-    if (item.state === "sending") return now - (item.sendingSince || 0) > LEASE_MS;
-    if (item.state === "needs_sign_in") return Boolean(options && options.signedIn);
+  function hasLocks() {
+    return typeof navigator !== "undefined" && navigator.locks && typeof navigator.locks.request === "function";
+  }
+
+  function lockName(key) {
+    return "aduan-outbox:" + key;
+  }
+
+  // The keys some live page or worker is sending right now. A "sending" item not among them was
+  // left by a page that closed or reloaded mid-send: it is due again at once.
+  function keysBeingSent() {
+    if (!hasLocks()) return Promise.resolve(null);
+    return navigator.locks.query().then(function (state) {
+      var held = {};
+      (state.held || []).forEach(function (lock) { held[lock.name] = true; });
+      return held;
+    }).catch(function () { return null; });
+  }
+
+  function sendingIsDead(item, now, held) {
+    if (held) return !held[lockName(item.key)];
+    return now > (item.sendingUntil || 0); // no Web Locks: the send's own deadline has passed
+  }
+
+  // Run fn while holding this item's lock; resolves with BUSY when another page or the worker has it.
+  var BUSY = {};
+  function withItemLock(key, fn) {
+    if (!hasLocks()) return fn();
+    return navigator.locks.request(lockName(key), { ifAvailable: true }, function (lock) {
+      return lock ? fn() : BUSY;
+    });
+  }
+
+  function errorText(data) {
+    if (data && data.errors) {
+      return Object.keys(data.errors).map(function (k) { return data.errors[k]; }).join(" ");
+    }
+    return "";
+  }
+
+  function retryAfterMs(response) {
+    var value = response.headers.get("Retry-After");
+    var seconds = value && /^\d+$/.test(value.trim()) ? parseInt(value, 10) : 0;
+    return Math.min(SERVER_WAIT_MAX_MS, seconds * 1000);
+  }
+
+  function post(item, photos, csrf) {
+    var body = new FormData();
+    Object.keys(item.fields).forEach(function (name) { body.append(name, item.fields[name]); });
+    body.set("client_key", item.key);
+    body.set("owner", item.owner ? item.owner.account : "");
+    var bytes = 0;
+    photos.forEach(function (blob, i) {
+      bytes += blob.size || 0;
+      body.append("photos", blob, "foto-" + (i + 1) + ".jpg");
+    });
+    var timeout = SEND_TIMEOUT_MS + Math.ceil(bytes / (1024 * 1024)) * SEND_TIMEOUT_PER_MB_MS;
+    return timedFetch("/lapor", {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual", // a Wi-Fi login page's redirect is not an answer from us
+      headers: { Accept: "application/json", "x-csrftoken": csrf || "" },
+    }, timeout).then(function (answer) {
+      var data = parseJson(answer.text);
+      var ours = answer.response.headers.get(ANSWER_HEADER) === item.key && data && data.client_key === item.key;
+      return { status: answer.response.status, data: ours ? data : null, ours: Boolean(ours), wait: retryAfterMs(answer.response) };
+    }, function () {
+      return { status: 0, data: null, ours: false, wait: 0 }; // offline, timed out, connection lost
+    });
+  }
+
+  function isFiled(answer) {
+    var data = answer.data;
+    return answer.ours && (answer.status === 200 || answer.status === 201) &&
+      typeof data.number === "string" && data.number !== "" &&
+      typeof data.url === "string" && data.url.indexOf("/laporan/") === 0;
+  }
+
+  // What our answer (or its absence) means for the item: the changes to store.
+  function outcome(item, answer) {
+    var now = Date.now();
+    if (isFiled(answer)) {
+      return { state: "sent", number: answer.data.number, url: answer.data.url, sentAt: now, error: null,
+        problem: null, photoCount: 0, photoBytes: 0, sendingUntil: null };
+    }
+    if (answer.ours && answer.status === 401) {
+      return { state: "needs_sign_in", error: null, problem: "signed_out", sendingUntil: null };
+    }
+    if (answer.ours && answer.status === 409 && answer.data.owner_mismatch) {
+      return { state: "needs_sign_in", error: null, problem: "other_account", sendingUntil: null };
+    }
+    if (answer.ours && [400, 409, 413, 422].indexOf(answer.status) !== -1) {
+      // The server says the citizen must change something: keep it, with the server's reason.
+      return { state: "rejected", error: errorText(answer.data) || "HTTP " + answer.status, problem: null,
+        sendingUntil: null };
+    }
+    // Not an answer from us (no network, a captive portal, a proxy), or our server busy: try again.
+    var attempts = (item.attempts || 0) + 1;
+    var fromServer = answer.ours; // 5xx/429 from us: the server's own wait counts
+    return {
+      state: "waiting",
+      attempts: attempts,
+      nextTryAt: now + Math.max(backoffMs(attempts), fromServer ? answer.wait : 0),
+      waitingFor: fromServer ? "server" : "network",
+      problem: answer.status === 0 ? "no_answer" : fromServer ? "server_busy" : "not_our_server",
+      error: fromServer ? errorText(answer.data) || null : null,
+      sendingUntil: null,
+    };
+  }
+
+  // Send one item now, as `account` (from whoIsSignedIn). Resolves with the item as it ended up and
+  // whether this send proved the network works. options.force: send even if sent (tests).
+  function sendItem(key, account, options) {
+    options = options || {};
+    var result = withItemLock(key, function () {
+      return get(key).then(function (item) {
+        if (!item) return { item: null };
+        if (!options.force && (item.state === "sent" || item.state === "rejected")) return { item: item };
+        if (!ownedBy(item, account)) {
+          if (item.state === "needs_sign_in") return { item: item };
+          return update(key, { state: "needs_sign_in", problem: account ? "other_account" : "signed_out" })
+            .then(function (changed) { return { item: changed }; });
+        }
+        return photosOf(key).then(function (photos) {
+          var bytes = photos.reduce(function (n, b) { return n + (b.size || 0); }, 0);
+          var until = Date.now() + SEND_TIMEOUT_MS + Math.ceil(bytes / (1024 * 1024)) * SEND_TIMEOUT_PER_MB_MS + 5000;
+          // The mark is only for the list: on a full phone it may fail, and the send goes anyway.
+          return update(key, { state: "sending", sendingUntil: until }).catch(function () { return null; })
+            .then(function () { return csrfFor(options); })
+            .then(function (csrf) { return post(item, photos, csrf); })
+            .then(function (answer) { return settle(key, item, answer); });
+        });
+      });
+    });
+    return Promise.resolve(result).then(function (r) {
+      if (r === BUSY) return get(key).then(function (item) { return { item: item, busy: true }; });
+      return r;
+    });
+  }
+
+  function settle(key, item, answer) {
+    var changes = outcome(item, answer);
+    // Free the photos first: on a full phone that makes room for writing the new state.
+    var freed = changes.state === "sent" ? freePhotos(key).catch(function () {}) : Promise.resolve();
+    return freed.then(function () {
+      return update(key, changes).catch(function () {
+        // Even a small write failed (phone full). A resend is harmless: the server answers the
+        // same ticket for the same key.
+        return Object.assign({}, item, changes);
+      });
+    }).then(function (saved) {
+      return { item: saved || REMOVED, proved: answer.ours };
+    });
+  }
+
+  // Items waiting only because the network failed go at once when the network proves to work.
+  function waitedForNetwork(item) {
+    return item.state === "waiting" && item.waitingFor !== "server";
+  }
+
+  function isDue(item, now, held, networkBack) {
+    if (item.state === "waiting") return (item.nextTryAt || 0) <= now || (networkBack && waitedForNetwork(item));
+    if (item.state === "sending") return sendingIsDead(item, now, held);
+    if (item.state === "needs_sign_in") return true; // sendItem checks the owner first
     return false;
   }
 
-  function errorText(body, fallback) {
-    if (body && body.errors) {
-      return Object.keys(body.errors).map(function (k) { return body.errors[k]; }).join(" ");
-    }
-    return fallback;
+  // Is there anything that could still leave by itself (not waiting for a person)?
+  function isPending(item, account) {
+    if (item.state === "waiting" || item.state === "sending") return !account || ownedBy(item, account);
+    return false;
   }
 
-  // Send one item. options.csrf: the current CSRF token (pages read it from the cookie; the worker
-  // uses the one saved with the item). options.force: send even if sent or leased (tests, "send now").
-  function send(key, options) {
-    options = options || {};
-    return get(key).then(function (item) {
-      if (!item) return null;
-      var now = Date.now();
-      if (!options.force && !isDue(item, now, options) && item.state !== "waiting") return item;
-      if (options.csrf) item.csrf = options.csrf;
-      item.state = "sending";
-      item.sendingSince = now;
-      return put(item).then(function () {
-        var body = new FormData();
-        Object.keys(item.fields).forEach(function (name) { body.append(name, item.fields[name]); });
-        body.set("client_key", item.key);
-        (item.photos || []).forEach(function (blob, i) {
-          body.append("photos", blob, "foto-" + (i + 1) + ".jpg");
-        });
-        return fetch("/lapor", {
-          method: "POST",
-          body: body,
-          credentials: "same-origin",
-          headers: { Accept: "application/json", "x-csrftoken": item.csrf || "" },
-        }).then(
-          function (response) {
-            return response.json().catch(function () { return {}; }).then(function (data) {
-              return settle(item, response.status, data);
-            });
-          },
-          function () { return retryLater(item, null); } // offline or the server unreachable
-        );
-      });
-    });
+  function housekeeping(items, now) {
+    return Promise.all(items.filter(function (item) {
+      return item.state === "sent" && item.sentAt && now - item.sentAt > SENT_KEEP_MS;
+    }).map(function (item) { return remove(item.key); }));
   }
 
-  function settle(item, status, data) {
-    item.sendingSince = null;
-    if (status === 200 || status === 201) {
-      item.state = "sent";
-      item.number = data.number;
-      item.url = data.url;
-      item.sentAt = Date.now();
-      item.error = null;
-      item.photos = []; // the server has them now; free the phone's storage
-      return put(item);
-    }
-    if (status === 401) {
-      item.state = "needs_sign_in";
-      item.error = null;
-      return put(item);
-    }
-    if (status === 400 || status === 409 || status === 413 || status === 422) {
-      item.state = "rejected";
-      item.error = errorText(data, "HTTP " + status);
-      return put(item);
-    }
-    // 403 (stale CSRF token: the next page load sends a fresh one), 429, 5xx: try again later.
-    return retryLater(item, errorText(data, null));
-  }
-
-  function retryLater(item, reason) {
-    item.state = "waiting";
-    item.sendingSince = null;
-    item.attempts = (item.attempts || 0) + 1;
-    item.nextTryAt = Date.now() + backoffMs(item.attempts);
-    item.lastProblem = reason;
-    return put(item);
-  }
-
-  // Send everything that is due; returns the items as they ended up.
+  // Send everything that is due, as the signed-in account; after any sign of a working network,
+  // everything that waited for the network goes too. Resolves with a summary:
+  // {reachable, account, sent, pending, nextAt}: nextAt is when something is due again (or null).
+  var lastProbeFailed = false;
   function sendDue(options) {
-    var now = Date.now();
-    return all().then(function (items) {
-      var chain = Promise.resolve();
-      var results = [];
-      items.forEach(function (item) {
-        if (item.state === "sent" && item.sentAt && now - item.sentAt > SENT_KEEP_MS) {
-          chain = chain.then(function () { return remove(item.key); });
-        } else if (isDue(item, now, options)) {
-          chain = chain.then(function () {
-            return send(item.key, options).then(function (r) { results.push(r); });
-          });
-        }
+    options = options || {};
+    var summary = { reachable: false, account: null, sent: 0, pending: false, nextAt: null };
+    return whoIsSignedIn().then(function (account) {
+      summary.reachable = true;
+      summary.account = account;
+      var networkBack = lastProbeFailed || Boolean(options.networkBack);
+      lastProbeFailed = false;
+      return round(account, networkBack, options, summary);
+    }, function () {
+      lastProbeFailed = true;
+      return all().then(function (items) {
+        summary.pending = items.some(function (i) { return isPending(i, null); });
+        return summary;
       });
-      return chain.then(function () { return results; });
     });
+  }
+
+  function round(account, networkBack, options, summary) {
+    var now = Date.now();
+    return Promise.all([all(), keysBeingSent()]).then(function (both) {
+      var items = both[0];
+      var held = both[1];
+      return housekeeping(items, now).then(function () {
+        var due = items.filter(function (item) { return isDue(item, now, held, networkBack); });
+        if (!due.length) return finish(summary, account);
+        var proved = false;
+        var queue = due.slice();
+        function worker() {
+          var item = queue.shift();
+          if (!item) return Promise.resolve();
+          return sendItem(item.key, account, options).then(function (r) {
+            if (r.proved) proved = true;
+            if (r.item && r.item.state === "sent" && item.state !== "sent") summary.sent += 1;
+          }).then(worker);
+        }
+        var workers = [];
+        for (var i = 0; i < PARALLEL_SENDS; i++) workers.push(worker());
+        return Promise.all(workers).then(function () {
+          // Our server answered: whatever waited only for the network goes now, not on its timer.
+          if (proved && !networkBack) return round(account, true, options, summary);
+          return finish(summary, account);
+        });
+      });
+    });
+  }
+
+  function finish(summary, account) {
+    return all().then(function (items) {
+      var pending = items.filter(function (i) { return isPending(i, account); });
+      summary.pending = pending.length > 0;
+      pending.forEach(function (item) {
+        var at = item.state === "waiting" ? item.nextTryAt || Date.now() : Date.now() + 5000;
+        if (summary.nextAt === null || at < summary.nextAt) summary.nextAt = at;
+      });
+      return summary;
+    });
+  }
+
+  // Send one item right away (the form, after saving it): checks who is signed in first.
+  function sendNow(key, options) {
+    return whoIsSignedIn().then(function (account) {
+      lastProbeFailed = false;
+      return sendItem(key, account, options).then(function (r) {
+        if (r.proved) sendDue(options); // the network works: the rest goes too, in the background
+        return r.item === REMOVED ? null : r.item;
+      });
+    }, function () {
+      lastProbeFailed = true;
+      return get(key);
+    });
+  }
+
+  // The citizen sends an item written while nobody was signed in, as the signed-in account.
+  function claim(key, account) {
+    return update(key, { owner: account, state: "waiting", nextTryAt: 0, problem: null });
   }
 
   function unsentCount() {
@@ -165,12 +500,27 @@
 
   root.AduanOutbox = {
     SYNC_TAG: SYNC_TAG,
-    unsentCount: unsentCount,
+    BACKOFF_MAX_MS: BACKOFF_MAX_MS,
     all: all,
     get: get,
-    put: put,
+    photosOf: photosOf,
+    save: save,
+    update: update,
     remove: remove,
-    send: send,
+    claim: claim,
+    whoIsSignedIn: whoIsSignedIn,
+    lastAccount: lastAccount,
+    rememberCsrf: rememberCsrf,
+    forgetAccount: forgetAccount,
+    ownedBy: ownedBy,
+    isPending: isPending,
+    sendNow: sendNow,
     sendDue: sendDue,
+    send: function (key, options) { // kept for tests: send one item now, even if sent (force)
+      return whoIsSignedIn().then(function (account) {
+        return sendItem(key, account, options).then(function (r) { return r.item; });
+      });
+    },
+    unsentCount: unsentCount,
   };
 })(self);

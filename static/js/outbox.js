@@ -67,15 +67,32 @@
           });
         });
         if (item.error) say(item.error, "error");
-        if (item.photos && item.photos.length) {
+        if (item.photoCount) {
           var hint = document.createElement("p");
           hint.className = "hint";
-          hint.textContent = form.dataset.textKeptPhotos.replace("{n}", item.photos.length);
+          hint.textContent = form.dataset.textKeptPhotos.replace("{n}", item.photoCount);
           photoInput.parentElement.insertBefore(hint, photoInput);
         }
       });
     } else {
       keyInput.value = newKey(); // a cached copy of this page must never reuse a key
+    }
+
+    function ready() {
+      form.reset();
+      editing = null;
+      keyInput.value = newKey(); // ready for the next report: a new key, an empty form
+      var previews = form.querySelector("[data-photo-previews]");
+      if (previews) previews.innerHTML = "";
+    }
+
+    function whoWrites() {
+      // Asked fresh when online; offline or signed out (an expired session), the account this phone
+      // last saw signed in. After an explicit sign-out there is none: the item waits for a claim.
+      if (navigator.onLine === false) return AduanOutbox.lastAccount();
+      return AduanOutbox.whoIsSignedIn().then(function (account) {
+        return account || AduanOutbox.lastAccount();
+      }, function () { return AduanOutbox.lastAccount(); });
     }
 
     form.addEventListener("submit", function (event) {
@@ -87,30 +104,39 @@
       data.forEach(function (value, name) {
         if (name !== "photos" && name !== "_csrf_token" && typeof value === "string") fields[name] = value;
       });
-      var files = Array.prototype.slice.call(photoInput.files || [], 0, 5);
+      var files = Array.prototype.slice.call(photoInput.files || [], 0, Number(photoInput.dataset.maxPhotos) || 5);
       say(files.length ? form.dataset.textPreparing : form.dataset.textSending, "ok");
-      var photosReady = files.length
-        ? Promise.all(files.map(downscale))
-        : Promise.resolve(editing ? editing.photos || [] : []);
-      photosReady.then(function (photos) {
+      // null keeps the photos already saved with an item being fixed.
+      var photosReady = files.length ? Promise.all(files.map(downscale)) : Promise.resolve(editing ? null : []);
+      Promise.all([photosReady, whoWrites()]).then(function (both) {
         var item = {
           key: keyInput.value,
           fields: fields,
-          photos: photos,
           title: fields.title || "",
           createdAt: editing ? editing.createdAt : Date.now(),
+          // An item belongs to whoever wrote it; a fixed item stays its writer's.
+          owner: editing && editing.owner ? editing.owner : both[1],
           state: "waiting",
           attempts: 0,
           nextTryAt: 0,
-          csrf: AduanPage.csrfToken(),
           error: null,
+          problem: null,
         };
-        return AduanOutbox.put(item);
+        if (editing) {
+          item.photoCount = editing.photoCount || 0;
+          item.photoBytes = editing.photoBytes || 0;
+        }
+        return AduanOutbox.save(item, both[0]);
       }).then(function (item) {
         AduanPage.showOutboxCount();
-        if (!navigator.onLine) return item;
+        AduanPage.askPersistentStorage();
+        AduanPage.requestBackgroundSync();
+        if (navigator.onLine === false) return item;
         say(form.dataset.textSending, "ok");
-        return AduanOutbox.send(item.key, { csrf: AduanPage.csrfToken() });
+        AduanPage.rememberCsrf();
+        return AduanOutbox.sendNow(item.key, { csrf: AduanPage.csrfToken() }).then(function (sent) {
+          return sent || item;
+        });
       }).then(function (item) {
         submit.disabled = false;
         if (item.state === "sent") {
@@ -121,25 +147,50 @@
           say(form.dataset.textRejected + " " + item.error, "error");
           return; // the form keeps its input; sending again updates the same outbox item
         }
-        AduanPage.requestBackgroundSync();
         var outbox = { href: "/menunggu", text: form.dataset.textSeeOutbox };
         if (item.state === "needs_sign_in") {
-          say(form.dataset.textSignIn, "error", { href: "/masuk?next=/menunggu", text: form.dataset.textSignInLink });
+          var text = item.owner
+            ? form.dataset.textOwnerSignIn.replace("{akun}", item.owner.label)
+            : form.dataset.textSignIn;
+          say(text, "error", { href: "/masuk?next=/menunggu", text: form.dataset.textSignInLink });
         } else {
           say(form.dataset.textQueued, "ok", outbox);
+          AduanPage.sendOutbox();
         }
-        // Ready for the next report: a new key, an empty form.
-        form.reset();
-        editing = null;
-        keyInput.value = newKey();
-        var previews = form.querySelector("[data-photo-previews]");
-        if (previews) previews.innerHTML = "";
-        AduanPage.sendOutbox();
+        ready();
+        warnIfAlmostFull();
       }).catch(function (error) {
         submit.disabled = false;
-        say(String(error), "error");
+        // Nothing was saved; what the citizen typed stays in the form.
+        var full = error && (error.name === "QuotaExceededError" || /quota/i.test(String(error.message)));
+        say(full ? form.dataset.textFull : form.dataset.textSaveFailed, "error");
       });
     });
+
+    function warnIfAlmostFull() {
+      storageRoom().then(function (room) {
+        if (room && room.free < ALMOST_FULL_BYTES) {
+          var warning = document.createElement("p");
+          warning.className = "field-error";
+          warning.textContent = form.dataset.textAlmostFull;
+          notice.appendChild(warning);
+        }
+      });
+    }
+  }
+
+  // Free room for this site on the phone, as the browser reports it (null when it does not say).
+  var ALMOST_FULL_BYTES = 20 * 1024 * 1024;
+  function storageRoom() {
+    if (!navigator.storage || !navigator.storage.estimate) return Promise.resolve(null);
+    return navigator.storage.estimate().then(function (e) {
+      if (!e.quota) return null;
+      return { used: e.usage || 0, free: Math.max(0, e.quota - (e.usage || 0)) };
+    }).catch(function () { return null; });
+  }
+
+  function megabytes(bytes) {
+    return (bytes / (1024 * 1024)).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 }) + " MB";
   }
 
   // --- The "Menunggu dikirim" list ------------------------------------------------------------
@@ -147,7 +198,7 @@
     var texts = document.querySelector("[data-outbox-texts]").dataset;
     var empty = document.querySelector("[data-outbox-empty]");
     var sendAll = document.querySelector("[data-outbox-send-all]");
-    var signIn = document.querySelector("[data-outbox-signin]");
+    var room = document.querySelector("[data-outbox-storage]");
     var stateText = {
       waiting: texts.waiting,
       sending: texts.sending,
@@ -155,26 +206,67 @@
       rejected: texts.rejected,
       needs_sign_in: texts.needsSignIn,
     };
+    var problemText = {
+      no_answer: texts.problemNoAnswer,
+      not_our_server: texts.problemNotOurServer,
+      server_busy: texts.problemServerBusy,
+    };
+
+    function line(parent, className, text) {
+      var p = document.createElement("p");
+      p.className = className;
+      p.textContent = text;
+      parent.appendChild(p);
+      return p;
+    }
+
+    function ownerLine(item, account) {
+      if (!item.owner) return texts.ownerUnknown;
+      if (account && AduanOutbox.ownedBy(item, account)) return "";
+      return texts.ownerWaiting.replace("{akun}", item.owner.label);
+    }
 
     function render() {
-      AduanOutbox.all().then(function (items) {
+      Promise.all([AduanOutbox.all(), AduanOutbox.lastAccount()]).then(function (both) {
+        var items = both[0];
+        var account = both[1];
         items.sort(function (a, b) { return b.createdAt - a.createdAt; });
         list.innerHTML = "";
+        var waitingBytes = 0;
         items.forEach(function (item) {
+          if (item.state !== "sent") waitingBytes += item.photoBytes || 0;
           var li = document.createElement("li");
           li.className = "card ticket-card outbox-item outbox-" + item.state;
           li.dataset.key = item.key;
           li.dataset.state = item.state;
-          var title = document.createElement("p");
-          title.className = "ticket-title";
-          title.textContent = item.title || "—";
-          li.appendChild(title);
-          var meta = document.createElement("p");
-          meta.className = "ticket-meta";
-          meta.textContent = stateText[item.state] + " · " + texts.savedAt + " " +
+          line(li, "ticket-title", item.title || "—");
+          line(li, "ticket-meta", stateText[item.state] + " · " + texts.savedAt + " " +
             new Date(item.createdAt).toLocaleString(document.documentElement.lang) +
-            (item.photos && item.photos.length ? " · " + item.photos.length + " " + texts.photos : "");
-          li.appendChild(meta);
+            (item.photoCount ? " · " + item.photoCount + " " + texts.photos : ""));
+          if (item.state === "needs_sign_in") {
+            var who = ownerLine(item, account);
+            if (who) line(li, "field-error outbox-owner", who);
+            if (!account || (item.owner && !AduanOutbox.ownedBy(item, account))) {
+              var signIn = document.createElement("a");
+              signIn.className = "button";
+              signIn.href = "/masuk?next=/menunggu";
+              signIn.textContent = texts.signIn;
+              li.appendChild(signIn);
+            }
+            if (!item.owner && account) {
+              var claim = document.createElement("button");
+              claim.type = "button";
+              claim.className = "button";
+              claim.textContent = texts.claim.replace("{akun}", account.label);
+              claim.onclick = function () {
+                AduanOutbox.claim(item.key, account).then(function () { return AduanPage.sendOutbox(); });
+              };
+              li.appendChild(claim);
+            }
+          }
+          if (item.state === "waiting" && problemText[item.problem]) {
+            line(li, "hint outbox-problem", problemText[item.problem]);
+          }
           if (item.number) {
             var link = document.createElement("a");
             link.href = item.url;
@@ -182,12 +274,7 @@
             link.textContent = item.number + " — " + texts.open;
             li.appendChild(link);
           }
-          if (item.error) {
-            var reason = document.createElement("p");
-            reason.className = "field-error outbox-reason";
-            reason.textContent = item.error;
-            li.appendChild(reason);
-          }
+          if (item.error) line(li, "field-error outbox-reason", item.error);
           if (item.state === "rejected") {
             var fix = document.createElement("a");
             fix.className = "button";
@@ -210,21 +297,33 @@
         var unsent = items.filter(function (i) { return i.state !== "sent"; });
         empty.hidden = unsent.length > 0;
         sendAll.hidden = !unsent.some(function (i) { return i.state === "waiting"; });
-        signIn.hidden = !items.some(function (i) { return i.state === "needs_sign_in"; });
+        showRoom(unsent.length ? waitingBytes : 0);
+      });
+    }
+
+    // How much room the waiting reports take, and a warning before the phone is full.
+    function showRoom(waitingBytes) {
+      storageRoom().then(function (free) {
+        var parts = [];
+        if (waitingBytes) parts.push(texts.storageUsed.replace("{ukuran}", megabytes(waitingBytes)));
+        if (free) parts.push(texts.storageFree.replace("{ukuran}", megabytes(free.free)));
+        var almostFull = Boolean(free && free.free < ALMOST_FULL_BYTES);
+        if (almostFull) parts.push(texts.storageAlmostFull);
+        room.textContent = parts.join(" ");
+        room.hidden = parts.length === 0;
+        room.className = almostFull ? "notice notice-error" : "hint";
       });
     }
 
     sendAll.addEventListener("click", function () {
-      AduanOutbox.all().then(function (items) {
-        return Promise.all(items.filter(function (i) { return i.state === "waiting"; }).map(function (i) {
-          return AduanOutbox.send(i.key, { csrf: AduanPage.csrfToken() });
-        }));
-      }).then(render);
+      AduanPage.sendOutbox({ networkBack: true }).then(render);
     });
     try {
       new BroadcastChannel("aduan-outbox").onmessage = render;
     } catch (e) { /* re-rendered on the next visit */ }
     render();
+    // The page's own drain learns who is signed in; show the owner lines against that.
+    AduanPage.sendOutbox().then(render, render);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -95,6 +95,12 @@ async def check_not_registered(pending: PendingRegistration) -> None:
         )
 
 
+def outbox_owner(citizen_id: int) -> str:
+    """The account id an outbox item is written under (from GET /akun) and checked against when
+    it is sent: an item is filed only for the account that wrote it."""
+    return str(citizen_id)
+
+
 async def citizen_id_for_phone(phone: str) -> int | None:
     row = await Citizen.select(Citizen.id).where(Citizen.phone == phone).first()
     return row["id"] if row else None

@@ -196,9 +196,14 @@ async def sign_out(request: Request) -> Redirect:
 async def account(request: HTMXRequest) -> Template | Redirect | Response:
     citizen_id = await current_citizen_id(request)
     if "application/json" in request.headers.get("accept", ""):
-        # The outbox asks this before resending items that stopped for a sign-in.
+        # The outbox asks this to learn whose items it may send now, and whom the others wait for.
+        citizen = await accounts.get_citizen(citizen_id) if citizen_id else None
         return Response(
-            content={"signed_in": citizen_id is not None},
+            content={
+                "signed_in": citizen is not None,
+                "account": accounts.outbox_owner(citizen["id"]) if citizen else None,
+                "label": mask_phone(citizen["phone"]) if citizen else None,
+            },
             headers={"Vary": "Accept", "Cache-Control": "private, no-store"},
         )
     if request.htmx:

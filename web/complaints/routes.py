@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
 from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
@@ -29,8 +30,17 @@ log = logging.getLogger("aduan.complaints")
 
 citizen_only = {"citizen_id": Provide(require_citizen)}
 
+# The outbox protocol (README, "The outbox protocol"): every JSON answer of POST /lapor names the
+# item it answers in this header and in the body's "client_key".
+OUTBOX_HEADER = "X-Aduan-Outbox"
+OUTBOX_KEY_MAX = 64
+# How long the outbox waits before resending after a fault on our side (storage down, a bug).
+RETRY_AFTER_SECONDS = 30
 
-def _form_page_sync(values: dict, errors: dict, status: int = 200) -> Template:
+
+def _form_page_sync(
+    values: dict, errors: dict, status: int = 200, headers: dict[str, str] | None = None
+) -> Template:
     return Template(
         template_name="complaints/new.html",
         context={
@@ -40,6 +50,7 @@ def _form_page_sync(values: dict, errors: dict, status: int = 200) -> Template:
             "privacy_levels": PRIVACY_LEVELS,
         },
         status_code=status,
+        headers=headers,
     )
 
 
@@ -71,22 +82,56 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     values = {name: str(form.get(name) or "") for name in FIELDS}
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
     as_json = wants_json(request)
+    # Echoed as received in every JSON answer: the outbox counts an answer as ours, and as the
+    # answer for that item, only when it carries the item's own key (a captive portal's 200 does not).
+    echo_key = values["client_key"].strip()[:OUTBOX_KEY_MAX]
+
+    def answer(content: dict, status: int, headers: dict[str, str] | None = None) -> Response:
+        return Response(
+            content={**content, "client_key": echo_key},
+            status_code=status,
+            headers={OUTBOX_HEADER: echo_key, **(headers or {})},
+        )
 
     def refused(errors: dict[str, str], status: int) -> Template | Response:
         if as_json:
-            return Response(content={"errors": errors}, status_code=status)
+            return answer({"errors": errors}, status)
         return _form_page_sync(values, errors, status)
+
+    def unavailable(message: str) -> Template | Response:
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if as_json:
+            return answer(
+                {"errors": {"__all__": message}, "retry_after": RETRY_AFTER_SECONDS},
+                503,
+                retry,
+            )
+        return _form_page_sync(values, {"__all__": message}, 503, retry)
 
     citizen_id = await current_citizen_id(request)
     try:
         if citizen_id is None:
             if as_json:
-                return Response(content={"sign_in": "/masuk?next=/menunggu"}, status_code=401)
+                return answer({"sign_in": "/masuk?next=/menunggu"}, 401)
             raise FormErrors.single(
                 "__all__",
                 _(
                     "Anda perlu masuk dulu. Isian Anda masih ada di bawah; masuk di tab lain lalu kirim lagi."
                 ),
+            )
+        # An outbox item belongs to the account that wrote it (a shared phone): refused before
+        # anything is looked up or stored, so another account learns nothing, not even a number.
+        if as_json and str(form.get("owner") or "").strip() != outbox_owner(citizen_id):
+            return answer(
+                {
+                    "owner_mismatch": True,
+                    "errors": {
+                        "__all__": _(
+                            "Laporan ini ditulis di ponsel ini oleh akun lain. Laporan dikirim setelah pemiliknya masuk."
+                        )
+                    },
+                },
+                409,
             )
         draft = parse_complaint_form(values, svc.city)
         existing = await service.find_by_client_key(draft.client_key)
@@ -109,16 +154,15 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
                 {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")}, 409
             )
         )
+    except service.FilingUnavailable as exc:
+        return await _with_choices(unavailable(exc.message))
     except Exception:
         log.exception("filing failed; nothing was kept")
         return await _with_choices(
-            refused(
-                {
-                    "__all__": _(
-                        "Laporan belum tersimpan karena gangguan di server. Isian Anda masih ada; kirim lagi sebentar lagi."
-                    )
-                },
-                500,
+            unavailable(
+                _(
+                    "Laporan belum tersimpan karena gangguan di server. Isian Anda masih ada; kirim lagi sebentar lagi."
+                )
             )
         )
     finally:
@@ -126,9 +170,9 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             await upload.close()
     url = f"/laporan/{filed.number}"
     if as_json:
-        return Response(
-            content={"number": filed.number, "url": url, "created": filed.created},
-            status_code=201 if filed.created else 200,
+        return answer(
+            {"number": filed.number, "url": url, "created": filed.created},
+            201 if filed.created else 200,
         )
     return Redirect(f"{url}?terkirim=1", status_code=303)
 

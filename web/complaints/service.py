@@ -35,6 +35,15 @@ class ComplaintConflict(Exception):
     """The idempotency key belongs to someone else's ticket."""
 
 
+class FilingUnavailable(Exception):
+    """A fault on our side that passes (storage down): nothing was kept, the same send may be
+    retried later with the same key. ``message`` is for the citizen."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class FiledComplaint:
     id: int
@@ -179,11 +188,10 @@ async def create_complaint(
     except StorageError as exc:
         await remove_stored(storage, stored)
         log.error("photo storage failed while filing: %s", exc)
-        raise FormErrors.single(
-            "__all__",
+        raise FilingUnavailable(
             _(
                 "Foto tidak dapat disimpan saat ini. Laporan belum terkirim; coba lagi sebentar lagi."
-            ),
+            )
         ) from exc
     except BaseException:
         await remove_stored(storage, stored)

@@ -20,6 +20,10 @@ from web.settings import Settings
 # remembering. Public pages and static files set their own Cache-Control.
 DEFAULT_CACHE_CONTROL = "no-store"
 
+# Only Aduan sends this: the service worker keeps no answer without it, so a captive portal's
+# login page (a 200 for any address) is never cached or taken as one of our pages.
+OURS_HEADER = b"x-aduan"
+
 PERMISSIONS_POLICY = (
     # The filing form uses GPS and the camera (through the file input); nothing else.
     "geolocation=(self), camera=(self), microphone=(), payment=(), usb=(), "
@@ -88,6 +92,7 @@ def headers_hook(settings: Settings) -> Callable[[Message, Scope], Awaitable[Non
     """The ``before_send`` hook: adds the headers and, behind https, ``Secure`` on every cookie
     (session, csrftoken, bahasa and any added later)."""
     fixed = [(name.encode(), value.encode()) for name, value in security_headers(settings).items()]
+    fixed.append((OURS_HEADER, b"1"))
     fixed_names = {name for name, _ in fixed}
     secure_cookies = is_https(settings)
 
