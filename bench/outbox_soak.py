@@ -57,6 +57,7 @@ from tests.fault_proxy import FaultProxy  # noqa: E402
 from tests.images import textured_camera_jpeg  # noqa: E402
 
 DRAIN_TARGET_S = 30
+HELD, GUEST = 3, 5  # the shared phone: owner's items held back, then the guest's items
 CATEGORIES = ("jalan-rusak", "sampah", "lampu-jalan", "drainase-banjir")
 # What the proxy does to POST /lapor in the "mixed" stretches, by weight (the original run's mix).
 MIX = {
@@ -219,6 +220,12 @@ def sign_up(page, base: str, server: AppServer, account: Account) -> None:
     page.wait_for_url("**/lapor")
 
 
+def codes_for(server: AppServer, account: Account) -> list[str]:
+    """Every sign-in code the dev messenger logged for this account, oldest first."""
+    pattern = rf"DEV MESSENGER code for {re.escape(account.phone_e164)}: (\d{{6}})"
+    return re.findall(pattern, server.live.log_path.read_text(errors="replace"))
+
+
 def outbox(page) -> list[dict]:
     """The phone's outbox as the page sees it; [] while the page is between documents."""
     for _ in range(50):
@@ -329,6 +336,35 @@ class Phone:
                 pass
             time.sleep(0.1)
 
+    def sign_out(self) -> None:
+        """Sign out on /akun, keeping this account's unsent reports on the phone (the default)."""
+        self.page.goto(f"{self.base}/akun")
+        self.page.click("form[data-outbox-sign-out] button[type=submit]")
+        self.page.wait_for_url(lambda url: urlsplit(url).path == "/")
+
+    def sign_in(self, account: Account, server: AppServer) -> None:
+        codes_before = len(codes_for(server, account))
+        self.page.goto(f"{self.base}/masuk")
+        self.page.fill("#phone", account.phone_local)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/masuk/kode")
+        deadline = time.monotonic() + 10
+        while len(codes := codes_for(server, account)) == codes_before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no new sign-in code for {account.phone_e164}")
+            time.sleep(0.1)
+        self.page.fill("#code", codes[-1])
+        self.page.click("button[value=verify]")
+        self.page.wait_for_url(lambda url: urlsplit(url).path != "/masuk/kode")
+
+    def wait_sent(self, keys: list[str], limit: float) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            states = {item["key"]: item["state"] for item in outbox(self.page)}
+            if all(states.get(key) == "sent" for key in keys):
+                return
+            time.sleep(0.25)
+
     def reload(self) -> None:
         self.reloads += 1
         # Offline and not cached, or a navigation raced it: the next form opens anyway.
@@ -369,16 +405,24 @@ class Schedule:
     reloads: set[int]
     closes: set[int]
     photos: set[int]
+    switch: int  # first of HELD owner's items, then GUEST items by another account
 
     @classmethod
     def make(cls, n: int, rng: random.Random) -> Schedule:
-        starts = iter(rng.sample(range(3, n - 4), k=min(n - 8, 9 + 3 + 1)))
+        switch = rng.randint(n // 3, n // 2)
+        # Faults do not start during the account switch (signing in needs a network).
+        room = [i for i in range(3, n - 4) if not switch - 3 <= i <= switch + HELD + GUEST]
         offline_windows = 9 if n >= 100 else 3
         kills = 3 if n >= 100 else 1
+        # The last tenth is filed in lie-fi, so a backlog waits when the network becomes good.
+        tail = n - max(5, n // 10)
+        room = [i for i in room if i < tail - 6]
+        starts = iter(rng.sample(room, k=offline_windows + kills + 1))
         return cls(
+            switch=switch,
             offline={next(starts): rng.randint(2, 6) for _ in range(offline_windows)},
             kills={next(starts): rng.randint(2, 5) for _ in range(kills)},
-            lie_fi={next(starts): rng.randint(5, 10)},
+            lie_fi={next(starts): rng.randint(5, 10), tail: n - tail},
             reloads={i for i in range(n) if rng.random() < 0.07},
             closes={i for i in range(n) if rng.random() < 0.04},
             photos={i for i in range(n) if rng.random() < 0.25},
@@ -427,26 +471,58 @@ def run(args) -> int:
                 phone.open_form()
 
                 ends: dict[int, list] = {}
+                owner, guest = account, make_account(rng, "Tamu Uji Soak")
+                shared = range(schedule.switch, schedule.switch + HELD + GUEST)
+                in_lie_fi = False
+
+                def end_lie_fi() -> None:
+                    nonlocal in_lie_fi
+                    mixed(proxy, rng)
+                    in_lie_fi = False
+
                 mixed(proxy, rng)
                 for i in range(args.complaints):
                     for undo in ends.pop(i, []):
                         undo()
+                    if i == shared.start:
+                        # A shared phone: the owner's last reports cannot leave (503) before the
+                        # owner signs out and a relative signs in; they must not go as theirs.
+                        for undo in [u for pending in ends.values() for u in pending]:
+                            undo()
+                        ends.clear()
+                        proxy.set_fault("status", status=503)
+                    elif i == shared.start + HELD:
+                        phone.sign_out()
+                        sign_up(phone.page, proxy.url, server, guest)
+                        guest.citizen_id = db.citizen_id(guest.phone_e164)
+                        account = guest
+                        mixed(proxy, rng)
+                    elif i == shared.stop:
+                        # The relative hands the phone back once their own reports are sent.
+                        all_good(proxy)
+                        phone.wait_sent([f.key for f in filed if f.account is guest], 60)
+                        phone.sign_out()
+                        phone.sign_in(owner, server)
+                        account = owner
+                        mixed(proxy, rng)
                     active = []
-                    if i in schedule.offline:
+                    if i not in shared and i in schedule.offline:
                         phone.set_offline(True)
                         ends.setdefault(i + schedule.offline[i], []).append(
                             lambda: phone.set_offline(False)
                         )
-                    if i in schedule.kills:
+                    if i not in shared and i in schedule.kills:
                         server.kill()
                         ends.setdefault(i + schedule.kills[i], []).append(server.ensure_up)
-                    if i in schedule.lie_fi:
+                    if i not in shared and i in schedule.lie_fi:
                         lie_fi(proxy)
-                        ends.setdefault(i + schedule.lie_fi[i], []).append(
-                            lambda: mixed(proxy, rng)
-                        )
+                        in_lie_fi = True
+                        ends.setdefault(i + schedule.lie_fi[i], []).append(end_lie_fi)
+                    active += ["lie-fi"] * in_lie_fi
                     active += ["offline"] * phone.offline
                     active += ["server down"] * (server.process.poll() is not None)
+                    active += ["held by 503, owner"] * (shared.start <= i < shared.start + HELD)
+                    active += ["guest account"] * (account is guest)
                     t_start = time.monotonic()
                     title = f"{title_prefix}#{i:03d} jalan berlubang dekat pasar"
                     key = phone.file(
