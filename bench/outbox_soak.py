@@ -33,6 +33,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -79,21 +80,37 @@ class AppServer:
         self.process = None
         self.live = None
         self.kills = 0
+        self.lock = threading.Lock()
+        self.restart: threading.Timer | None = None
 
     def start(self) -> None:
         self.process, self.live = start_server(self.folder, self.port, **self.env)
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, requests in flight die with the process."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-        self.kills += 1
+    def kill_for(self, seconds: float) -> None:
+        """SIGKILL (no shutdown hook runs, requests in flight die with the process), then start
+        again on the same port after ``seconds``, while the phone goes on."""
+        with self.lock:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            self.kills += 1
+            self.restart = threading.Timer(seconds, self.ensure_up)
+            self.restart.start()
 
     def ensure_up(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
+        with self.lock:
+            if self.restart is not None:
+                self.restart.cancel()
+                self.restart = None
+            if self.process is None or self.process.poll() is not None:
+                self.start()
+
+    @property
+    def down(self) -> bool:
+        return self.process.poll() is not None
 
     def stop(self) -> None:
+        if self.restart is not None:
+            self.restart.cancel()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
@@ -255,6 +272,7 @@ class Phone:
         self.reloads = 0
         self.closes = 0
         self.offline_windows = 0
+        self.form_failures = 0
         self.bad_urls: list[str] = []
         self.page.on("framenavigated", self._watch_url)
 
@@ -270,16 +288,20 @@ class Phone:
         self.context.set_offline(offline)
 
     def open_form(self) -> None:
-        for attempt in range(5):
+        """Open /lapor, again and again as a citizen would, until the form is there."""
+        deadline = time.monotonic() + 90
+        while True:
             try:
                 self.page.goto(f"{self.base}/lapor", wait_until="domcontentloaded")
                 self.page.wait_for_function(
                     "() => (document.querySelector('input[name=client_key]') || {}).value",
-                    timeout=15_000,
+                    timeout=5_000,
                 )
                 return
             except PlaywrightError:
-                if attempt == 4:
+                # E.g. the server is down and the shell page came back as the proxy's 502.
+                self.form_failures += 1
+                if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
 
@@ -400,7 +422,7 @@ class Schedule:
     """Which item numbers start which fault; seeded, so a run can be repeated."""
 
     offline: dict[int, int]  # first item -> how many items filed offline
-    kills: dict[int, int]  # first item -> how many items filed while the server is dead
+    kills: dict[int, float]  # item -> seconds the server stays dead from then on
     lie_fi: dict[int, int]
     reloads: set[int]
     closes: set[int]
@@ -421,7 +443,7 @@ class Schedule:
         return cls(
             switch=switch,
             offline={next(starts): rng.randint(2, 6) for _ in range(offline_windows)},
-            kills={next(starts): rng.randint(2, 5) for _ in range(kills)},
+            kills={next(starts): rng.uniform(3, 12) for _ in range(kills)},
             lie_fi={next(starts): rng.randint(5, 10), tail: n - tail},
             reloads={i for i in range(n) if rng.random() < 0.07},
             closes={i for i in range(n) if rng.random() < 0.04},
@@ -490,6 +512,7 @@ def run(args) -> int:
                         for undo in [u for pending in ends.values() for u in pending]:
                             undo()
                         ends.clear()
+                        server.ensure_up()
                         proxy.set_fault("status", status=503)
                     elif i == shared.start + HELD:
                         phone.sign_out()
@@ -512,15 +535,14 @@ def run(args) -> int:
                             lambda: phone.set_offline(False)
                         )
                     if i not in shared and i in schedule.kills:
-                        server.kill()
-                        ends.setdefault(i + schedule.kills[i], []).append(server.ensure_up)
+                        server.kill_for(schedule.kills[i])
                     if i not in shared and i in schedule.lie_fi:
                         lie_fi(proxy)
                         in_lie_fi = True
                         ends.setdefault(i + schedule.lie_fi[i], []).append(end_lie_fi)
                     active += ["lie-fi"] * in_lie_fi
                     active += ["offline"] * phone.offline
-                    active += ["server down"] * (server.process.poll() is not None)
+                    active += ["server down"] * server.down
                     active += ["held by 503, owner"] * (shared.start <= i < shared.start + HELD)
                     active += ["guest account"] * (account is guest)
                     t_start = time.monotonic()
@@ -641,6 +663,7 @@ def summarize(filed, rows, shown, arrived, good_at, phone, server, proxy) -> dic
             "pages closed mid-send": phone.closes,
             "server SIGKILLs": server.kills,
             "navigations to /undefined": len(phone.bad_urls),
+            "form page did not open (tries)": phone.form_failures,
             **{f"POST /lapor {name}": n for name, n in proxy_counts(proxy).items()},
         },
     }
