@@ -130,13 +130,21 @@
       });
     });
     form.addEventListener("submit", function (event) {
-      var choice = form.querySelector("input[name=outbox_choice]:checked");
-      var forget = AduanOutbox.forgetAccount();
-      if (!mine.length || !choice || choice.value !== "delete") return;
+      if (form.dataset.outboxDone) return;
       event.preventDefault();
-      forget.then(function () {
-        return Promise.all(mine.map(function (i) { return AduanOutbox.remove(i.key); }));
-      }).then(function () { form.submit(); }, function () { form.submit(); });
+      var choice = form.querySelector("input[name=outbox_choice]:checked");
+      var removeMine = mine.length > 0 && choice && choice.value === "delete";
+      var go = function () {
+        if (form.dataset.outboxDone) return;
+        form.dataset.outboxDone = "1";
+        form.submit();
+      };
+      // Nobody is "the writer" on this phone after a sign-out; kept items stay their owner's.
+      AduanOutbox.forgetAccount().then(function () {
+        if (removeMine) return Promise.all(mine.map(function (i) { return AduanOutbox.remove(i.key); }));
+        return null;
+      }).then(go, go);
+      setTimeout(go, 3000); // signing out never waits on a stuck phone storage
     });
   }
 
@@ -374,6 +382,11 @@
   }, true);
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
+    // The account chip says who is signed in: the outbox writes new items under that account.
+    var chip = event.detail.elt.matches("[data-outbox-account]") ? event.detail.elt : null;
+    if (chip && chip.dataset.outboxAccount && window.AduanOutbox) {
+      AduanOutbox.rememberAccount({ account: chip.dataset.outboxAccount, label: chip.dataset.outboxLabel || "" });
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {

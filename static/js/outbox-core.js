@@ -417,6 +417,14 @@
   function sendDue(options) {
     options = options || {};
     var summary = { reachable: false, account: null, sent: 0, pending: false, nextAt: null };
+    return all().then(function (items) {
+      var open = items.some(function (i) { return ["waiting", "sending", "needs_sign_in"].indexOf(i.state) !== -1; });
+      if (open) return probeAndSend(options, summary);
+      return housekeeping(items, Date.now()).then(function () { return summary; }); // no request at all
+    });
+  }
+
+  function probeAndSend(options, summary) {
     return whoIsSignedIn().then(function (account) {
       summary.reachable = true;
       summary.account = account;
@@ -510,6 +518,7 @@
     claim: claim,
     whoIsSignedIn: whoIsSignedIn,
     lastAccount: lastAccount,
+    rememberAccount: rememberAccount,
     rememberCsrf: rememberCsrf,
     forgetAccount: forgetAccount,
     ownedBy: ownedBy,

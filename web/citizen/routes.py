@@ -211,7 +211,12 @@ async def account(request: HTMXRequest) -> Template | Redirect | Response:
         citizen = await accounts.get_citizen(citizen_id) if citizen_id else None
         return HTMXTemplate(
             template_name="_account_chip.html",
-            context={"citizen": citizen},
+            context={
+                "citizen": citizen,
+                # The outbox remembers who writes on this phone (no request of its own per page).
+                "outbox_owner": accounts.outbox_owner(citizen["id"]) if citizen else "",
+                "outbox_label": mask_phone(citizen["phone"]) if citizen else "",
+            },
             headers={"Vary": "HX-Request", "Cache-Control": "private, no-store"},
         )
     if citizen_id is None:
