@@ -13,7 +13,8 @@ the test thread:
 
 Modes: ``pass``; ``captive`` (200 text/html login page, nothing forwarded, as hotel or mosque Wi-Fi
 does); ``drop_before`` (close the connection without forwarding); ``drop_after`` (forward, read the
-server's whole answer, then close without answering: the server filed it, the phone never hears);
+server's whole answer, then close without answering: the server filed it, the phone never hears;
+with ``seconds``, the connection hangs that long first, as a page would die waiting);
 ``delay`` (wait ``seconds``, then forward); ``status`` (answer ``status`` with an HTML body and an
 optional ``Retry-After`` without forwarding); ``mix`` (each matching request draws one of the above
 from ``weights`` with a seeded random generator, for a soak).
@@ -162,10 +163,19 @@ class FaultProxy:
         with self._lock:
             return self.counts[(path, outcome)]
 
+    def total(self, outcome: str) -> int:
+        """How many requests, whatever their path, had ``outcome``."""
+        with self._lock:
+            return sum(n for (_, seen), n in self.counts.items() if seen == outcome)
+
     def report(self) -> str:
+        """One line per path: what happened to its requests, e.g. ``pass=3 forwarded=3``."""
         with self._lock:
             rows = sorted(self.counts.items())
-        return "\n".join(f"{path:40} {outcome:12} {n}" for (path, outcome), n in rows)
+        lines: dict[str, list[str]] = {}
+        for (path, outcome), n in rows:
+            lines.setdefault(path, []).append(f"{outcome}={n}")
+        return "\n".join(f"{path}  {' '.join(outcomes)}" for path, outcomes in lines.items())
 
     # --- used by the handler ------------------------------------------------------------------
     def _decide(self, method: str, path: str) -> tuple[str, float, int, int | None]:
@@ -225,6 +235,12 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def _relay(self) -> None:
+            try:
+                self._relay_one()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the browser went away (page closed, reloaded)
+
+        def _relay_one(self) -> None:
             body = self._read_body()
             path = urlsplit(self.path).path
             mode, seconds, status, retry_after = proxy._decide(self.command, path)
@@ -240,7 +256,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if mode == "delay" and proxy._stopping.wait(seconds):
                 self.close_connection = True
                 return
-            self._forward(body, path, drop_answer=mode == "drop_after")
+            self._forward(body, path, drop_after=seconds if mode == "drop_after" else None)
 
         def _answer(self, status: int, page: bytes, retry_after: int | None = None) -> None:
             self.send_response(status)
@@ -253,7 +269,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(page)
 
-        def _forward(self, body: bytes, path: str, drop_answer: bool) -> None:
+        def _forward(self, body: bytes, path: str, drop_after: float | None) -> None:
             headers = {}
             for name, value in self.headers.items():
                 if name.lower() in HOP_BY_HOP or name.lower() in ("host", "content-length"):
@@ -268,17 +284,24 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.upstream_host, proxy.upstream_port, timeout=60
             )
             try:
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                proxy._record(self.command, path, "forwarded")
-                response = upstream.getresponse()
-                if drop_answer:
-                    response.read()
+                try:
+                    upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    proxy._record(self.command, path, "forwarded")
+                    response = upstream.getresponse()
+                except (OSError, http.client.HTTPException):
+                    # The server is down or cut us off before answering: what nginx would say.
+                    self._answer(502, _status_page(502))
+                    return
+                if drop_after is not None:
+                    with contextlib.suppress(OSError, http.client.HTTPException):
+                        response.read()
+                    proxy._stopping.wait(drop_after)  # the phone hears nothing meanwhile
                     self.close_connection = True
                     return
-                self._relay_response(response)
-            except OSError:
-                # The server is down or cut us off: what nginx would say.
-                self._answer(502, _status_page(502))
+                try:
+                    self._relay_response(response)
+                except (http.client.HTTPException, TimeoutError):
+                    self.close_connection = True  # the server died mid-answer: so does ours
             finally:
                 upstream.close()
 
