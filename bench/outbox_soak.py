@@ -115,7 +115,11 @@ class AppServer:
             self.restart.cancel()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
     def log_lines(self, pattern: str) -> list[str]:
         text = self.live.log_path.read_text(errors="replace")
@@ -476,7 +480,10 @@ def run(args) -> int:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 context = new_phone(browser)
                 phone = Phone(context, proxy.url)
-                account = make_account(rng, "Warga Uji Soak")
+                # New people every run, whatever the seed: a reused PostgreSQL database already
+                # knows the last run's NIKs and numbers.
+                people = random.SystemRandom()
+                account = make_account(people, "Warga Uji Soak")
                 sign_up(phone.page, proxy.url, server, account)
                 account.citizen_id = db.citizen_id(account.phone_e164)
                 # The worker must control the page before the first fault (offline shell pages).
@@ -484,7 +491,7 @@ def run(args) -> int:
                 phone.open_form()
 
                 ends: dict[int, list] = {}
-                owner, guest = account, make_account(rng, "Tamu Uji Soak")
+                owner, guest = account, make_account(people, "Tamu Uji Soak")
                 shared = range(schedule.switch, schedule.switch + HELD + GUEST)
                 in_lie_fi = False
 
