@@ -540,11 +540,29 @@
       lastProbeFailed = false;
       return sendItem(key, account, options).then(function (r) {
         if (r.proved) sendDue(options); // the network works: the rest goes too, in the background
+        // The worker or another tab is sending it already: wait a little for that outcome.
+        if (r.busy) return settledOf(key, 20000);
         return r.item === REMOVED ? null : r.item;
       });
     }, function () {
       lastProbeFailed = true;
       return get(key);
+    });
+  }
+
+  // The item once nobody is sending it any more (or as it is after `ms`).
+  function settledOf(key, ms) {
+    var until = Date.now() + ms;
+    return new Promise(function (resolve) {
+      (function look() {
+        Promise.all([get(key), keysBeingSent()]).then(function (both) {
+          var item = both[0];
+          var held = both[1];
+          var busy = item && (held ? Boolean(held[lockName(key)]) : item.state === "sending");
+          if (!busy || Date.now() > until) resolve(item || null);
+          else setTimeout(look, 250);
+        }, function () { resolve(null); });
+      })();
     });
   }
 
