@@ -143,7 +143,7 @@ async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
     from web.jobs.runner import JobRunner, default_jobs
 
     jobs = default_jobs(services.settings, services.messenger, ZoneInfo(services.city.timezone))
-    await JobRunner(jobs).run_forever(stop)
+    await JobRunner(jobs, lease_seconds=services.settings.job_lease_seconds).run_forever(stop)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
