@@ -122,6 +122,12 @@ class Settings:
         "Behind nginx (which buffers bodies) the app gets each body at once.",
     )
     session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
+    log_format: str = setting(
+        "text",
+        "Log lines: text (for people) | json (one object per line: ts, level, logger, host, pid, "
+        "request_id, msg and fields).",
+    )
+    log_level: str = setting("INFO", "Lowest level logged: DEBUG | INFO | WARNING | ERROR.")
     # Staff
     staff_idle_minutes: int = setting(
         30,
@@ -255,6 +261,10 @@ class Settings:
             self.trusted_proxy_networks  # noqa: B018 (parsed once here, so a typo stops start-up)
         except ValueError as exc:
             raise SettingsError(f"ADUAN_TRUSTED_PROXIES: {exc}") from exc
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("ADUAN_LOG_FORMAT must be text or json")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError("ADUAN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.request_body_timeout_seconds < 1:
             raise SettingsError("ADUAN_REQUEST_BODY_TIMEOUT_SECONDS must be at least 1")
         if self.is_production:
