@@ -146,6 +146,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # a library's warning is a line in the same format, not raw text
     # uvicorn configured its loggers with their own handlers before it loaded the app: from here
     # on they go to the root handler, at ADUAN_LOG_LEVEL.
     for name in ("uvicorn", "uvicorn.error"):
