@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,12 +135,21 @@ class JsonFormatter(logging.Formatter):
 
 
 class _OurHandler(logging.StreamHandler):
-    """Marks the handler this module installed, so a second set-up replaces it (tests build many
+    """Writes to whatever ``sys.stderr`` is at the time (pytest swaps it per test). The class
+    marks the handler this module installed, so a second set-up replaces it (tests build many
     apps in one process) and handlers others installed (pytest's) stay."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 def _make_handler(log_format: str) -> logging.Handler:
-    handler = _OurHandler(sys.stderr)
+    handler = _OurHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     return handler
 
