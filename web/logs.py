@@ -28,8 +28,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.forwarded import Network, client_address, peer_is_trusted
 
-FORMATS = ("text", "json")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOST = socket.gethostname()
 REQUEST_ID_HEADER = b"x-request-id"
 # A proxy's id is kept only when it looks like one (nginx's $request_id, a UUID, a trace id):
