@@ -302,3 +302,24 @@ def test_lie_fi_drains_within_seconds_once_anything_gets_through(phone, site, pr
     # One success proves the network is back: the rest go at once, not each on its own timer.
     assert time.monotonic() - first < 10, proxy.report()
     wait_until_shown(page, site, "sent", keys, timeout=10)
+
+
+@pytest.mark.parametrize("fault", [{"mode": "status", "status": 502}, {"mode": "captive"}])
+def test_form_opens_from_the_phone_when_a_proxy_or_portal_answers_for_the_server(
+    phone, site, proxy, fault
+):
+    """While the server restarts behind nginx (502), or a Wi-Fi login page answers for it, the
+    citizen still gets the form the phone keeps, never the stranger's page, and it is not cached."""
+    page = signed_in_page(phone, site)
+    options = {"status": fault["status"]} if "status" in fault else {}
+    proxy.set_fault(fault["mode"], method="GET", path="/lapor", **options)
+    response = page.goto(site.url + "/lapor")
+    expect(page.locator("[data-complaint-form]")).to_have_count(1)
+    assert response.headers.get("x-aduan") == "1"  # our page, from the phone's cache
+    assert proxy.count(fault["mode"], path="GET /lapor") >= 1  # the network was asked first
+    proxy.set_fault("pass")
+    # The stranger's page was not stored in place of ours: with the network gone, ours opens.
+    phone.set_offline(True)
+    page.goto(site.url + "/lapor")
+    expect(page.locator("[data-complaint-form]")).to_have_count(1)
+    phone.set_offline(False)
