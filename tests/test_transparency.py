@@ -322,7 +322,6 @@ def test_the_worker_keeps_the_figures_so_requests_never_aggregate(client, public
     assert verified_count(PublicCache(), now=later) == (before, True)
 
 
-@pytest.mark.clock
 def test_two_web_processes_agree_on_the_figures_within_the_refresh_interval(database, tmp_path):
     """Two real server processes on one database. A process that rebuilds after a change but
     before the worker refreshed the stored figures must not keep the old figures as current: once
