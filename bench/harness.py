@@ -18,7 +18,7 @@ from tests.browser import PRODUCTION_FLAGS, free_port  # noqa: E402
 
 @contextmanager
 def serve(env: dict, workers: int) -> Iterator[str]:
-    """Run uvicorn with ``workers`` processes on ``env``; yields the base URL once /healthz answers."""
+    """Run uvicorn with ``workers`` processes on ``env``; yields the base URL once /readyz answers."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -42,7 +42,7 @@ def serve(env: dict, workers: int) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)

@@ -265,6 +265,12 @@ class JobLease(Table, tablename="job_lease"):
     last_started_at = Timestamptz(null=True, default=None)
     last_finished_at = Timestamptz(null=True, default=None)
     last_result = Varchar(length=300, default="")
+    last_succeeded_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, default="")  # the last failure's, kept after later successes
+    late_alerted_at = Timestamptz(null=True, default=None)  # supervisors told: once per late spell
+    created_at = Timestamptz(
+        null=True, default=None
+    )  # first attempt: "late since" before a success
 
 
 class DailyReport(Table, tablename="daily_report"):

@@ -58,9 +58,12 @@ def free_port() -> int:
 
 
 def start_server(
-    folder: Path, port: int, **env_overrides: str
+    folder: Path, port: int, *, ready_path: str = "/readyz", **env_overrides: str
 ) -> tuple[subprocess.Popen, LiveServer]:
-    """Run uvicorn on the test database (the conftest empties its tables after each test)."""
+    """Run uvicorn on the test database (the conftest empties its tables after each test).
+
+    Returns once ``ready_path`` answers 200: readiness by default (the database answers).
+    """
     env = {
         **os.environ,
         "ADUAN_MEDIA_DIR": str(folder / "media"),
@@ -94,7 +97,7 @@ def start_server(
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{ready_path}", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

@@ -145,7 +145,7 @@ def test_file_with_two_photos_on_minio(make_client, s3_server):
     _file_and_check(client, read_stored)
     keys = [obj.object_name for obj in s3.list_objects(bucket_name=bucket, recursive=True)]
     assert len(keys) == 4
-    assert client.get("/healthz").json()["storage_backend"] == "s3"
+    assert client.get("/readyz").json()["checks"]["storage"] == {"status": "pass", "backend": "s3"}
 
 
 @pytest.mark.parametrize(
@@ -185,10 +185,13 @@ def test_storage_down_saves_nothing(make_client):
     assert response.headers["retry-after"] == "30"
     assert "Foto tidak dapat disimpan" in soup(response).find(id="form-errors").get_text()
     assert db(client, lambda: Complaint.count()) == 0
-    health = client.get("/healthz")
-    assert health.status_code == 503
-    assert health.json()["database"] == "ok"
-    assert health.json()["storage"].startswith("error")
+    # Everything but filing with photos still works: the node stays in the load balancer.
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "warn"
+    assert ready.json()["checks"]["database"] == {"status": "pass"}
+    assert ready.json()["checks"]["storage"]["status"] == "warn"
+    assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.clock

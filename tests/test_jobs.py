@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from db.tables import (
     StaffUser,
     TimelineEvent,
 )
-from tests.conftest import run_async
+from tests.conftest import POSTGRES_URL, TEST_DB, run_async
 from web.jobs import lease
 from web.jobs.daily_report import report_due, run_daily_report
 from web.jobs.sla_clock import run_sla_clock
@@ -61,6 +62,135 @@ def test_concurrent_processes_racing_for_a_free_lease_give_one_winner():
         )
 
     assert sorted(run_async(race)) == [False] * 5 + [True]
+
+
+class FakeClock:
+    """The runner's clock, moved by the test (the heartbeat's sleeps stay real and short)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def test_a_long_job_keeps_its_lease_past_the_lease_duration_thanks_to_the_heartbeat():
+    from web.jobs.runner import Job, JobRunner
+
+    clock = FakeClock(NOW)
+    others_got_it = []
+
+    async def long_job(now: datetime) -> str:
+        # Five minutes of work against a one-minute lease, 20 s of clock per heartbeat.
+        for _ in range(15):
+            clock.advance(20)
+            await asyncio.sleep(0.15)  # a few beats (every 0.05 s) renew at the new time
+            others_got_it.append(await lease.acquire("long", "other", now=clock(), ttl_seconds=60))
+        return "done"
+
+    async def scenario():
+        runner = JobRunner(
+            [Job("long", 3600, long_job)],
+            lease_seconds=60,
+            holder="worker-a",
+            clock=clock,
+            heartbeat_seconds=0.05,
+        )
+        result = await runner.run_job(runner.jobs[0], clock())
+        row = await JobLease.select().where(JobLease.name == "long").first()
+        return result, row
+
+    result, row = run_async(scenario)
+    assert clock() - NOW == timedelta(minutes=5)
+    assert others_got_it == [False] * 15
+    assert result == "done"
+    assert row["holder"] == "worker-a" and row["expires_at"] is None  # released at the end
+    assert row["last_succeeded_at"] == NOW + timedelta(minutes=5)
+
+
+def test_without_a_heartbeat_the_lease_runs_out_and_another_process_takes_the_job():
+    async def scenario():
+        assert await lease.acquire("job", "stalled", now=NOW, ttl_seconds=60)
+        assert await lease.renew("job", "stalled", now=NOW + timedelta(seconds=20), ttl_seconds=60)
+        # The holder stops renewing (crashed, or frozen): its lease ends 60 s after the last beat.
+        assert not await lease.acquire("job", "b", now=NOW + timedelta(seconds=80), ttl_seconds=60)
+        assert await lease.acquire("job", "b", now=NOW + timedelta(seconds=81), ttl_seconds=60)
+        # The stalled holder wakes up: its renewal fails, its release leaves b's lease alone.
+        lost = not await lease.renew(
+            "job", "stalled", now=NOW + timedelta(seconds=82), ttl_seconds=60
+        )
+        kept = await lease.release(
+            "job", "stalled", now=NOW + timedelta(seconds=83), result="stale"
+        )
+        row = await JobLease.select().where(JobLease.name == "job").first()
+        return lost, kept, row
+
+    lost, kept, row = run_async(scenario)
+    assert lost and not kept
+    assert row["holder"] == "b" and row["expires_at"] == NOW + timedelta(seconds=141)
+    assert row["last_result"] == ""  # the stale run recorded nothing over b's
+
+
+def test_a_run_that_lost_its_lease_logs_it_stops_renewing_and_finishes(caplog):
+    from web.jobs.runner import Job, JobRunner
+
+    clock = FakeClock(NOW)
+
+    async def slow_job(now: datetime) -> str:
+        # This process froze past its lease; meanwhile another took the job over.
+        clock.advance(61)
+        assert await lease.acquire("slow", "b", now=clock(), ttl_seconds=60)
+        await asyncio.sleep(0.3)  # heartbeats find the lease lost
+        return "finished anyway"
+
+    async def scenario():
+        runner = JobRunner(
+            [Job("slow", 3600, slow_job)],
+            lease_seconds=60,
+            holder="a",
+            clock=clock,
+            heartbeat_seconds=0.05,
+        )
+        result = await runner.run_job(runner.jobs[0], clock())
+        row = await JobLease.select().where(JobLease.name == "slow").first()
+        return result, row
+
+    with caplog.at_level("WARNING", logger="aduan.jobs"):
+        result, row = run_async(scenario)
+    lost = [r for r in caplog.records if "lease lost" in r.getMessage()]
+    assert len(lost) == 1  # logged once: it stopped renewing
+    assert result == "finished anyway"
+    assert row["holder"] == "b" and row["expires_at"] == NOW + timedelta(seconds=121)
+
+
+def test_a_failing_job_records_its_error_and_keeps_its_last_success():
+    from web.jobs.runner import Job, JobRunner
+
+    clock = FakeClock(NOW)
+    outcomes = iter(["ok", RuntimeError("storage unreachable")])
+
+    async def flaky(now: datetime) -> str:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def scenario():
+        runner = JobRunner([Job("flaky", 60, flaky)], lease_seconds=60, clock=clock)
+        await runner.run_job(runner.jobs[0], clock())
+        clock.advance(60)
+        with pytest.raises(RuntimeError):
+            await runner.run_job(runner.jobs[0], clock())
+        return await JobLease.select().where(JobLease.name == "flaky").first()
+
+    row = run_async(scenario)
+    assert row["last_succeeded_at"] == NOW
+    assert row["last_finished_at"] == NOW + timedelta(seconds=60)
+    assert row["last_error"] == "RuntimeError: storage unreachable"
+    assert row["expires_at"] is None
 
 
 # --- SLA clock ----------------------------------------------------------------------------------
@@ -310,6 +440,104 @@ def test_worker_process_escalates_and_stops_cleanly_on_sigterm(sla_tickets):
     assert "jobs running" in output, output
     sla_lease = run_async(lambda: JobLease.select().where(JobLease.name == "sla_clock").first())
     assert sla_lease["expires_at"] is None, "the lease was not released on shutdown"
+
+
+def _hold_row_lock(complaint_id: int, held: threading.Event, release: threading.Event) -> None:
+    """Keep one complaint row locked (FOR UPDATE) until ``release``: the SLA clock blocks on it."""
+    import asyncpg
+
+    async def hold():
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT id FROM complaint WHERE id = $1 FOR UPDATE", complaint_id
+                )
+                held.set()
+                while not release.is_set():
+                    await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    asyncio.run(hold())
+
+
+async def _sla_lease() -> dict:
+    return await JobLease.select().where(JobLease.name == "sla_clock").first() or {}
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="holds a row lock while the worker keeps beating")
+def test_a_killed_workers_job_is_taken_over_by_the_other_worker_about_a_lease_later(sla_tickets):
+    """Two ``python -m web.worker``; the one running the SLA clock is SIGKILLed mid-run.
+
+    A row lock held by the test keeps the SLA clock's run going (blocked on the overdue ticket),
+    so the lease is held, and renewed, by a live process when it is killed.
+    """
+    tickets, _ = sla_tickets
+    run_async(lambda: PushSubscription.delete(force=True))
+    lease_seconds = 3
+    env = dict(os.environ)
+    env.update(
+        ADUAN_SLA_CHECK_SECONDS="1",
+        ADUAN_REPORT_TIME="23:59",
+        ADUAN_JOB_LEASE_SECONDS=str(lease_seconds),
+    )
+    held, release = threading.Event(), threading.Event()
+    locker = threading.Thread(target=_hold_row_lock, args=(tickets["overdue"], held, release))
+    locker.start()
+    workers = []
+    try:
+        assert held.wait(10)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "web.worker"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 30
+        while not run_async(_sla_lease).get("expires_at"):
+            assert time.monotonic() < deadline, "no worker took the SLA clock's lease"
+            time.sleep(0.1)
+        taken = run_async(_sla_lease)
+        # Stuck in its run for twice the lease: the heartbeat keeps the lease with the same holder.
+        time.sleep(2 * lease_seconds)
+        still = run_async(_sla_lease)
+        assert still["holder"] == taken["holder"]
+        assert still["expires_at"] > taken["expires_at"]
+        assert run_async(lambda: _events(tickets["overdue"])) == []
+
+        holder_pid = int(taken["holder"].split(":")[1])
+        victim = next(w for w in workers if w.pid == holder_pid)
+        survivor = next(w for w in workers if w.pid != holder_pid)
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        release.set()
+        victim.wait(timeout=10)
+        while not run_async(lambda: _events(tickets["overdue"])):
+            assert time.monotonic() - killed_at < 30, "the other worker never took the job over"
+            time.sleep(0.05)
+        take_over = time.monotonic() - killed_at
+        after = run_async(_sla_lease)
+        print(f"take-over after SIGKILL: {take_over:.2f} s (lease {lease_seconds} s)")
+        assert int(after["holder"].split(":")[1]) == survivor.pid
+        # The dead worker's lease runs out at most one lease after its last beat; the survivor
+        # looks again every third of a lease.
+        assert take_over < lease_seconds + lease_seconds / 3 + 2, take_over
+        assert len(run_async(lambda: _events(tickets["overdue"]))) == 1
+    finally:
+        release.set()
+        locker.join(timeout=10)
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def test_report_time_must_be_a_clock_time():

@@ -101,7 +101,7 @@ def proxied(tmp_path_factory):
         deadline = time.monotonic() + 15
         while True:
             try:
-                if httpx.get(f"{url}/healthz", verify=False, timeout=1).status_code == 200:
+                if httpx.get(f"{url}/readyz", verify=False, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

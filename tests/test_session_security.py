@@ -418,7 +418,7 @@ def test_the_purge_job_drops_expired_sessions_and_old_codes_and_keeps_the_rest(m
         for j in default_jobs(settings, client.app.state.services.messenger, ZoneInfo("UTC"))
         if j.name == "sign_in_cleanup"
     )
-    assert job.lease_seconds  # one process at a time
+    assert job.exclusive  # one process at a time
     result = db(client, lambda: JobRunner([job]).run_job(job, datetime.now(UTC)))
     assert result == "sessions: 1, codes: 2"
 

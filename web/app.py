@@ -47,7 +47,7 @@ from web.templating import make_template_config
 log = logging.getLogger("aduan")
 
 ROUTE_HANDLERS = [
-    *SYSTEM_ROUTES,  # /, /healthz, /bahasa/{locale}, /static/...
+    *SYSTEM_ROUTES,  # /, /healthz, /readyz, /bahasa/{locale}, /static/...
     *CITIZEN_ROUTES,  # /daftar, /masuk, /masuk/kode, /keluar, /akun
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
@@ -143,7 +143,7 @@ async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
     from web.jobs.runner import JobRunner, default_jobs
 
     jobs = default_jobs(services.settings, services.messenger, ZoneInfo(services.city.timezone))
-    await JobRunner(jobs).run_forever(stop)
+    await JobRunner(jobs, lease_seconds=services.settings.job_lease_seconds).run_forever(stop)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             await services.storage.ensure_ready()
         except StorageError as exc:
-            # Serve anyway: citizens can still read their tickets, /healthz reports the outage,
+            # Serve anyway: citizens can still read their tickets, /readyz reports the outage,
             # and filings with photos fail cleanly until storage is back.
             log.error("photo storage not ready at start-up: %s", exc)
         if settings.jobs_in_process:

@@ -167,6 +167,11 @@ class Settings:
         "How often the worker refreshes the public page's figures after tickets change; each web "
         "process picks them up at most this often (0: at once, computing them itself).",
     )
+    job_lease_seconds: int = setting(
+        60,
+        "How long a worker holds a job's lease; renewed every third of it while the job runs, so "
+        "a crashed worker's job is taken over by another process about this long after the crash.",
+    )
     report_time: str = setting(
         "07:00", "City time at which the daily report for the previous day is generated."
     )
@@ -255,6 +260,8 @@ class Settings:
             self.trusted_proxy_networks  # noqa: B018 (parsed once here, so a typo stops start-up)
         except ValueError as exc:
             raise SettingsError(f"ADUAN_TRUSTED_PROXIES: {exc}") from exc
+        if self.job_lease_seconds < 3:
+            raise SettingsError("ADUAN_JOB_LEASE_SECONDS must be at least 3")
         if self.request_body_timeout_seconds < 1:
             raise SettingsError("ADUAN_REQUEST_BODY_TIMEOUT_SECONDS must be at least 1")
         if self.is_production:

@@ -29,7 +29,7 @@ async def main() -> None:
     await start_pool(settings)
     try:
         jobs = default_jobs(settings, messenger_from_settings(settings), ZoneInfo(city.timezone))
-        await JobRunner(jobs).run_forever(stop)
+        await JobRunner(jobs, lease_seconds=settings.job_lease_seconds).run_forever(stop)
     finally:
         await close_pool()
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from web import sessions
 from web.admin import service
+from web.deps import services
 from web.forms import FormErrors
 from web.http import path_id
 from web.inbox.queries import filter_choices
+from web.jobs.health import job_label, job_status
 from web.staff.access import ROLES, current_staff, staff_guard
 
 ADMIN = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin"})}}
+# Supervisors are alerted when a job is late: they may read the status page too.
+JOB_STATUS_READERS = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin", "supervisor"})}}
 
 
 async def _page(
@@ -101,4 +107,18 @@ async def update_category(request: Request, category_id: FromPath[str]) -> Templ
     return Redirect("/admin", status_code=303)
 
 
-ROUTES = [admin_index, create_staff, update_staff, update_category]
+@get("/admin/pekerjaan", name="admin:jobs", **JOB_STATUS_READERS)
+async def job_status_page(request: Request) -> Template:
+    now = datetime.now(UTC)
+    return Template(
+        template_name="admin/jobs.html",
+        context={
+            "jobs": await job_status(now, services(request).settings),
+            "job_label": job_label,
+            "staff": current_staff(request),
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+ROUTES = [job_status_page, admin_index, create_staff, update_staff, update_category]

@@ -20,6 +20,7 @@ from web.notifications.rules import (
     Message,
     TicketFacts,
     audiences,
+    job_late_message,
     report_message,
     sign_in_attack_message,
     ticket_message,
@@ -203,6 +204,23 @@ async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
     ).where((PushSubscription.staff.role == "admin") & (PushSubscription.staff.active == True))
     rows = [
         _row(message, now=now, kind="sign_in_attack", subscription=s["id"], staff=s["staff"])
+        for s in subscriptions
+    ]
+    if rows:
+        await Notification.insert(*rows)
+    return len(rows)
+
+
+async def notify_job_late(job_name: str, *, now: datetime) -> int:
+    """Tell supervisors' devices that a background job is late; returns rows written."""
+    from web.i18n import SOURCE_LOCALE, use_locale
+    from web.jobs.health import job_label
+
+    with use_locale(SOURCE_LOCALE):
+        message = job_late_message(job_label(job_name))
+    subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
+    rows = [
+        _row(message, now=now, kind="job_late", subscription=s["id"], staff=s["staff"])
         for s in subscriptions
     ]
     if rows:

@@ -210,6 +210,19 @@ def sign_in_attack_message(username: str) -> Message:
         )
 
 
+def job_late_message(label: str) -> Message:
+    """Supervisors: a background job (``label``, already in Indonesian) has not succeeded lately."""
+    with use_locale(SOURCE_LOCALE):
+        return Message(
+            title=_("Pekerjaan latar terlambat"),
+            body=_("%(job)s belum berhasil berjalan sejak lama. Periksa proses worker.", job=label),
+            url="/admin/pekerjaan",
+            urgency="high",
+            ttl_seconds=DAY,
+            step="",
+        )
+
+
 def push_topic(number: str | None, kind: str) -> str:
     """RFC 8030 Topic: a newer message with the same topic replaces an undelivered older one.
 

@@ -48,7 +48,7 @@ class PhotoStorage(Protocol):
     async def exists(self, key: str) -> bool: ...
 
     async def check(self) -> None:
-        """Raise ``StorageError`` if the storage cannot be used (for /healthz)."""
+        """Raise ``StorageError`` if the storage cannot be used (for /readyz)."""
 
     async def ensure_ready(self) -> None:
         """Create the folder or bucket if missing (on app start-up)."""
@@ -144,7 +144,7 @@ class MinioStorage:
         self.endpoint = endpoint
         self.bucket = bucket
         self.region = region or None
-        # minio's default client waits 5 minutes and retries 5 times: /healthz would hang.
+        # minio's default client waits 5 minutes and retries 5 times: /readyz would hang.
         http_client = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=3.0, read=timeout),
             retries=urllib3.Retry(

@@ -1,18 +1,21 @@
-"""Home page, health check, language switch and content-hashed static files."""
+"""Home page, liveness and readiness checks, language switch and content-hashed static files."""
 
 from __future__ import annotations
 
 import mimetypes
+from datetime import UTC, datetime
 
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Response, Template
 
-from db.tables import CityInfo
 from web.deps import services
 from web.http import LANG_COOKIE, safe_next
 from web.i18n import LOCALES
+from web.system.health import readiness
+
+HEALTH_JSON = "application/health+json"  # the IETF health check draft's media type
 
 
 @get("/", name="home")
@@ -22,24 +25,25 @@ async def home() -> Template:
 
 
 @get("/healthz", name="healthz", skip_session=True, cache_control=None)
-async def healthz(request: Request) -> Response:
-    """Database and photo storage reachability, for load balancers and uptime checks."""
-    checks: dict[str, str] = {}
-    try:
-        await CityInfo.select(CityInfo.id).limit(1)
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means "not ready"; the type is in the message
-        checks["database"] = f"error: {type(exc).__name__}"
-    storage = services(request).storage
-    try:
-        await storage.check()
-        checks["storage"] = "ok"
-    except Exception as exc:
-        checks["storage"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
+async def healthz() -> Response:
+    """Liveness: the process answers. No dependency is checked (see /readyz for those)."""
     return Response(
-        content={"status": "ok" if healthy else "error", "storage_backend": storage.name, **checks},
-        status_code=200 if healthy else 503,
+        content={"status": "pass"},
+        media_type=HEALTH_JSON,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@get("/readyz", name="readyz", skip_session=True, cache_control=None)
+async def readyz(request: Request) -> Response:
+    """Readiness: 200 while the database answers, else 503; the body details every part."""
+    ready, body = await readiness(
+        services(request).settings, services(request).storage, now=datetime.now(UTC)
+    )
+    return Response(
+        content=body,
+        status_code=200 if ready else 503,
+        media_type=HEALTH_JSON,
         headers={"Cache-Control": "no-store"},
     )
 
@@ -68,4 +72,4 @@ async def static_file(request: Request, path: FromPath[str]) -> File:
     )
 
 
-ROUTES = [home, healthz, set_language, static_file]
+ROUTES = [home, healthz, readyz, set_language, static_file]
