@@ -78,13 +78,17 @@ STATUSES = (
 )
 
 
+IDLE_SECONDS = 10
+
+
 def env_for(url: str, var_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
     # Jobs off: in production they run in their own worker process (python -m web.worker).
     env.update(
         ADUAN_DATABASE_URL=url,
         ADUAN_VAR_DIR=str(var_dir),
-        ADUAN_DB_POOL_SIZE="10",
+        ADUAN_DB_POOL_MAX="10",
+        ADUAN_DB_POOL_IDLE_SECONDS=str(IDLE_SECONDS),
         ADUAN_JOBS_IN_PROCESS="false",
     )
     return env
@@ -340,6 +344,38 @@ async def measure(
     return results
 
 
+async def connections_per_process(url: str) -> dict[str, int]:
+    """PostgreSQL connections each web process holds now (they are named aduan-web-<pid>)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT application_name AS name, count(*) AS n FROM pg_stat_activity "
+            "WHERE application_name LIKE 'aduan-web-%' GROUP BY 1"
+        )
+        return {r["name"]: r["n"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def measure_with_connections(url: str, *args) -> tuple[dict, dict[str, int]]:
+    """``measure`` while sampling the connections each process holds; the peak per process."""
+    peak: dict[str, int] = {}
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        while not done.is_set():
+            for name, n in (await connections_per_process(url)).items():
+                peak[name] = max(peak.get(name, 0), n)
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        return await measure(*args), peak
+    finally:
+        done.set()
+        await sampler
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/aduan_bench")
@@ -387,7 +423,14 @@ def main() -> int:
             "search by number": lambda: f"/operator?q={rng.choice(conn_numbers)}",
             "detail panel": lambda: f"/operator/tiket/{rng.choice(conn_numbers)}",
         }
-        results = asyncio.run(measure(base, sessions, kinds, args.clients, args.requests))
+        at_rest = asyncio.run(connections_per_process(args.database))
+        results, peak = asyncio.run(
+            measure_with_connections(
+                args.database, base, sessions, kinds, args.clients, args.requests
+            )
+        )
+        time.sleep(IDLE_SECONDS + 5)  # idle connections above the minimum are closed by then
+        after = asyncio.run(connections_per_process(args.database))
 
     print(
         f"| inbox, {args.tickets:,} tickets, {args.clients} concurrent operators | p50 | p95 | max | req/s | errors |"
@@ -399,6 +442,11 @@ def main() -> int:
         print(
             f"| {name} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['max']:.0f} ms | {r['rps']:.0f} | {r['errors']} |"
         )
+    print(
+        f"\nPostgreSQL connections per web process (ADUAN_DB_POOL_MIN/MAX defaults): after "
+        f"start and sign-in {sorted(at_rest.values())}, peak under load "
+        f"{sorted(peak.values())}, {IDLE_SECONDS + 5} s after the load {sorted(after.values())}"
+    )
     return 1 if failed else 0
 
 

@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def on_startup(app: Litestar) -> None:
         vapid_keys(settings)  # made on first run and kept; a bad ADUAN_VAPID_PRIVATE_KEY stops here
-        await start_pool(settings)
+        await start_pool(settings, role="web")
         try:
             await services.storage.ensure_ready()
         except StorageError as exc:

@@ -1,6 +1,8 @@
 """Command line: ``python -m web.manage setup|migrate|seed``.
 
-``setup`` is what the README's run command calls: migrations, city data, demo accounts.
+``setup`` is what the README's run command calls: migrations, city data, demo accounts. Every
+command holds the database's setup lock (db/engine.py), so any number of processes may run them at
+once, e.g. every node at start.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable
 
 from db.seed import DemoAccounts, seed_city, seed_demo_accounts
 from web.city import get_city
@@ -51,6 +54,13 @@ async def setup(demo: bool) -> None:
         print_demo_accounts(accounts, settings.public_base_url)
 
 
+async def locked(command: Awaitable[None]) -> None:
+    from db.engine import setup_lock
+
+    async with setup_lock(get_settings()):
+        await command
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m web.manage")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed", help="load or refresh the city data file")
     args = parser.parse_args(argv)
     if args.command == "setup":
-        asyncio.run(setup(demo=not args.no_demo))
+        asyncio.run(locked(setup(demo=not args.no_demo)))
     elif args.command == "migrate":
-        asyncio.run(migrate())
+        asyncio.run(locked(migrate()))
     elif args.command == "seed":
-        asyncio.run(seed_city(get_city()))
+        asyncio.run(locked(seed_city(get_city())))
     return 0
 
 

@@ -6,6 +6,7 @@ Every field here must be documented in ``.env.example`` (``tests/test_settings.p
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from web.forwarded import Network, parse_trusted_proxies
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-secret-change-me"
@@ -43,7 +46,17 @@ class Settings:
     database_url: str = setting(
         "", "sqlite:///path/file.sqlite3 or postgresql://user@host:port/db. Empty: SQLite in var/."
     )
-    db_pool_size: int = setting(10, "PostgreSQL connection pool size per process (0 = no pool).")
+    db_pool_min: int = setting(
+        1, "PostgreSQL connections each process opens at start and keeps when idle."
+    )
+    db_pool_max: int = setting(
+        10,
+        "Most PostgreSQL connections one process holds; the pool grows to it under load (0 = no "
+        "pool, a connection per query). Replaces ADUAN_DB_POOL_SIZE. Sizing: see the README.",
+    )
+    db_pool_idle_seconds: int = setting(
+        60, "A pooled connection idle this long is closed, down to db_pool_min."
+    )
     secret_key: str = setting(
         DEV_SECRET, "Signs sessions and CSRF tokens; long and random in production."
     )
@@ -262,6 +275,15 @@ class Settings:
             raise SettingsError(f"ADUAN_TRUSTED_PROXIES: {exc}") from exc
         if self.job_lease_seconds < 3:
             raise SettingsError("ADUAN_JOB_LEASE_SECONDS must be at least 3")
+        if self.db_pool_min < 0 or self.db_pool_max < 0:
+            raise SettingsError("ADUAN_DB_POOL_MIN and ADUAN_DB_POOL_MAX must not be negative")
+        if self.db_pool_max and self.db_pool_min > self.db_pool_max:
+            raise SettingsError(
+                f"ADUAN_DB_POOL_MIN ({self.db_pool_min}) must not exceed ADUAN_DB_POOL_MAX "
+                f"({self.db_pool_max})"
+            )
+        if self.db_pool_idle_seconds < 1:
+            raise SettingsError("ADUAN_DB_POOL_IDLE_SECONDS must be at least 1")
         if self.request_body_timeout_seconds < 1:
             raise SettingsError("ADUAN_REQUEST_BODY_TIMEOUT_SECONDS must be at least 1")
         if self.is_production:
@@ -309,12 +331,23 @@ REMOVED = {
 }
 
 
+# Old names still read, as the new name, with a warning.
+RENAMED = {"ADUAN_DB_POOL_SIZE": "ADUAN_DB_POOL_MAX"}
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     for name, message in REMOVED.items():
         # "false" (copied from an old .env.example) changes nothing, so it can stay.
         if environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off"):
             raise SettingsError(message)
+    for old, new in RENAMED.items():
+        if old_value := environ.get(old, "").strip():
+            new_value = environ.get(new, "").strip()
+            if new_value and new_value != old_value:
+                raise SettingsError(f"{old} is the old name of {new}; set only {new}")
+            environ[new] = old_value
+            log.warning("%s is deprecated; rename it %s", old, new)
     hints = get_type_hints(Settings)
     values = {}
     for f in dataclasses.fields(Settings):

@@ -26,7 +26,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await start_pool(settings)
+    await start_pool(settings, role="worker")
     try:
         jobs = default_jobs(settings, messenger_from_settings(settings), ZoneInfo(city.timezone))
         await JobRunner(jobs, lease_seconds=settings.job_lease_seconds).run_forever(stop)
