@@ -25,10 +25,12 @@ from web.citizen.routes import ROUTES as CITIZEN_ROUTES
 from web.city import get_city
 from web.complaints.routes import ROUTES as COMPLAINT_ROUTES
 from web.deps import Services, SignInRequired
+from web.forwarded import Network
 from web.http import LANG_COOKIE, BadParameter, refuse_nul_in_url, wants_json
 from web.i18n import _
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
+from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
@@ -58,6 +60,19 @@ ROUTE_HANDLERS = [
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi
 ]
+
+
+class AduanApp(Litestar):
+    """Litestar with a request id and one access line for every HTTP request. Wrapping the app
+    itself, not a middleware: Litestar's middleware never sees a request no route matches."""
+
+    trusted_proxies: tuple[Network, ...] = ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await log_request(scope, receive, send, super().__call__, self.trusted_proxies)
 
 
 class LocaleMiddleware(ASGIMiddleware):
@@ -148,6 +163,9 @@ async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    # Here, because uvicorn loads the app after setting up its own loggers (and in each worker
+    # process of --workers): from now on they write our format.
+    configure_logging(settings.log_format, settings.log_level)
     city = get_city(settings)
     services = Services(
         settings=settings,
@@ -177,7 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await close_pool()
 
     secure_cookies = is_https(settings)
-    return Litestar(
+    app = AduanApp(
         route_handlers=ROUTE_HANDLERS,
         request_class=HTMXRequest,
         plugins=[HTMXPlugin()],
@@ -214,5 +232,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # No /schema pages: the HTML app has no public API description to publish, and a listing of
         # every route and parameter only helps a prober.
         openapi_config=None,
+        logging_config=None,  # web.logs owns the handlers
         debug=False,
     )
+    app.trusted_proxies = settings.trusted_proxy_networks
+    return app

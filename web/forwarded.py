@@ -76,3 +76,9 @@ def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Ne
         if not _trusted(current, trusted):
             break
     return str(current)
+
+
+def peer_is_trusted(peer: str, trusted: Sequence[Network]) -> bool:
+    """Whether the connection comes from one of our own proxies."""
+    address = parse_address(peer)
+    return address is not None and _trusted(address, trusted)

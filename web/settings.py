@@ -135,6 +135,12 @@ class Settings:
         "Behind nginx (which buffers bodies) the app gets each body at once.",
     )
     session_max_age_seconds: int = setting(30 * 24 * 3600, "How long a citizen stays signed in.")
+    log_format: str = setting(
+        "text",
+        "Log lines: text (for people) | json (one object per line: ts, level, logger, host, pid, "
+        "request_id, msg and fields).",
+    )
+    log_level: str = setting("INFO", "Lowest level logged: DEBUG | INFO | WARNING | ERROR.")
     # Staff
     staff_idle_minutes: int = setting(
         30,
@@ -284,6 +290,10 @@ class Settings:
             )
         if self.db_pool_idle_seconds < 1:
             raise SettingsError("ADUAN_DB_POOL_IDLE_SECONDS must be at least 1")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("ADUAN_LOG_FORMAT must be text or json")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError("ADUAN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.request_body_timeout_seconds < 1:
             raise SettingsError("ADUAN_REQUEST_BODY_TIMEOUT_SECONDS must be at least 1")
         if self.is_production:

@@ -8,13 +8,13 @@ workers may run (jobs take database leases). SIGTERM / SIGINT: the running job f
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from zoneinfo import ZoneInfo
 
 from db.engine import close_pool, start_pool
 from web.city import get_city
 from web.jobs.runner import JobRunner, default_jobs
+from web.logs import configure_logging
 from web.messaging.messenger import messenger_from_settings
 from web.settings import get_settings
 
@@ -35,5 +35,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     asyncio.run(main())

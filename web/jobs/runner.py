@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from web import limits, sessions
+from web import limits, logs, sessions
 from web.citizen.accounts import forget_old_codes
 from web.jobs import lease
 from web.jobs.daily_report import run_daily_report
@@ -176,19 +176,21 @@ class JobRunner:
             if time.monotonic() < self._next_run[job.name]:
                 continue
             self._next_run[job.name] = time.monotonic() + job.every_seconds
-            try:
-                result = await self.run_job(job, self.clock())
-                if result is None and job.exclusive:
-                    # Another process holds it: look again soon, so that if that process died
-                    # the job is taken over about when its lease runs out, not an interval later.
-                    self._next_run[job.name] = time.monotonic() + min(
-                        job.every_seconds, self.heartbeat_seconds
-                    )
-                elif result:
-                    log.info("job %s: %s", job.name, result)
-            except Exception:
-                # One failing run must not stop the others; the next tick tries again.
-                log.exception("job %s failed", job.name)
+            # Every line of one run carries its id, as a request's lines carry the request's.
+            with logs.bound_id(logs.new_id(f"{job.name}-")):
+                try:
+                    result = await self.run_job(job, self.clock())
+                    if result is None and job.exclusive:
+                        # Another process holds it: look again soon, so that if that process died
+                        # the job is taken over about when its lease runs out, not an interval later.
+                        self._next_run[job.name] = time.monotonic() + min(
+                            job.every_seconds, self.heartbeat_seconds
+                        )
+                    elif result:
+                        log.info("job %s: %s", job.name, result)
+                except Exception:
+                    # One failing run must not stop the others; the next tick tries again.
+                    log.exception("job %s failed", job.name)
 
     async def run_forever(self, stop: asyncio.Event, *, tick_seconds: float = 1.0) -> None:
         log.info("jobs running as %s: %s", self.holder, ", ".join(j.name for j in self.jobs))
