@@ -36,7 +36,8 @@ def serve(env: dict, workers: int) -> Iterator[str]:
             *PRODUCTION_FLAGS,
         ],
         cwd=ROOT,
-        env=env,
+        # No access line per request (the app's log level governs uvicorn's loggers too).
+        env={"ADUAN_LOG_LEVEL": "WARNING", **env},
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -350,7 +350,8 @@ async def connections_per_process(url: str) -> dict[str, int]:
     try:
         rows = await conn.fetch(
             "SELECT application_name AS name, count(*) AS n FROM pg_stat_activity "
-            "WHERE application_name LIKE 'aduan-web-%' GROUP BY 1"
+            "WHERE application_name LIKE 'aduan-web-%' AND datname = current_database() "
+            "GROUP BY 1"
         )
         return {r["name"]: r["n"] for r in rows}
     finally:

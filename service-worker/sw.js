@@ -38,6 +38,12 @@ self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
 });
 
+// Every answer of our server carries this header (web/system/headers.py); a proxy's or a Wi-Fi
+// login page's answer does not.
+function fromUs(response) {
+  return response.headers.get("X-Aduan") === "1";
+}
+
 function isShellPage(url) {
   return ADUAN.shellPages.indexOf(url.pathname) !== -1;
 }
@@ -70,9 +76,17 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(
       fetch(request).then(function (response) {
         // Only our server's pages are kept: a Wi-Fi login page answering for /lapor must not be.
-        if (response.ok && !response.redirected && response.headers.get("X-Aduan") === "1") {
+        if (response.ok && !response.redirected && fromUs(response)) {
           var copy = response.clone();
           caches.open(PAGES_CACHE).then(function (cache) { cache.put(url.pathname, copy); });
+          return response;
+        }
+        // A proxy's 502 while the server restarts, a captive portal's page or redirect, our own
+        // 5xx: the cached form still lets the citizen write, and the outbox sends later.
+        if (!fromUs(response) || response.status >= 500) {
+          return caches.match(url.pathname, { cacheName: PAGES_CACHE }).then(function (hit) {
+            return hit || response;
+          });
         }
         return response;
       }).catch(function () {
@@ -87,7 +101,15 @@ self.addEventListener("fetch", function (event) {
   if (request.mode === "navigate") {
     // Personal pages (my reports, a ticket, the account) are never stored on the phone.
     event.respondWith(
-      fetch(request).catch(function () {
+      fetch(request).then(function (response) {
+        // A proxy's error page while our server is down says less than our offline page.
+        if (response.status >= 500 && !fromUs(response)) {
+          return caches.match(OFFLINE_URL, { cacheName: PAGES_CACHE }).then(function (hit) {
+            return hit || response;
+          });
+        }
+        return response;
+      }).catch(function () {
         return caches.match(OFFLINE_URL, { cacheName: PAGES_CACHE });
       })
     );

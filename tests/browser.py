@@ -35,16 +35,21 @@ class LiveServer:
     log_path: Path
     media_dir: Path
 
-    def sign_in_code(self, phone_e164: str, timeout: float = 5.0) -> str:
-        """The latest code the dev messenger logged for this number."""
-        deadline = time.monotonic() + timeout
+    def sign_in_codes(self, phone_e164: str) -> list[str]:
+        """Every code the dev messenger logged for this number, oldest first."""
         pattern = re.compile(rf"DEV MESSENGER code for {re.escape(phone_e164)}: (\d{{6}})")
+        return pattern.findall(self.log_path.read_text(errors="replace"))
+
+    def sign_in_code(self, phone_e164: str, timeout: float = 5.0, after: int = 0) -> str:
+        """The latest code the dev messenger logged for this number; with ``after`` (how many
+        codes there were before asking for one), only a code logged since then."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            codes = pattern.findall(self.log_path.read_text(errors="replace"))
-            if codes:
+            codes = self.sign_in_codes(phone_e164)
+            if len(codes) > after:
                 return codes[-1]
             time.sleep(0.1)
-        raise AssertionError(f"no sign-in code for {phone_e164} in the server log")
+        raise AssertionError(f"no new sign-in code for {phone_e164} in the server log")
 
 
 # As in scripts/run and deploy/systemd: the app alone reads X-Forwarded-For (ADUAN_TRUSTED_PROXIES).
@@ -183,18 +188,25 @@ def no_csp_violations(request):
         assert found == [], "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
-@pytest.fixture
-def phone(chromium):
-    """A fresh phone: 360 px wide, GPS and background sync allowed, nothing cached."""
+def new_phone(chromium, background_sync: bool = True):
+    """A fresh phone: 360 px wide, GPS allowed, nothing cached. Without background sync it is a
+    browser like Safari or Firefox, where only open pages send."""
     context = chromium.new_context(
         viewport={"width": 360, "height": 780},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
-        permissions=["geolocation", "background-sync"],
+        permissions=["geolocation", "background-sync"] if background_sync else ["geolocation"],
         geolocation=GPS_FIX,
         locale="id-ID",
     )
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def phone(chromium):
+    """A fresh phone with background sync allowed (Chromium on Android)."""
+    context = new_phone(chromium)
     yield context
     context.close()

@@ -77,6 +77,17 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
+async def _renewed_until(expires_at: datetime) -> None:
+    """Wait (real time, under any load) until the lease's end has moved to ``expires_at``."""
+    deadline = time.monotonic() + 20
+    while True:
+        row = await JobLease.select(JobLease.expires_at).where(JobLease.name == "long").first()
+        if row and row["expires_at"] and row["expires_at"] >= expires_at:
+            return
+        assert time.monotonic() < deadline, "no heartbeat renewed the lease"
+        await asyncio.sleep(0.02)
+
+
 def test_a_long_job_keeps_its_lease_past_the_lease_duration_thanks_to_the_heartbeat():
     from web.jobs.runner import Job, JobRunner
 
@@ -87,7 +98,7 @@ def test_a_long_job_keeps_its_lease_past_the_lease_duration_thanks_to_the_heartb
         # Five minutes of work against a one-minute lease, 20 s of clock per heartbeat.
         for _ in range(15):
             clock.advance(20)
-            await asyncio.sleep(0.15)  # a few beats (every 0.05 s) renew at the new time
+            await _renewed_until(clock() + timedelta(seconds=60))  # a beat at the new time
             others_got_it.append(await lease.acquire("long", "other", now=clock(), ttl_seconds=60))
         return "done"
 
@@ -143,7 +154,11 @@ def test_a_run_that_lost_its_lease_logs_it_stops_renewing_and_finishes(caplog):
         # This process froze past its lease; meanwhile another took the job over.
         clock.advance(61)
         assert await lease.acquire("slow", "b", now=clock(), ttl_seconds=60)
-        await asyncio.sleep(0.3)  # heartbeats find the lease lost
+        deadline = time.monotonic() + 20
+        while not _lost_logged():  # the next beat finds the lease lost
+            assert time.monotonic() < deadline, "no heartbeat noticed the lost lease"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # more beats would log again if it went on renewing
         return "finished anyway"
 
     async def scenario():
@@ -158,9 +173,12 @@ def test_a_run_that_lost_its_lease_logs_it_stops_renewing_and_finishes(caplog):
         row = await JobLease.select().where(JobLease.name == "slow").first()
         return result, row
 
+    def _lost_logged() -> list:
+        return [r for r in caplog.records if "lease lost" in r.getMessage()]
+
     with caplog.at_level("WARNING", logger="aduan.jobs"):
         result, row = run_async(scenario)
-    lost = [r for r in caplog.records if "lease lost" in r.getMessage()]
+    lost = _lost_logged()
     assert len(lost) == 1  # logged once: it stopped renewing
     assert result == "finished anyway"
     assert row["holder"] == "b" and row["expires_at"] == NOW + timedelta(seconds=121)

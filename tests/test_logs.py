@@ -4,6 +4,7 @@ every line of a request, and nothing secret in the access line."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -18,7 +19,8 @@ import pytest
 from tests.browser import ROOT, free_port, start_server, stop_server
 from tests.helpers import valid_nik
 from web.forwarded import parse_trusted_proxies
-from web.logs import request_id_for
+from web.logs import TextFormatter, bound_id, request_id_for
+from web.settings import SettingsError, load_settings
 
 FIELDS = {"ts", "level", "logger", "host", "pid", "request_id", "msg"}
 UTC_MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -112,7 +114,7 @@ def test_a_forged_request_id_from_a_stranger_is_replaced(json_server):
     with client_from("127.0.0.1") as stranger:
         answer = stranger.get(server.url + "/healthz", headers={"X-Request-ID": "forged-id-0001"})
     request_id = answer.headers["x-request-id"]
-    assert request_id != "forged-id-0001"
+    assert re.fullmatch(r"[0-9a-f]{16}", request_id)  # made by the app
     entries = server_entries(server, request_id)
     assert access_line(entries, request_id)["status"] == 200
     assert "forged-id-0001" not in server.log_path.read_text()
@@ -204,3 +206,26 @@ def test_worker_lines_are_json_with_a_run_id_per_job_run(database, tmp_path):
         job = entry["msg"].split()[1].rstrip(":")
         assert entry["request_id"].startswith(f"{job}-")
     assert len({e["request_id"] for e in runs}) == len(runs)  # one id per run
+
+
+def test_text_lines_carry_the_same_fields_for_people():
+    record = logging.LogRecord(
+        "aduan.jobs", logging.INFO, __file__, 1, "job %s: %s", ("x", 3), None
+    )
+    with bound_id("sla_clock-0123456789abcdef"):
+        line = TextFormatter().format(record)
+    stamp, level, logger, host, pid, request_id, message = line.split(" ", 6)
+    assert UTC_MILLIS.fullmatch(stamp)
+    assert (level, logger) == ("INFO", "aduan.jobs")
+    assert host == f"host={socket.gethostname()}" and pid == f"pid={os.getpid()}"
+    assert request_id == "request_id=sla_clock-0123456789abcdef"
+    assert message == "job x: 3"
+    # Outside a request or job run there is no id to show.
+    assert "request_id=" not in TextFormatter().format(record)
+
+
+def test_log_settings_are_checked():
+    for name, value in (("ADUAN_LOG_FORMAT", "xml"), ("ADUAN_LOG_LEVEL", "loud")):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({name: value})
+    assert load_settings({"ADUAN_LOG_LEVEL": "debug"}).log_level == "debug"

@@ -155,6 +155,14 @@ def test_forged_forwarded_for_through_nginx_cannot_escape_the_per_ip_limit(proxi
         assert request_code(http, 9).status_code == 303
 
 
+def test_the_request_id_is_nginxs_not_the_clients(proxied):
+    url, _ = proxied
+    with _client(url) as http:
+        answer = http.get("/healthz", headers={"X-Request-ID": "client-chosen-0001"})
+    # nginx's $request_id (32 hex digits; the app makes 16), kept because nginx is a trusted proxy.
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
+
+
 def _tls_socket(url: str) -> ssl.SSLSocket:
     context = ssl.create_default_context()
     context.check_hostname = False

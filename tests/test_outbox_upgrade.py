@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from db.tables import Complaint, ComplaintPhoto
 from tests.conftest import run_async
 from tests.images import textured_camera_jpeg
-from tests.test_pwa import controlled_by_worker, outbox_items, sign_up, wait_for_state
+from tests.outbox_helpers import controlled_by_worker, outbox_items, sign_up, wait_for_state
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pytest
 from PIL import Image
@@ -12,75 +11,19 @@ from playwright.sync_api import expect
 
 from db.tables import Complaint, ComplaintPhoto, HttpSession
 from tests.browser import GPS_FIX
-from tests.conftest import run_async
-from tests.helpers import valid_nik
 from tests.images import exif_of, textured_camera_jpeg
+from tests.outbox_helpers import (
+    DEWI,
+    controlled_by_worker,
+    fill_complaint,
+    outbox_items,
+    query,
+    sign_in,
+    sign_up,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.browser
-
-PHONE_LOCAL = "0812-3333-4444"
-PHONE_E164 = "+6281233334444"
-
-
-def query(fn):
-    return run_async(fn)
-
-
-def sign_up(page, server):
-    page.goto(f"{server.url}/daftar")
-    page.fill("#nik", valid_nik(11))
-    page.fill("#name", "Dewi Lestari")
-    page.fill("#phone", PHONE_LOCAL)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", server.sign_in_code(PHONE_E164))
-    page.click("button[value=verify]")
-    page.wait_for_url("**/lapor")
-
-
-def controlled_by_worker(page, server, path="/lapor"):
-    page.evaluate("navigator.serviceWorker.ready")
-    page.goto(f"{server.url}{path}")
-    assert page.evaluate("navigator.serviceWorker.controller !== null")
-
-
-def outbox_items(page):
-    return page.evaluate(
-        """AduanOutbox.all().then(items => Promise.all(items.map(i =>
-            AduanOutbox.photosOf(i.key).then(photos => ({
-                key: i.key, state: i.state, error: i.error, number: i.number, owner: i.owner,
-                problem: i.problem, photoSizes: photos.map(p => p.size), photoTypes: photos.map(p => p.type)
-            })))))"""
-    )
-
-
-def wait_for_state(page, state, timeout=30.0):
-    """Poll the outbox until every item is in ``state`` (page.evaluate awaits the promise)."""
-    deadline = time.monotonic() + timeout
-    states = []
-    while time.monotonic() < deadline:
-        states = [item["state"] for item in outbox_items(page)]
-        if states and all(s == state for s in states):
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError(f"outbox states {states}, expected all {state!r}")
-
-
-def fill_complaint(page, *, title, description, photos=()):
-    page.select_option("#category", "jalan-rusak")
-    page.fill("#title", title)
-    page.fill("#description", description)
-    page.click("[data-gps-button]")
-    page.wait_for_function("document.querySelector('[data-gps-lat]').value !== ''")
-    if photos:
-        page.set_input_files(
-            "#photos",
-            files=[
-                {"name": f"IMG_2026{i}.jpg", "mimeType": "image/jpeg", "buffer": data}
-                for i, data in enumerate(photos)
-            ],
-        )
-    page.click("button[type=submit]:has-text('Kirim laporan')")
 
 
 def test_manifest_is_valid_and_the_worker_controls_the_page(phone, live_server):
@@ -232,13 +175,7 @@ def test_expired_sign_in_keeps_the_item_until_the_citizen_signs_in_again(phone, 
     wait_for_state(page, "needs_sign_in")
     assert query(lambda: Complaint.count()) == 0
 
-    page.goto(live_server.url + "/masuk?next=/menunggu")
-    page.fill("#phone", PHONE_LOCAL)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", live_server.sign_in_code(PHONE_E164))
-    page.click("button[value=verify]")
-    page.wait_for_url("**/menunggu")
+    sign_in(page, live_server, DEWI)
     wait_for_state(page, "sent")
     assert query(lambda: Complaint.count()) == 1
 

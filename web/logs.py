@@ -15,21 +15,19 @@ import contextlib
 import json
 import logging
 import re
+import secrets
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.forwarded import Network, client_address, peer_is_trusted
 
-FORMATS = ("text", "json")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOST = socket.gethostname()
 REQUEST_ID_HEADER = b"x-request-id"
 # A proxy's id is kept only when it looks like one (nginx's $request_id, a UUID, a trace id):
@@ -51,7 +49,9 @@ _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) 
 
 
 def new_id(prefix: str = "") -> str:
-    return f"{prefix}{uuid.uuid4().hex}"
+    # 64 random bits: unique enough to find one request's lines, short enough to read. Shorter
+    # than nginx's $request_id (32 hex digits), so a line shows who made its id.
+    return f"{prefix}{secrets.token_hex(8)}"
 
 
 @contextlib.contextmanager
@@ -133,14 +133,28 @@ class JsonFormatter(logging.Formatter):
 
 
 class _OurHandler(logging.StreamHandler):
-    """Marks the handler this module installed, so a second set-up replaces it (tests build many
+    """Writes to whatever ``sys.stderr`` is at the time (pytest swaps it per test). The class
+    marks the handler this module installed, so a second set-up replaces it (tests build many
     apps in one process) and handlers others installed (pytest's) stay."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _make_handler(log_format: str) -> logging.Handler:
+    handler = _OurHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    return handler
 
 
 def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     """Send every logger, uvicorn's included, through one handler in ``log_format``."""
-    handler = _OurHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler = _make_handler(log_format)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
         root.removeHandler(old)
@@ -158,6 +172,17 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     uvicorn_access.handlers.clear()
     uvicorn_access.propagate = False
     uvicorn_access.disabled = True  # even without --no-access-log: it would log query strings
+
+
+def handler_from_settings() -> logging.Handler:
+    """For ``uvicorn --log-config deploy/uvicorn-logging.json``: with ``--workers`` the supervisor
+    process never loads the app, and this gives its lines (a worker process died, restarts) our
+    format too. The app's own set-up replaces it in each worker process."""
+    from web.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)  # the level, uvicorn's loggers
+    return _make_handler(settings.log_format)
 
 
 def _header_values(scope: Scope, name: bytes) -> list[str]:

@@ -279,8 +279,6 @@ class Settings:
             self.trusted_proxy_networks  # noqa: B018 (parsed once here, so a typo stops start-up)
         except ValueError as exc:
             raise SettingsError(f"ADUAN_TRUSTED_PROXIES: {exc}") from exc
-        if self.job_lease_seconds < 3:
-            raise SettingsError("ADUAN_JOB_LEASE_SECONDS must be at least 3")
         if self.db_pool_min < 0 or self.db_pool_max < 0:
             raise SettingsError("ADUAN_DB_POOL_MIN and ADUAN_DB_POOL_MAX must not be negative")
         if self.db_pool_max and self.db_pool_min > self.db_pool_max:
@@ -290,6 +288,8 @@ class Settings:
             )
         if self.db_pool_idle_seconds < 1:
             raise SettingsError("ADUAN_DB_POOL_IDLE_SECONDS must be at least 1")
+        if self.job_lease_seconds < 3:
+            raise SettingsError("ADUAN_JOB_LEASE_SECONDS must be at least 3")
         if self.log_format not in ("text", "json"):
             raise SettingsError("ADUAN_LOG_FORMAT must be text or json")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

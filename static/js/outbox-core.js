@@ -123,12 +123,14 @@
     });
   }
 
-  // Change a few fields of an item (a small record: no photos are rewritten).
+  // Change a few fields of an item (a small record: no photos are rewritten). A sent item stays
+  // sent: with two sends of one item in flight, the one that failed must not undo the other.
   function update(key, changes) {
     return db().then(function (d) {
       var tx = d.transaction(ITEMS, "readwrite");
       return tx.store.get(key).then(function (item) {
         if (!item) return null;
+        if (item.state === "sent" && changes.state && changes.state !== "sent") return item;
         Object.keys(changes).forEach(function (name) { item[name] = changes[name]; });
         tx.store.put(item);
         return tx.done.then(function () { return item; });
@@ -248,6 +250,15 @@
     }).catch(function () { return null; });
   }
 
+  // A send held by another live page or the worker that has not answered in this long is sent
+  // again alongside it (same key, so still one ticket): a hung answer in the worker must not keep
+  // a reloaded page waiting for the worker's whole timeout.
+  var SECOND_SEND_AFTER_MS = 8 * 1000; // plus SEND_TIMEOUT_PER_MB_MS per MB, as for the timeout
+  function secondSendAt(item) {
+    var mb = Math.ceil((item.photoBytes || 0) / (1024 * 1024));
+    return (item.sendingSince || 0) + SECOND_SEND_AFTER_MS + mb * SEND_TIMEOUT_PER_MB_MS;
+  }
+
   function sendingIsDead(item, now, held) {
     if (held) return !held[lockName(item.key)];
     return now > (item.sendingUntil || 0); // no Web Locks: the send's own deadline has passed
@@ -343,9 +354,44 @@
 
   // Send one item now, as `account` (from whoIsSignedIn). Resolves with the item as it ended up and
   // whether this send proved the network works. options.force: send even if sent (tests).
+  var ownSends = {}; // keys this page or worker is sending now (never a second send of its own)
+
   function sendItem(key, account, options) {
     options = options || {};
     var result = withItemLock(key, function () {
+      ownSends[key] = true;
+      return firstSend(key, account, options).then(function (r) {
+        delete ownSends[key];
+        return r;
+      }, function (error) {
+        delete ownSends[key];
+        throw error;
+      });
+    });
+    return Promise.resolve(result).then(function (r) {
+      if (r === BUSY) return secondSend(key, account, options);
+      return r;
+    });
+  }
+
+  function secondSend(key, account, options) {
+    return get(key).then(function (item) {
+      if (!item || item.state !== "sending" || ownSends[key] || Date.now() < secondSendAt(item) ||
+          !ownedBy(item, account)) {
+        return { item: item, busy: true };
+      }
+      var again = navigator.locks.request(lockName(key) + ":again", { ifAvailable: true }, function (lock) {
+        if (!lock) return BUSY;
+        return Promise.all([photosOf(key), csrfFor(options)]).then(function (both) {
+          return post(item, both[0], both[1]);
+        }).then(function (answer) { return settle(key, item, answer); });
+      });
+      return again.then(function (r) { return r === BUSY ? { item: item, busy: true } : r; });
+    });
+  }
+
+  function firstSend(key, account, options) {
+    return Promise.resolve().then(function () {
       return get(key).then(function (item) {
         if (!item) return { item: null };
         if (!options.force && (item.state === "sent" || item.state === "rejected")) return { item: item };
@@ -358,16 +404,13 @@
           var bytes = photos.reduce(function (n, b) { return n + (b.size || 0); }, 0);
           var until = Date.now() + SEND_TIMEOUT_MS + Math.ceil(bytes / (1024 * 1024)) * SEND_TIMEOUT_PER_MB_MS + 5000;
           // The mark is only for the list: on a full phone it may fail, and the send goes anyway.
-          return update(key, { state: "sending", sendingUntil: until }).catch(function () { return null; })
+          return update(key, { state: "sending", sendingSince: Date.now(), sendingUntil: until })
+            .catch(function () { return null; })
             .then(function () { return csrfFor(options); })
             .then(function (csrf) { return post(item, photos, csrf); })
             .then(function (answer) { return settle(key, item, answer); });
         });
       });
-    });
-    return Promise.resolve(result).then(function (r) {
-      if (r === BUSY) return get(key).then(function (item) { return { item: item, busy: true }; });
-      return r;
     });
   }
 
@@ -393,7 +436,7 @@
 
   function isDue(item, now, held, networkBack) {
     if (item.state === "waiting") return (item.nextTryAt || 0) <= now || (networkBack && waitedForNetwork(item));
-    if (item.state === "sending") return sendingIsDead(item, now, held);
+    if (item.state === "sending") return sendingIsDead(item, now, held) || now >= secondSendAt(item);
     if (item.state === "needs_sign_in") return true; // sendItem checks the owner first
     return false;
   }
@@ -445,7 +488,16 @@
     return Promise.all([all(), keysBeingSent()]).then(function (both) {
       var items = both[0];
       var held = both[1];
-      return housekeeping(items, now).then(function () {
+      // Items of another account (or of nobody) say at once whom they wait for, even in backoff.
+      var strangers = items.filter(function (item) {
+        var idle = item.state === "waiting" || (item.state === "sending" && sendingIsDead(item, now, held));
+        return idle && !ownedBy(item, account);
+      });
+      return Promise.all(strangers.map(function (item) {
+        item.state = "needs_sign_in";
+        return update(item.key, { state: "needs_sign_in", problem: account ? "other_account" : "signed_out",
+          sendingUntil: null }).catch(function () {});
+      })).then(function () { return housekeeping(items, now); }).then(function () {
         var due = items.filter(function (item) { return isDue(item, now, held, networkBack); });
         if (!due.length) return finish(summary, account);
         var proved = false;
@@ -474,7 +526,8 @@
       var pending = items.filter(function (i) { return isPending(i, account); });
       summary.pending = pending.length > 0;
       pending.forEach(function (item) {
-        var at = item.state === "waiting" ? item.nextTryAt || Date.now() : Date.now() + 5000;
+        var at = item.state === "waiting" ? item.nextTryAt || Date.now()
+          : Math.max(Date.now() + 1000, Math.min(secondSendAt(item), Date.now() + 5000));
         if (summary.nextAt === null || at < summary.nextAt) summary.nextAt = at;
       });
       return summary;
@@ -487,11 +540,29 @@
       lastProbeFailed = false;
       return sendItem(key, account, options).then(function (r) {
         if (r.proved) sendDue(options); // the network works: the rest goes too, in the background
+        // The worker or another tab is sending it already: wait a little for that outcome.
+        if (r.busy) return settledOf(key, 20000);
         return r.item === REMOVED ? null : r.item;
       });
     }, function () {
       lastProbeFailed = true;
       return get(key);
+    });
+  }
+
+  // The item once nobody is sending it any more (or as it is after `ms`).
+  function settledOf(key, ms) {
+    var until = Date.now() + ms;
+    return new Promise(function (resolve) {
+      (function look() {
+        Promise.all([get(key), keysBeingSent()]).then(function (both) {
+          var item = both[0];
+          var held = both[1];
+          var busy = item && (held ? Boolean(held[lockName(key)]) : item.state === "sending");
+          if (!busy || Date.now() > until) resolve(item || null);
+          else setTimeout(look, 250);
+        }, function () { resolve(null); });
+      })();
     });
   }
 

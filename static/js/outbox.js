@@ -130,8 +130,10 @@
       }).then(function (item) {
         AduanPage.showOutboxCount();
         AduanPage.askPersistentStorage();
-        AduanPage.requestBackgroundSync();
-        if (navigator.onLine === false) return item;
+        if (navigator.onLine === false) {
+          AduanPage.requestBackgroundSync();
+          return item;
+        }
         say(form.dataset.textSending, "ok");
         AduanPage.rememberCsrf();
         return AduanOutbox.sendNow(item.key, { csrf: AduanPage.csrfToken() }).then(function (sent) {

@@ -115,9 +115,12 @@ class JobRunner:
         self._next_run = {job.name: 0.0 for job in jobs}
         self._status_recorded = {job.name: float("-inf") for job in jobs}
 
-    async def _heartbeat(self, job: Job) -> None:
+    async def _heartbeat(self, job: Job, done: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.heartbeat_seconds)
+            if done.is_set():
+                return
             try:
                 kept = await lease.renew(
                     job.name, self.holder, now=self.clock(), ttl_seconds=self.lease_seconds
@@ -140,7 +143,8 @@ class JobRunner:
             job.name, self.holder, now=now, ttl_seconds=self.lease_seconds
         ):
             return None
-        heartbeat = asyncio.create_task(self._heartbeat(job)) if job.exclusive else None
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job, done)) if job.exclusive else None
         result: object = "failed"
         error: str | None = "interrupted"
         try:
@@ -152,9 +156,10 @@ class JobRunner:
             raise
         finally:
             if heartbeat is not None:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+                # Stopped, not cancelled: a renewal cut off inside its transaction could leave
+                # SQLite's write lock held by an abandoned connection.
+                done.set()
+                await heartbeat
             await self._record(job, started=now, result=str(result), error=error)
 
     async def _record(self, job: Job, *, started: datetime, result: str, error: str | None) -> None:
@@ -181,8 +186,9 @@ class JobRunner:
                 try:
                     result = await self.run_job(job, self.clock())
                     if result is None and job.exclusive:
-                        # Another process holds it: look again soon, so that if that process died
-                        # the job is taken over about when its lease runs out, not an interval later.
+                        # Another process holds it: look again soon, so that if that process
+                        # died the job is taken over about when its lease runs out, not an
+                        # interval later.
                         self._next_run[job.name] = time.monotonic() + min(
                             job.every_seconds, self.heartbeat_seconds
                         )
