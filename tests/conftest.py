@@ -79,6 +79,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {"chromium", "phone", "live_server"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+        if TEST_DB != "postgres" and item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (ADUAN_TEST_DB=postgres)"))
 
 
 def run_async(fn):

@@ -38,7 +38,7 @@ def test_body_size_matches_what_the_app_accepts():
     assert int(match[1]) * 1024 * 1024 == app_limit
 
 
-def _test_config(folder: Path, app_port: int, http_port: int, https_port: int) -> Path:
+def _test_config(folder: Path, app_ports: list[int], http_port: int, https_port: int) -> Path:
     """The shipped file with test ports and paths, wrapped in a minimal nginx.conf."""
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -51,7 +51,9 @@ def _test_config(folder: Path, app_port: int, http_port: int, https_port: int) -
         "/etc/letsencrypt/live/aduan.example.go.id": str(folder),
         "/var/cache/nginx/aduan": str(folder / "cache"),
         "/var/www/certbot": str(folder / "www"),
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
+        "server 127.0.0.1:8000 ": f"server 127.0.0.1:{app_ports[0]} ",
+        # The second web node, as the file shows it for several machines.
+        "# server 10.0.0.12:8000 ": f"server 127.0.0.1:{app_ports[1]} ",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "listen [::]:80;": "",
@@ -77,20 +79,35 @@ def _test_config(folder: Path, app_port: int, http_port: int, https_port: int) -
 
 
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory):
-    """The app behind nginx; yields (https url, http url)."""
+def web_nodes(tmp_path_factory):
+    """Two app servers on one database: the two web nodes of the upstream block."""
+    nodes = []
+    try:
+        for _ in range(2):
+            nodes.append(
+                start_server(
+                    tmp_path_factory.mktemp("node"),
+                    free_port(),
+                    ADUAN_TRUSTED_PROXIES="127.0.0.1",
+                    ADUAN_OTP_PER_IP_LIMIT="2",
+                )
+            )
+        yield nodes
+    finally:
+        for process, _ in nodes:
+            if process.poll() is None:
+                stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory, web_nodes):
+    """The app (two nodes) behind nginx; yields (https url, http url)."""
     if not Path(NGINX).exists():
         pytest.fail("nginx not found: scripts/bootstrap test installs it (apt)")
     folder = tmp_path_factory.mktemp("nginx")
-    app, server = start_server(
-        folder,
-        free_port(),
-        ADUAN_TRUSTED_PROXIES="127.0.0.1",
-        ADUAN_OTP_PER_IP_LIMIT="2",
-    )
-    app_port = int(server.url.rsplit(":", 1)[1])
+    app_ports = [int(server.url.rsplit(":", 1)[1]) for _, server in web_nodes]
     http_port, https_port = free_port(), free_port()
-    config = _test_config(folder, app_port, http_port, https_port)
+    config = _test_config(folder, app_ports, http_port, https_port)
     check = subprocess.run(
         [NGINX, "-t", "-p", str(folder), "-c", str(config)], capture_output=True, text=True
     )
@@ -111,7 +128,6 @@ def proxied(tmp_path_factory):
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
-        stop_server(app)
 
 
 def _client(url: str, address: str = CLIENT_ADDRESS) -> httpx.Client:
@@ -198,3 +214,16 @@ def test_a_client_dripping_its_headers_is_cut_off(proxied):
                 break
         _answer(sock, within=15)  # closed, with a 408 or without a word
         assert time.monotonic() - started >= 1.5  # the test config's 2 s, not an early error
+
+
+# Last in this module: it stops one of the two nodes.
+def test_both_nodes_serve_and_a_node_that_goes_down_is_skipped(proxied, web_nodes):
+    url, _ = proxied
+    with _client(url) as http:
+        for _ in range(6):
+            assert http.get("/transparansi").status_code == 200
+        for _, server in web_nodes:  # round robin: each node served some of them
+            assert "/transparansi" in server.log_path.read_text(errors="replace")
+        stop_server(web_nodes[1][0])
+        # nginx (open source) notices only by failing to connect, and then asks the other node.
+        assert [http.get("/").status_code for _ in range(6)] == [200] * 6

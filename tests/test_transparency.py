@@ -4,8 +4,10 @@ locations, figures equal to SQL, and a cache that a ticket change invalidates.""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from db.tables import Complaint
@@ -259,15 +261,15 @@ def test_after_a_change_the_cache_is_rebuilt_at_most_once_per_refresh_interval()
 
     async def make():
         made.append(now[0])
-        return f"figures {len(made)}"
+        return f"figures {len(made)}", "a" if len(made) == 1 else "b"
 
     async def scenario():
-        assert await cache.get(("a",), make) == "figures 1"
+        assert await cache.get("a", make) == "figures 1"
         now[0] += 10
-        assert await cache.get(("b",), make) == "figures 1"  # changed, but only 10 s old
+        assert await cache.get("b", make) == "figures 1"  # changed, but only 10 s old
         now[0] += 25
-        assert await cache.get(("b",), make) == "figures 2"  # 35 s: rebuilt
-        assert await cache.get(("b",), make) == "figures 2"  # unchanged: kept
+        assert await cache.get("b", make) == "figures 2"  # 35 s: rebuilt
+        assert await cache.get("b", make) == "figures 2"  # unchanged: kept
 
     run_async(scenario)
     assert made == [1000.0, 1035.0]
@@ -318,3 +320,67 @@ def test_the_worker_keeps_the_figures_so_requests_never_aggregate(client, public
     db(client, lambda: act(number, "dispatch", actor, expected_version=2, opd_id=1))
     later = datetime.now(UTC) + timedelta(minutes=10)
     assert verified_count(PublicCache(), now=later) == (before, True)
+
+
+def test_two_web_processes_agree_on_the_figures_within_the_refresh_interval(database, tmp_path):
+    """Two real server processes on one database. A process that rebuilds after a change but
+    before the worker refreshed the stored figures must not keep the old figures as current: once
+    the worker stores the new ones, both show them within ADUAN_PUBLIC_REFRESH_SECONDS."""
+    from tests.browser import free_port, start_server, stop_server
+    from web.reports.public import refresh_snapshot
+
+    refresh = 5  # ADUAN_PUBLIC_REFRESH_SECONDS for both processes; stored figures stay 2 x 5 s
+    now = datetime.now(UTC)
+    run_async(
+        lambda: make_dataset(
+            seed=11, start=now - timedelta(days=20), end=now, now=now, tickets=80, calls=0
+        )
+    )
+    servers = []
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            process, server = start_server(
+                tmp_path / name, free_port(), ADUAN_PUBLIC_REFRESH_SECONDS=str(refresh)
+            )
+            servers.append((process, server))
+        a, b = (server.url for _, server in servers)
+
+        def verified(url: str) -> int:
+            page = soup(httpx.get(f"{url}/transparansi", timeout=10))
+            figure = page.select_one("[data-status=verified]")
+            return int(figure.get_text().replace(".", "")) if figure else 0
+
+        # The steps below must share one CACHE_SECONDS bucket of the cache key.
+        clear_of_boundary(CACHE_SECONDS, margin=40)
+        run_async(lambda: refresh_snapshot(now=datetime.now(UTC)))  # the worker's run
+        built = time.monotonic()
+        before = verified(a)
+        assert verified(b) == before
+
+        number = run_async(
+            lambda: (
+                Complaint.select(Complaint.number)
+                .where((Complaint.status == "received") & (Complaint.privacy == "publik"))
+                .first()
+            )
+        )["number"]
+        actor = Actor(kind="system", id=None, role="operator")
+        run_async(lambda: act(number, "verify", actor, expected_version=1))
+        # Process a rebuilds after the change, before the worker ran: it can only get the stored
+        # (old) figures, which are young enough to be served.
+        time.sleep(max(0.0, built + refresh + 0.3 - time.monotonic()))
+        assert verified(a) == before
+
+        # The worker's next run stores the new figures; from then on both processes must show
+        # them within one refresh interval (plus a moment for the requests themselves).
+        run_async(lambda: refresh_snapshot(now=datetime.now(UTC)))
+        deadline = time.monotonic() + refresh + 2
+        seen = (verified(a), verified(b))
+        while seen != (before + 1, before + 1) and time.monotonic() < deadline:
+            time.sleep(0.25)
+            seen = (verified(a), verified(b))
+        assert seen == (before + 1, before + 1), f"a, b after the refresh: {seen}"
+    finally:
+        for process, _ in servers:
+            stop_server(process)

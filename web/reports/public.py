@@ -9,13 +9,17 @@ the server.
 
 Freshness without heavy work on a request: the city figures (one aggregate over a year of
 tickets) are computed by the worker's ``refresh_snapshot`` job and stored in ``public_snapshot``
-with the state of the tickets they came from. Each web process keeps the page's figures, first
-page and map while ``max(complaint.updated_at)`` (one indexed lookup per request) stays the same,
-so a ticket change anywhere invalidates them in every process (at most every
-ADUAN_PUBLIC_REFRESH_SECONDS); the rebuild then reads the stored snapshot. A web process computes
-the aggregate itself only when there is no snapshot, or when it is out of date and older than
-twice the refresh interval (no worker running). The key also moves every ``CACHE_SECONDS``,
-because "overdue" moves with the clock. While one request rebuilds, others get the previous copy.
+with the key of the ticket state they came from. Each web process keeps the page's figures, first
+page and map under a key; the live key is ``max(complaint.updated_at)`` (one indexed lookup per
+request) and the clock in ``CACHE_SECONDS`` (because "overdue" moves with the clock). When the live
+key differs from the kept one, the process rebuilds, at most every ADUAN_PUBLIC_REFRESH_SECONDS,
+reading the stored snapshot. That snapshot may still be the one from before the change (the worker
+refreshes it at most every ADUAN_PUBLIC_REFRESH_SECONDS too): the process then files it under the
+snapshot's own key, never the live one, so it looks again on the next rebuild. Every process
+therefore shows new stored figures within one interval of the worker storing them, and a change
+within two intervals. A web process computes the aggregate itself only when there is no snapshot,
+or when it is out of date and older than twice the refresh interval (no worker running). While one
+request rebuilds, others get the previous copy.
 """
 
 from __future__ import annotations
@@ -148,7 +152,7 @@ async def _store_snapshot(aggregates: dict, key: str, now: datetime) -> None:
 
 async def refresh_snapshot(*, now: datetime) -> str:
     """The worker's job: recompute the city figures when tickets changed since the last time."""
-    key = str(await cache_key(now))
+    key = await cache_key(now)
     stored = (
         await PublicSnapshot.select(PublicSnapshot.source_key)
         .where(PublicSnapshot.name == SNAPSHOT)
@@ -160,9 +164,17 @@ async def refresh_snapshot(*, now: datetime) -> str:
     return "public figures refreshed"
 
 
-async def load_aggregates(now: datetime, *, key: str, stale_after_seconds: float) -> dict:
-    """The stored city figures; computed here (and stored) only when there are none, or when
-    they are out of date and older than ``stale_after_seconds`` (no worker is refreshing them)."""
+async def load_aggregates(
+    now: datetime, *, key: str, stale_after_seconds: float
+) -> tuple[dict, str]:
+    """The city figures and the key of the ticket state they were computed from.
+
+    The stored figures, even when out of date (a worker will refresh them), as long as they are
+    younger than ``stale_after_seconds``; computed here (and stored) when there are none, or when
+    they are out of date and older than that (no worker is refreshing them). The returned key is
+    the stored one, not ``key``: the caller must file out-of-date figures under the state they
+    describe, or it would keep them as if they were current until the next change.
+    """
     stored = (
         await PublicSnapshot.select(
             PublicSnapshot.figures, PublicSnapshot.source_key, PublicSnapshot.computed_at
@@ -174,16 +186,21 @@ async def load_aggregates(now: datetime, *, key: str, stale_after_seconds: float
         stored["source_key"] == key
         or (now - stored["computed_at"]).total_seconds() < stale_after_seconds
     ):
-        return json.loads(stored["figures"])
+        return json.loads(stored["figures"]), stored["source_key"]
     aggregates = await compute_aggregates(now)
     await _store_snapshot(aggregates, key, now)
-    return aggregates
+    return aggregates, key
 
 
-async def compute(now: datetime, *, key: str = "", stale_after_seconds: float = 0) -> PublicFigures:
-    aggregates = await load_aggregates(now, key=key, stale_after_seconds=stale_after_seconds)
+async def compute(
+    now: datetime, *, key: str = "", stale_after_seconds: float = 0
+) -> tuple[PublicFigures, str]:
+    """The page's figures, and the key of the ticket state their city figures describe."""
+    aggregates, source_key = await load_aggregates(
+        now, key=key, stale_after_seconds=stale_after_seconds
+    )
     first_page, next_cursor = await public_tickets()
-    return PublicFigures(
+    figures = PublicFigures(
         since=date.fromisoformat(aggregates["since"]),
         by_status=aggregates["by_status"],
         city=Breakdown(**aggregates["city"]),
@@ -194,6 +211,7 @@ async def compute(now: datetime, *, key: str = "", stale_after_seconds: float = 
         next_cursor=next_cursor,
         map=await map_points(),
     )
+    return figures, source_key
 
 
 def _listed():
@@ -264,17 +282,23 @@ async def map_points(limit: int = MAP_LIMIT) -> dict:
     }
 
 
-async def cache_key(now: datetime) -> tuple:
+async def cache_key(now: datetime) -> str:
+    """The state of the public data: the latest ticket change, and the clock in CACHE_SECONDS."""
     rows = await Complaint.raw("SELECT max(updated_at) AS latest FROM complaint")
     latest = rows[0]["latest"] if rows else None
-    return (str(latest), int(now.timestamp()) // CACHE_SECONDS)
+    return str((str(latest), int(now.timestamp()) // CACHE_SECONDS))
 
 
 class PublicCache:
-    """One per process (kept on the app's state): the last figures and the key they belong to."""
+    """One per process (kept on the app's state): the last figures and the key they belong to.
+
+    ``make`` returns the figures with the key of the state they describe, which may be older than
+    the key asked for (the worker has not refreshed the snapshot yet). They are filed under that
+    older key, so the next request after ``min_age_seconds`` looks again instead of keeping them.
+    """
 
     def __init__(self, min_age_seconds: float = 0, clock: Callable[[], float] = monotonic) -> None:
-        self.key: tuple | None = None
+        self.key: str | None = None
         self.value: PublicFigures | None = None
         # A nation changes tickets every second; rebuilding on each change would rebuild always.
         self.min_age_seconds = min_age_seconds
@@ -282,19 +306,23 @@ class PublicCache:
         self._made_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, key: tuple, make: Callable[[], Awaitable[PublicFigures]]) -> PublicFigures:
-        if self.value is not None and (
-            self.key == key or self._clock() - self._made_at < self.min_age_seconds
-        ):
+    async def get(
+        self, key: str, make: Callable[[], Awaitable[tuple[PublicFigures, str]]]
+    ) -> PublicFigures:
+        if self._usable(key):
             return self.value
         if self._lock.locked() and self.value is not None:
             return self.value  # someone is recomputing: the previous copy is a moment old
         async with self._lock:
-            if self.key != key or self.value is None:
-                self.value = await make()
-                self.key = key
+            if not self._usable(key):
+                self.value, self.key = await make()
                 self._made_at = self._clock()
             return self.value
+
+    def _usable(self, key: str) -> bool:
+        return self.value is not None and (
+            self.key == key or self._clock() - self._made_at < self.min_age_seconds
+        )
 
 
 async def public_figures(
@@ -303,5 +331,5 @@ async def public_figures(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     key = await cache_key(now)
     return await cache.get(
-        key, lambda: compute(now, key=str(key), stale_after_seconds=stale_after_seconds)
+        key, lambda: compute(now, key=key, stale_after_seconds=stale_after_seconds)
     )
