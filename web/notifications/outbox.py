@@ -183,17 +183,22 @@ async def notify_ticket_events(
     return len(rows)
 
 
-async def notify_report_ready(day: date, *, now: datetime) -> int:
-    """Tell supervisors that the daily report for ``day`` is ready; returns rows written."""
-    message = report_message(day)
-    subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
+async def _write_for_staff(subscriptions, message, *, kind: str, now: datetime) -> int:
+    """One row per staff device for a message about no ticket; returns rows written."""
     rows = [
-        _row(message, now=now, kind="report_ready", subscription=s["id"], staff=s["staff"])
+        _row(message, now=now, kind=kind, subscription=s["id"], staff=s["staff"])
         for s in subscriptions
     ]
     if rows:
         await Notification.insert(*rows)
     return len(rows)
+
+
+async def notify_report_ready(day: date, *, now: datetime) -> int:
+    """Tell supervisors that the daily report for ``day`` is ready; returns rows written."""
+    message = report_message(day)
+    subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
+    return await _write_for_staff(subscriptions, message, kind="report_ready", now=now)
 
 
 async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
@@ -202,13 +207,7 @@ async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
     subscriptions = await PushSubscription.select(
         PushSubscription.id, PushSubscription.staff
     ).where((PushSubscription.staff.role == "admin") & (PushSubscription.staff.active == True))
-    rows = [
-        _row(message, now=now, kind="sign_in_attack", subscription=s["id"], staff=s["staff"])
-        for s in subscriptions
-    ]
-    if rows:
-        await Notification.insert(*rows)
-    return len(rows)
+    return await _write_for_staff(subscriptions, message, kind="sign_in_attack", now=now)
 
 
 async def notify_job_late(job_name: str, *, now: datetime) -> int:
@@ -219,10 +218,4 @@ async def notify_job_late(job_name: str, *, now: datetime) -> int:
     with use_locale(SOURCE_LOCALE):
         message = job_late_message(job_label(job_name))
     subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
-    rows = [
-        _row(message, now=now, kind="job_late", subscription=s["id"], staff=s["staff"])
-        for s in subscriptions
-    ]
-    if rows:
-        await Notification.insert(*rows)
-    return len(rows)
+    return await _write_for_staff(subscriptions, message, kind="job_late", now=now)
