@@ -10,6 +10,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -17,11 +18,16 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
+# Each table's `id: Serial` only names Piccolo's implicit primary key for the type checker (an
+# annotation, not a column: the schema is unchanged).
+
 # --- City reference data (seeded from db/cities/<city>.toml) ----------------------------------
 
 
 class CityInfo(Table, tablename="city_info"):
     """The single city this deployment serves; guards against seeding a second city on top."""
+
+    id: Serial
 
     slug = Varchar(length=60, unique=True)
     name = Varchar(length=120)
@@ -29,11 +35,13 @@ class CityInfo(Table, tablename="city_info"):
 
 
 class Kecamatan(Table):
+    id: Serial
     code = Varchar(length=16, unique=True)
     name = Varchar(length=100)
 
 
 class Kelurahan(Table):
+    id: Serial
     code = Varchar(length=20, unique=True)
     name = Varchar(length=100)
     kecamatan = ForeignKey(references=Kecamatan, null=False, index=True)
@@ -42,6 +50,7 @@ class Kelurahan(Table):
 
 
 class Opd(Table):
+    id: Serial
     slug = Varchar(length=60, unique=True)
     name = Varchar(length=200)
     short_name = Varchar(length=60)
@@ -50,6 +59,7 @@ class Opd(Table):
 
 
 class Category(Table):
+    id: Serial
     slug = Varchar(length=60, unique=True)
     name = Varchar(length=120)
     name_en = Varchar(length=120)
@@ -63,6 +73,7 @@ class Category(Table):
 
 
 class Citizen(Table):
+    id: Serial
     # The NIK itself is never stored: a keyed hash makes it unique, the mask is for display.
     nik_hash = Varchar(length=64, unique=True)
     nik_masked = Varchar(length=24)
@@ -73,6 +84,7 @@ class Citizen(Table):
 
 
 class StaffUser(Table, tablename="staff_user"):
+    id: Serial
     username = Varchar(length=60, unique=True)
     name = Varchar(length=120)
     role = Varchar(length=20)
@@ -83,6 +95,7 @@ class StaffUser(Table, tablename="staff_user"):
 
 
 class SignInCode(Table, tablename="sign_in_code"):
+    id: Serial
     phone = Varchar(length=20, index=True)
     ip = Varchar(length=45, index=True)
     purpose = Varchar(length=12)
@@ -97,6 +110,8 @@ class RateLimit(Table, tablename="rate_limit"):
     """One counter per limited thing (``otp-phone:+62...``, ``staff-ip:1.2.3.4``) in its current
     window; taken and checked in one statement (web/limits.py) so it holds across processes."""
 
+    id: Serial
+
     key = Varchar(length=200, unique=True)
     hits = Integer(default=0)
     reset_at = Timestamptz(index=True)
@@ -108,11 +123,14 @@ class RateLimit(Table, tablename="rate_limit"):
 class TicketSequence(Table, tablename="ticket_sequence"):
     """Last number handed out per prefix and year (``CLG-2026``); bumped inside the create transaction."""
 
+    id: Serial
+
     scope = Varchar(length=20, unique=True)
     last_value = Integer(default=0)
 
 
 class Complaint(Table):
+    id: Serial
     number = Varchar(length=24, unique=True)
     client_key = UUID(unique=True)
     citizen = ForeignKey(references=Citizen, null=True, default=None, index=True)
@@ -153,6 +171,7 @@ class Complaint(Table):
 
 
 class TimelineEvent(Table, tablename="timeline_event"):
+    id: Serial
     complaint = ForeignKey(references=Complaint, null=False, index=True)
     kind = Varchar(length=30)
     from_status = Varchar(length=16, null=True, default=None)
@@ -168,6 +187,7 @@ class TimelineEvent(Table, tablename="timeline_event"):
 
 
 class ComplaintPhoto(Table, tablename="complaint_photo"):
+    id: Serial
     complaint = ForeignKey(references=Complaint, null=False, index=True)
     # Proof photos belong to the OPD's reply they came with; report photos to no event.
     event = ForeignKey(references=TimelineEvent, null=True, default=None)
@@ -184,6 +204,8 @@ class ComplaintPhoto(Table, tablename="complaint_photo"):
 class CallLog(Table, tablename="call_log"):
     """A Call Center 112 call as the operator classed it; counted in the daily report."""
 
+    id: Serial
+
     kind = Varchar(length=12, index=True)  # normal | informative | prank
     note = Text(default="")
     operator = ForeignKey(references=StaffUser, null=True, default=None)
@@ -193,6 +215,8 @@ class CallLog(Table, tablename="call_log"):
 
 class AuditLog(Table, tablename="audit_log"):
     """Who did what to whom: every state change and every access to personal data."""
+
+    id: Serial
 
     action = Varchar(length=60, index=True)
     actor_kind = Varchar(length=10)
@@ -205,6 +229,8 @@ class AuditLog(Table, tablename="audit_log"):
 
 class HttpSession(Table, tablename="http_session"):
     """Server-side session store shared by all web processes (see web/sessions.py)."""
+
+    id: Serial
 
     key = Varchar(length=100, unique=True)
     data = Bytea()
@@ -220,6 +246,8 @@ class HttpSession(Table, tablename="http_session"):
 class PushSubscription(Table, tablename="push_subscription"):
     """One browser on one device that agreed to be notified, for a citizen or a staff user."""
 
+    id: Serial
+
     endpoint = Varchar(length=1000, unique=True)
     p256dh = Varchar(length=200)
     auth = Varchar(length=64)
@@ -233,6 +261,8 @@ class PushSubscription(Table, tablename="push_subscription"):
 class Notification(Table):
     """Outbox: one message to one destination (a push subscription or a WhatsApp number), written
     in the transaction of the event that causes it and sent later by the worker."""
+
+    id: Serial
 
     channel = Varchar(length=10)  # push | whatsapp
     subscription = ForeignKey(
@@ -259,6 +289,8 @@ class Notification(Table):
 class JobLease(Table, tablename="job_lease"):
     """At most one process runs a periodic job at a time: it holds the job's row until expires_at."""
 
+    id: Serial
+
     name = Varchar(length=40, unique=True)
     holder = Varchar(length=80, default="")
     expires_at = Timestamptz(null=True, default=None)
@@ -276,6 +308,8 @@ class JobLease(Table, tablename="job_lease"):
 class DailyReport(Table, tablename="daily_report"):
     """The leaders' report as generated for one day (figures frozen as JSON when it was sent)."""
 
+    id: Serial
+
     day = Date(unique=True)
     figures = Text()
     generated_at = Timestamptz()
@@ -285,6 +319,8 @@ class PublicSnapshot(Table, tablename="public_snapshot"):
     """The public page's city figures as the worker last computed them (JSON), and the state of
     the tickets they were computed from (``source_key``), so web processes never run the
     year-long aggregate on a request while a worker keeps it fresh."""
+
+    id: Serial
 
     name = Varchar(length=40, unique=True)
     figures = Text()
