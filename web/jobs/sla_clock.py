@@ -16,8 +16,8 @@ from datetime import datetime
 
 from db.engine import write_transaction
 from db.tables import AuditLog, Complaint, TimelineEvent
-from web.inbox.queries import sla_condition
 from web.notifications import notify_ticket_events
+from web.workflow.sla import SlaState, sla_condition
 
 BATCH = 200  # tickets per transaction (notifications for a batch: a few queries, one insert)
 
@@ -25,7 +25,7 @@ BATCH = 200  # tickets per transaction (notifications for a batch: a few queries
 @dataclass(frozen=True)
 class Escalation:
     kind: str  # the timeline event kind, also the notification kind
-    state: str  # the SLA state that calls for it (inbox.queries.sla_condition)
+    state: SlaState  # the SLA state that calls for it
     deadline: object  # the Complaint column that must have passed (candidates go oldest first)
     mark: object  # the Complaint column that records the escalation
     public: bool
@@ -33,13 +33,17 @@ class Escalation:
 
 NEAR_BREACH = Escalation(
     "sla_near_breach",
-    "near_breach",
+    SlaState.NEAR_BREACH,
     Complaint.sla_warn_at,
     Complaint.sla_near_marked_at,
     public=False,
 )
 OVERDUE = Escalation(
-    "sla_overdue", "overdue", Complaint.sla_due_at, Complaint.sla_overdue_marked_at, public=True
+    "sla_overdue",
+    SlaState.OVERDUE,
+    Complaint.sla_due_at,
+    Complaint.sla_overdue_marked_at,
+    public=True,
 )
 
 

@@ -21,8 +21,7 @@ from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
-from web.workflow.lifecycle import Action, TransitionRefused, decide
-from web.workflow.sla import near_breach_from, sla_due_at
+from web.workflow.lifecycle import Action, Inputs, TransitionRefused, decide, ticket_changes
 
 log = logging.getLogger("aduan.workflow")
 
@@ -126,22 +125,9 @@ async def act(
         raise TransitionRefused(" ".join(problems.values()))
     note = note.strip()
     now = now or datetime.now(UTC)
-
-    duplicate_of = None
-    if duplicate_of_number:
-        original = (
-            await Complaint.select(Complaint.id)
-            .where(Complaint.number == duplicate_of_number.strip())
-            .first()
-        )
-        if original is None:
-            raise TransitionRefused(
-                _("Tiket asal %(number)s tidak ditemukan.", number=duplicate_of_number)
-            )
-        duplicate_of = original["id"]
-    active_opd = (Opd.id == opd_id) & (Opd.active == True)
-    if opd_id is not None and not await Opd.exists().where(active_opd):
-        raise TransitionRefused(_("OPD tujuan tidak dikenal."))
+    duplicate_of = await _original_id(duplicate_of_number) if duplicate_of_number else None
+    if opd_id is not None:
+        await _check_opd(opd_id)
 
     decision = decide(
         ticket["status"],
@@ -159,40 +145,17 @@ async def act(
     if ticket["version"] != expected_version:
         raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
 
-    changes: dict = {Complaint.status: decision.to_status, Complaint.updated_at: now}
+    changes = ticket_changes(
+        decision,
+        Inputs(
+            now=now,
+            sla_hours=ticket["sla_hours"],
+            first_response_at=ticket["first_response_at"],
+            opd_id=opd_id,
+            duplicate_of=duplicate_of,
+        ),
+    )
     kind = str(decision.action)
-    if kind == Action.DISPATCH:
-        due = sla_due_at(now, ticket["sla_hours"])
-        changes.update(
-            {
-                Complaint.opd: opd_id,
-                Complaint.sla_started_at: now,
-                Complaint.sla_warn_at: near_breach_from(now, due),
-                Complaint.sla_due_at: due,
-                # A new SLA clock: the SLA job may escalate this ticket again.
-                Complaint.sla_near_marked_at: None,
-                Complaint.sla_overdue_marked_at: None,
-            }
-        )
-    elif kind == Action.MARK_DUPLICATE:
-        changes[Complaint.duplicate_of] = duplicate_of
-    elif (
-        kind in (Action.START, Action.FOLLOW_UP, Action.RESOLVE)
-        and ticket["first_response_at"] is None
-    ):
-        changes[Complaint.first_response_at] = now
-    if kind == Action.RESOLVE:
-        changes[Complaint.resolved_at] = now
-    elif kind in (Action.CLOSE, Action.CONFIRM):
-        changes[Complaint.closed_at] = now
-    elif kind == Action.REOPEN:
-        changes.update(
-            {Complaint.resolved_at: None, Complaint.closed_at: None, Complaint.sla_due_at: None}
-        )
-    elif kind in (Action.RETURN_TO_OPERATOR, Action.REJECT, Action.MARK_DUPLICATE):
-        changes[Complaint.sla_due_at] = None
-    if decision.to_status == ticket["status"]:
-        changes.pop(Complaint.status)
 
     stored: list[str] = []
     try:
@@ -203,7 +166,12 @@ async def act(
         )
         async with write_transaction():
             updated = (
-                await Complaint.update({**changes, Complaint.version: Complaint.version + 1})
+                await Complaint.update(
+                    {
+                        **{Complaint._meta.get_column_by_name(c): v for c, v in changes.items()},
+                        Complaint.version: Complaint.version + 1,
+                    }
+                )
                 .where((Complaint.id == ticket["id"]) & (Complaint.version == expected_version))
                 .returning(Complaint.version)
             )
@@ -249,6 +217,21 @@ async def act(
             await remove_stored(storage, stored)
         raise
     return {"status": decision.to_status, "version": updated[0]["version"]}
+
+
+async def _original_id(number: str) -> int:
+    """The id of the ticket a duplicate repeats."""
+    original = (
+        await Complaint.select(Complaint.id).where(Complaint.number == number.strip()).first()
+    )
+    if original is None:
+        raise TransitionRefused(_("Tiket asal %(number)s tidak ditemukan.", number=number))
+    return original["id"]
+
+
+async def _check_opd(opd_id: int) -> None:
+    if not await Opd.exists().where((Opd.id == opd_id) & (Opd.active == True)):
+        raise TransitionRefused(_("OPD tujuan tidak dikenal."))
 
 
 def _stale_message(who: str) -> str:
