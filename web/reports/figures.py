@@ -277,8 +277,8 @@ async def opd_counts(period: Period, *, opd_id: int | None = None) -> dict[int |
             *overdue_args,
             *scope,
         )
-        by_opd = {(None if row["is_total"] else row["opd"]): dict(row) for row in rows}
-        return await _with_backlog(by_opd, period, opd_id)
+        rolled_up = {(None if row["is_total"] else row["opd"]): dict(row) for row in rows}
+        return await _with_backlog(rolled_up, period, opd_id)
     rows = await Complaint.raw(
         f"SELECT opd, {_counts(overdue)} FROM complaint "
         f"WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY opd",
@@ -377,7 +377,7 @@ async def trend(last_day: date, tz: ZoneInfo, days: int = TREND_DAYS) -> list[Tr
         bucket = [tz.key]
     else:
         local_day = "date({column}, {{}})"
-        offset = tz.utcoffset(datetime.combine(last_day, time(12)))
+        offset = tz.utcoffset(datetime.combine(last_day, time(12))) or timedelta(0)
         bucket = [f"{int(offset.total_seconds()):+d} seconds"]
     created, resolved = (
         local_day.format(column="created_at"),

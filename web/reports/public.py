@@ -317,20 +317,20 @@ class PublicCache:
     async def get(
         self, key: str, make: Callable[[], Awaitable[tuple[PublicFigures, str]]]
     ) -> PublicFigures:
-        if self._usable(key):
+        if self.value is not None and self._usable(key):
             return self.value
         if self._lock.locked() and self.value is not None:
             return self.value  # someone is recomputing: the previous copy is a moment old
         async with self._lock:
-            if not self._usable(key):
-                self.value, self.key = await make()
-                self._made_at = self._clock()
-            return self.value
+            if self.value is not None and self._usable(key):
+                return self.value
+            value, self.key = await make()
+            self.value, self._made_at = value, self._clock()
+            return value
 
     def _usable(self, key: str) -> bool:
-        return self.value is not None and (
-            self.key == key or self._clock() - self._made_at < self.min_age_seconds
-        )
+        """Whether the figures held (if any) may answer for ``key``."""
+        return self.key == key or self._clock() - self._made_at < self.min_age_seconds
 
 
 async def public_figures(

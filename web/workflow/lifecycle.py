@@ -220,7 +220,7 @@ def reject_reason_label(code: str) -> str:
 
 @per_locale
 def action_label(action: Action | str) -> str:
-    return {
+    labels: dict[str, str] = {
         Action.VERIFY: _("Verifikasi"),
         Action.REJECT: _("Tolak"),
         Action.MARK_DUPLICATE: _("Tandai duplikat"),
@@ -233,7 +233,8 @@ def action_label(action: Action | str) -> str:
         Action.CONFIRM: _("Konfirmasi selesai"),
         Action.REOPEN: _("Buka kembali"),
         Action.ADD_NOTE: _("Catatan internal"),
-    }.get(action, str(action))
+    }
+    return labels.get(action, str(action))
 
 
 def allowed_actions(status: str, role: str) -> list[Action]:

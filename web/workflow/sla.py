@@ -93,8 +93,9 @@ def sla_sql(state: SlaState | str, now: datetime) -> tuple[str, list[datetime]]:
 
 @per_locale
 def sla_label(state: SlaState | str) -> str:
-    return {
+    labels: dict[str, str] = {
         SlaState.ON_TIME: _("Tepat waktu"),
         SlaState.NEAR_BREACH: _("Hampir lewat batas"),
         SlaState.OVERDUE: _("Terlambat"),
-    }.get(state, "—")
+    }
+    return labels.get(state, "—")

@@ -46,7 +46,7 @@ def sql_in(values: Iterable[str]) -> str:
 
 @per_locale
 def status_label(code: str) -> str:
-    return {
+    labels: dict[str, str] = {
         Status.RECEIVED: _("Belum diverifikasi"),
         Status.VERIFIED: _("Diverifikasi"),
         Status.DISPATCHED: _("Didisposisikan"),
@@ -57,4 +57,5 @@ def status_label(code: str) -> str:
         Status.DUPLICATE: _("Duplikat"),
         Status.RETURNED: _("Dikembalikan OPD"),
         Status.REOPENED: _("Dibuka kembali"),
-    }.get(code, code)
+    }
+    return labels.get(code, code)
