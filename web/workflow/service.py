@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.columns import Column
 
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
@@ -21,7 +24,14 @@ from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
-from web.workflow.lifecycle import Action, Inputs, TransitionRefused, decide, ticket_changes
+from web.workflow.lifecycle import (
+    Action,
+    Changes,
+    Inputs,
+    TransitionRefused,
+    decide,
+    ticket_changes,
+)
 
 log = logging.getLogger("aduan.workflow")
 
@@ -113,16 +123,7 @@ async def act(
     ticket = await _load(number)
     if ticket is None or not may_see(ticket, actor):
         raise TicketNotFound(number)
-    # Refused whole, never cut; and nothing with a NUL byte reaches a query.
-    problems = text_errors(
-        {
-            "note": note,
-            "reason_code": reason_code or "",
-            "duplicate_of": duplicate_of_number or "",
-        }
-    )
-    if problems:
-        raise TransitionRefused(" ".join(problems.values()))
+    _check_texts(note=note, reason_code=reason_code or "", duplicate_of=duplicate_of_number or "")
     note = note.strip()
     now = now or datetime.now(UTC)
     duplicate_of = await _original_id(duplicate_of_number) if duplicate_of_number else None
@@ -145,16 +146,8 @@ async def act(
     if ticket["version"] != expected_version:
         raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
 
-    changes = ticket_changes(
-        decision,
-        Inputs(
-            now=now,
-            sla_hours=ticket["sla_hours"],
-            first_response_at=ticket["first_response_at"],
-            opd_id=opd_id,
-            duplicate_of=duplicate_of,
-        ),
-    )
+    given = Inputs(now, ticket["sla_hours"], ticket["first_response_at"], opd_id, duplicate_of)
+    changes = ticket_changes(decision, given)
     kind = str(decision.action)
 
     stored: list[str] = []
@@ -165,30 +158,19 @@ async def act(
             else []
         )
         async with write_transaction():
-            updated = (
-                await Complaint.update(
-                    {
-                        **{Complaint._meta.get_column_by_name(c): v for c, v in changes.items()},
-                        Complaint.version: Complaint.version + 1,
-                    }
-                )
-                .where((Complaint.id == ticket["id"]) & (Complaint.version == expected_version))
-                .returning(Complaint.version)
-            )
-            if not updated:
-                raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
+            version = await _update(ticket["id"], changes, expected_version)
             event = await TimelineEvent.insert(
                 TimelineEvent(
                     complaint=ticket["id"],
                     kind=kind,
-                    from_status=ticket["status"],
+                    from_status=decision.from_status,
                     to_status=decision.to_status,
                     actor_kind=actor.kind,
                     actor_citizen=actor.id if actor.kind == "citizen" else None,
                     actor_staff=actor.id if actor.kind == "staff" else None,
                     note=note,
                     reason_code=reason_code,
-                    opd=opd_id if kind == Action.DISPATCH else None,
+                    opd=changes.get("opd"),  # set by a dispatch only
                     is_public=decision.public,
                     created_at=now,
                 )
@@ -216,7 +198,29 @@ async def act(
         if stored and storage:
             await remove_stored(storage, stored)
         raise
-    return {"status": decision.to_status, "version": updated[0]["version"]}
+    return {"status": decision.to_status, "version": version}
+
+
+def _check_texts(**texts: str) -> None:
+    # Refused whole, never cut; and nothing with a NUL byte reaches a query.
+    problems = text_errors(texts)
+    if problems:
+        raise TransitionRefused(" ".join(problems.values()))
+
+
+async def _update(complaint_id: int, changes: Changes, expected_version: int) -> int:
+    """Store ``changes`` if nobody changed the ticket since ``expected_version``; the new version."""
+    columns: dict[Column | str, Any] = {
+        Complaint._meta.get_column_by_name(name): value for name, value in changes.items()
+    }
+    updated = (
+        await Complaint.update({**columns, Complaint.version: Complaint.version + 1})
+        .where((Complaint.id == complaint_id) & (Complaint.version == expected_version))
+        .returning(Complaint.version)
+    )
+    if not updated:
+        raise StaleTicket(_stale_message(await _who_changed_last(complaint_id)))
+    return updated[0]["version"]
 
 
 async def _original_id(number: str) -> int:
