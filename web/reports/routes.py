@@ -26,6 +26,7 @@ from web.reports.daily import report_for_period
 from web.reports.figures import SLOW_BELOW_PERCENT, one_opd, opd_choices
 from web.reports.periods import PeriodError, parse_period, period_query
 from web.staff.access import READERS, current_staff, staff_guard
+from web.workflow.sla import SlaState
 from web.workflow.status import STATUSES, status_label
 
 STAFF = {"guards": [staff_guard]}
@@ -206,7 +207,7 @@ async def opd_page(request: HTMXRequest) -> Template:
         raise NotFoundException(_("OPD tidak ditemukan."))
     context["opd"] = opd
     overdue, next_cursor = await list_tickets(
-        InboxFilters(sla="overdue", sort="sla", after=params.get("setelah", "")),
+        InboxFilters(sla=SlaState.OVERDUE, sort="sla", after=params.get("setelah", "")),
         tz=tz,
         opd_id=opd_id,
     )
