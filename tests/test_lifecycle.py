@@ -8,11 +8,8 @@ import pytest
 
 from web.i18n import use_locale
 from web.workflow.lifecycle import (
-    OPEN_STATUSES,
     REJECT_REASONS,
     RULES,
-    TERMINAL,
-    WITH_OPD,
     Action,
     Decision,
     TransitionRefused,
@@ -21,6 +18,7 @@ from web.workflow.lifecycle import (
     decide,
     reject_reason_label,
 )
+from web.workflow.status import OPEN_STATUSES, TERMINAL, WITH_OPD
 
 WIB = timezone(timedelta(hours=7))
 NOW = datetime(2025, 11, 24, 9, 0, tzinfo=WIB)

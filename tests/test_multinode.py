@@ -36,9 +36,9 @@ from tests.images import jpeg_with_exif_gps
 from tests.report_data import make_dataset
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 from web.city import get_city
-from web.inbox.queries import sla_condition
 from web.jobs.daily_report import report_due
 from web.workflow.service import Actor, act
+from web.workflow.sla import sla_condition
 
 pytestmark = pytest.mark.postgres
 

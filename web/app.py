@@ -34,6 +34,7 @@ from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
+from web.photos.pipeline import megabytes
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
@@ -103,9 +104,6 @@ def _error_message(status: int, detail: str) -> str:
         404: _("Halaman tidak ditemukan."),
         405: _("Cara membuka halaman ini tidak didukung."),
         408: _("Kiriman terlalu lambat sampai ke server. Periksa koneksi Anda lalu kirim lagi."),
-        413: _(
-            "Kiriman terlalu besar. Setiap foto paling besar 10 MB; kecilkan foto atau kirim lebih sedikit foto."
-        ),
         429: _("Terlalu banyak permintaan. Tunggu sebentar lalu coba lagi."),
     }.get(status, _("Terjadi kesalahan di server. Coba lagi sebentar lagi."))
 
@@ -113,7 +111,13 @@ def _error_message(status: int, detail: str) -> str:
 def http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     message = _error_message(status, exc.detail)
-    if status == 403 and "csrf" in str(exc.detail).lower():
+    if status == 413:
+        message = _(
+            "Kiriman terlalu besar. Setiap foto paling besar %(mb)s MB; kecilkan foto atau kirim "
+            "lebih sedikit foto.",
+            mb=megabytes(request.app.state.services.settings.photo_max_bytes),
+        )
+    elif status == 403 and "csrf" in str(exc.detail).lower():
         message = _("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
     elif isinstance(exc, BadParameter) or (
         status == 404 and exc.detail and exc.detail != "Not Found"
@@ -221,7 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error,
             Exception: server_error,
         },
-        # Five photos of up to 10 MB each, plus the text fields.
+        # A complaint's photos at their largest, plus the text fields.
         request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
         + 2 * 1024 * 1024,
         before_request=refuse_nul_in_url,

@@ -16,9 +16,11 @@ from markupsafe import Markup
 from web import i18n
 from web.assets import AssetManifest
 from web.complaints import vocabulary
+from web.inbox.queries import DUPLICATE_RADIUS_M
 from web.settings import PROJECT_ROOT, Settings
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label
+from web.workflow.status import DONE, STATUSES, status_label
 
 _SIMPLE_FIELDS = {
     "d": lambda v, loc: str(v.day),
@@ -86,7 +88,12 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             app_name="Aduan",
             map_tile_url=settings.map_tile_url,
             map_tile_attribution=settings.map_tile_attribution,
-            status_label=vocabulary.status_label,
+            status_label=status_label,
+            # Rules and limits the pages show, from their one home (never retyped in a template).
+            statuses=STATUSES,
+            done_statuses=DONE,
+            photos_per_complaint=settings.photos_per_complaint,
+            duplicate_radius_m=DUPLICATE_RADIUS_M,
             event_label=vocabulary.event_label,
             classification_label=vocabulary.classification_label,
             classification_hint=vocabulary.classification_hint,

@@ -18,13 +18,12 @@ from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit
 from web.complaints.forms import ComplaintDraft
-from web.complaints.vocabulary import STATUS_RECEIVED
 from web.forms import FormErrors, check_text
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage, StorageError
-from web.workflow.lifecycle import DONE
+from web.workflow.status import DONE, Status
 
 log = logging.getLogger("aduan.complaints")
 
@@ -256,7 +255,7 @@ async def _insert(
                 address=draft.address,
                 kelurahan=kelurahan_id,
                 privacy=draft.privacy,
-                status=STATUS_RECEIVED,
+                status=Status.RECEIVED,
                 channel=channel,
                 created_at=now,
                 updated_at=now,
@@ -268,7 +267,7 @@ async def _insert(
             TimelineEvent(
                 complaint=complaint_id,
                 kind="created",
-                to_status=STATUS_RECEIVED,
+                to_status=Status.RECEIVED,
                 actor_kind="staff" if staff_id else "citizen",
                 actor_citizen=None if staff_id else citizen_id,
                 actor_staff=staff_id,

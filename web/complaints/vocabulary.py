@@ -1,4 +1,6 @@
-"""The words of a complaint: classifications, privacy levels, statuses, channels.
+"""The words of a complaint: classifications, privacy levels, channels, timeline events.
+
+Statuses and their labels live with the lifecycle, in ``web.workflow.status``.
 
 Codes are stored; labels are what users read (Bahasa Indonesia source text, translated by gettext).
 """
@@ -10,21 +12,6 @@ from web.i18n import _, per_locale
 CLASSIFICATIONS = ("pengaduan", "aspirasi", "informasi")
 PRIVACY_LEVELS = ("publik", "anonim", "rahasia")
 CHANNELS = ("pwa", "telepon", "datang", "lapor", "112")
-
-# Statuses users see (DOMAIN.md). The workflow issue adds the transitions between them.
-STATUS_RECEIVED = "received"
-STATUSES = (
-    "received",
-    "verified",
-    "dispatched",
-    "in_progress",
-    "resolved",
-    "closed",
-    "rejected",
-    "duplicate",
-    "returned",
-    "reopened",
-)
 
 
 @per_locale
@@ -63,22 +50,6 @@ def privacy_hint(code: str) -> str:
         ),
         "rahasia": _("Laporan tidak ditampilkan ke publik."),
     }.get(code, "")
-
-
-@per_locale
-def status_label(code: str) -> str:
-    return {
-        "received": _("Belum diverifikasi"),
-        "verified": _("Diverifikasi"),
-        "dispatched": _("Didisposisikan"),
-        "in_progress": _("Ditindaklanjuti"),
-        "resolved": _("Menunggu konfirmasi"),
-        "closed": _("Selesai"),
-        "rejected": _("Ditolak"),
-        "duplicate": _("Duplikat"),
-        "returned": _("Dikembalikan OPD"),
-        "reopened": _("Dibuka kembali"),
-    }.get(code, code)
 
 
 @per_locale

@@ -16,13 +16,14 @@ from piccolo.engine.postgres import PostgresEngine
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
 from web.http import BadDate, cursor_moment, parse_day, row_id
-from web.workflow.lifecycle import WITH_OPD
+from web.workflow.sla import SlaState, sla_condition
+from web.workflow.status import UNRESOLVED
 
 PAGE_SIZE = 25
 TICKET_NUMBER = re.compile(r"[A-Za-z]{2,5}-\d{4}-\d{6,7}")
 DUPLICATE_RADIUS_M = 250
-OPEN_FOR_DUPLICATES = ("received", "verified", "dispatched", "in_progress", "returned", "reopened")
 SORTS = ("terbaru", "terlama", "sla")
+_SLA_FILTERS = (SlaState.ON_TIME, SlaState.NEAR_BREACH, SlaState.OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,7 @@ def parse_filters(params: dict[str, str]) -> InboxFilters:
         opd=row_id(opd),
         kecamatan=params.get("kecamatan", ""),
         channel=params.get("channel", ""),
-        sla=params.get("sla", "")
-        if params.get("sla") in ("on_time", "near_breach", "overdue")
-        else "",
+        sla=params.get("sla", "") if params.get("sla") in _SLA_FILTERS else "",
         date_from=days["dari"],
         date_to=days["sampai"],
         q=" ".join(params.get("q", "").split())[:100],
@@ -112,19 +111,8 @@ LIST_COLUMNS = (
     Complaint.category.name.as_alias("category_name"),
     Complaint.opd.short_name.as_alias("opd_name"),
     Complaint.kelurahan.name.as_alias("kelurahan_name"),
-    Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+    Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
 )
-
-
-def sla_condition(state: str, now: datetime):
-    """Tickets with an OPD whose SLA clock is in ``state`` (overdue | near_breach | on_time) at
-    ``now``, in SQL; the same borders as ``workflow.sla.sla_state``."""
-    active = Complaint.status.is_in(list(WITH_OPD))
-    if state == "overdue":
-        return active & (Complaint.sla_due_at < now)
-    if state == "near_breach":
-        return active & (Complaint.sla_warn_at <= now) & (Complaint.sla_due_at >= now)
-    return active & (Complaint.sla_warn_at > now)
 
 
 def _where(
@@ -322,12 +310,12 @@ async def filter_choices() -> dict:
 async def ticket_detail(number: str) -> dict | None:
     return (
         await Complaint.select(
-            Complaint.all_columns(),
+            *Complaint.all_columns(),
             Complaint.category.name.as_alias("category_name"),
             Complaint.category.default_opd.as_alias("default_opd"),
             Complaint.opd.name.as_alias("opd_name"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),
-            Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
             # Not "reporter_name": that column holds what an operator noted for a phone caller.
             Complaint.citizen.name.as_alias("citizen_name"),
             Complaint.citizen.phone.as_alias("citizen_phone"),
@@ -406,7 +394,7 @@ async def nearby_open_tickets(ticket: dict, radius_m: int = DUPLICATE_RADIUS_M) 
         .where(
             (Complaint.category == ticket["category"])
             & (Complaint.id != ticket["id"])
-            & Complaint.status.is_in(list(OPEN_FOR_DUPLICATES))
+            & Complaint.status.is_in(list(UNRESOLVED))
             & (Complaint.latitude >= ticket["latitude"] - dlat)
             & (Complaint.latitude <= ticket["latitude"] + dlat)
             & (Complaint.longitude >= ticket["longitude"] - dlng)

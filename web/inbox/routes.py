@@ -20,6 +20,7 @@ from web.photos.uploads import process_uploads
 from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
 from web.workflow.lifecycle import (
     REJECT_REASONS,
+    RULES,
     Action,
     TransitionRefused,
     action_label,
@@ -106,7 +107,8 @@ async def _detail_context(request: Request, number: str) -> dict:
         "timeline": await queries.timeline(ticket["id"], include_internal=True),
         "photos": await queries.photos(ticket["id"]),
         "nearby": await queries.nearby_open_tickets(ticket)
-        if ticket["status"] in ("received", "verified")
+        # Candidates for "duplicate of", while the ticket may still be marked as one.
+        if ticket["status"] in RULES[Action.MARK_DUPLICATE].sources
         else [],
         "actions": allowed_actions(ticket["status"], member.role),
         "action_label": action_label,

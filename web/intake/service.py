@@ -12,7 +12,8 @@ from db.tables import CallLog, Complaint
 from web import audit
 from web.forms import FormErrors, text_errors
 from web.i18n import _, per_locale
-from web.inbox.queries import sla_condition
+from web.workflow.sla import SlaState, sla_condition
+from web.workflow.status import Status
 
 CALL_KINDS = ("normal", "informative", "prank")
 HANDOVER_LIMIT = 50
@@ -120,19 +121,19 @@ async def handover(now: datetime, since: datetime) -> dict:
     )
     unverified = (
         await Complaint.select(*columns)
-        .where(Complaint.status == "received")
+        .where(Complaint.status == Status.RECEIVED)
         .order_by(Complaint.id)
         .limit(HANDOVER_LIMIT)
     )
     near_breach = (
         await Complaint.select(*columns)
-        .where(sla_condition("near_breach", now))
+        .where(sla_condition(SlaState.NEAR_BREACH, now))
         .order_by(Complaint.sla_due_at)
         .limit(HANDOVER_LIMIT)
     )
     overdue = (
         await Complaint.select(*columns)
-        .where(sla_condition("overdue", now))
+        .where(sla_condition(SlaState.OVERDUE, now))
         .order_by(Complaint.sla_due_at)
         .limit(HANDOVER_LIMIT)
     )

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from piccolo.columns import Column, Timestamptz
 
 from db.engine import write_transaction
 from db.tables import AuditLog, Complaint, TimelineEvent
-from web.inbox.queries import sla_condition
 from web.notifications import notify_ticket_events
+from web.workflow.sla import SlaState, sla_condition
 
 BATCH = 200  # tickets per transaction (notifications for a batch: a few queries, one insert)
 
@@ -25,21 +28,25 @@ BATCH = 200  # tickets per transaction (notifications for a batch: a few queries
 @dataclass(frozen=True)
 class Escalation:
     kind: str  # the timeline event kind, also the notification kind
-    state: str  # the SLA state that calls for it (inbox.queries.sla_condition)
-    deadline: object  # the Complaint column that must have passed (candidates go oldest first)
-    mark: object  # the Complaint column that records the escalation
+    state: SlaState  # the SLA state that calls for it
+    deadline: Timestamptz  # the Complaint column that must have passed (oldest first)
+    mark: Timestamptz  # the Complaint column that records the escalation
     public: bool
 
 
 NEAR_BREACH = Escalation(
     "sla_near_breach",
-    "near_breach",
+    SlaState.NEAR_BREACH,
     Complaint.sla_warn_at,
     Complaint.sla_near_marked_at,
     public=False,
 )
 OVERDUE = Escalation(
-    "sla_overdue", "overdue", Complaint.sla_due_at, Complaint.sla_overdue_marked_at, public=True
+    "sla_overdue",
+    SlaState.OVERDUE,
+    Complaint.sla_due_at,
+    Complaint.sla_overdue_marked_at,
+    public=True,
 )
 
 
@@ -69,7 +76,7 @@ async def _escalate_batch(escalation: Escalation, *, now: datetime) -> int:
         if not candidates:
             return 0
         ids = [row["id"] for row in candidates]
-        changes = {escalation.mark: now}
+        changes: dict[Column | str, Any] = {escalation.mark: now}
         if escalation is OVERDUE:
             # An overdue ticket was near breach too; do not warn about it afterwards.
             changes[Complaint.sla_near_marked_at] = now

@@ -64,7 +64,7 @@ def process_photo(
         raise PhotoRejected(
             _(
                 "Foto terlalu besar (lebih dari %(mb)s MB). Kecilkan atau pilih foto lain.",
-                mb=_megabytes(max_bytes),
+                mb=megabytes(max_bytes),
             )
         )
     # Pillow warns from MAX_IMAGE_PIXELS and raises from twice that; warnings.catch_warnings
@@ -112,7 +112,7 @@ def _not_a_photo() -> str:
     return _("Berkas ini bukan foto. Gunakan JPEG, PNG, atau WebP.")
 
 
-def _megabytes(n: int) -> str:
+def megabytes(n: int) -> str:
     # Indonesian writes decimals with a comma: 2,5 MB.
     return f"{round(n / (1024 * 1024), 1):g}".replace(".", ",")
 

@@ -48,7 +48,6 @@ the city's UTC offset (Indonesian time zones have no daylight saving time).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -60,7 +59,8 @@ from db.tables import Complaint, Opd
 from web.complaints.vocabulary import CHANNELS
 from web.intake.service import CALL_KINDS, call_counts
 from web.reports.periods import Period, day_start
-from web.workflow.lifecycle import DONE, WITH_OPD
+from web.workflow.sla import SlaState, sla_sql
+from web.workflow.status import DONE, Status, sql_in
 
 SLOW_BELOW_PERCENT = 80.0
 TREND_DAYS = 30
@@ -184,19 +184,17 @@ def _postgres() -> bool:
     return isinstance(current_engine(), PostgresEngine)
 
 
-def sql_in(values: Iterable[str]) -> str:
-    """An SQL list of code constants, e.g. ``('closed', 'resolved')``: never user input."""
-    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
-
-
-_COUNTS = f"""
+def _counts(overdue: str) -> str:
+    """The count columns; ``overdue`` is the SLA condition's SQL (``sla_sql``)."""
+    return f"""
     count(*) AS received,
     sum(CASE WHEN status IN {sql_in(DONE)} THEN 1 ELSE 0 END) AS done,
-    sum(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) AS in_process,
-    sum(CASE WHEN status = 'dispatched' THEN 1 ELSE 0 END) AS not_followed_up,
-    sum(CASE WHEN status IN {sql_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) AS overdue_in_period,
+    sum(CASE WHEN status = '{Status.IN_PROGRESS}' THEN 1 ELSE 0 END) AS in_process,
+    sum(CASE WHEN status = '{Status.DISPATCHED}' THEN 1 ELSE 0 END) AS not_followed_up,
+    sum(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue_in_period,
     sum(CASE WHEN status IN {sql_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END)
         AS done_on_time"""
+
 
 _PG_MEDIANS = f""",
     percentile_cont(0.5) WITHIN GROUP (
@@ -271,18 +269,20 @@ async def opd_counts(period: Period, *, opd_id: int | None = None) -> dict[int |
     """
     opd_filter = "AND opd = {}" if opd_id is not None else ""
     scope = [period.start, period.end] + ([opd_id] if opd_id is not None else [])
+    overdue, overdue_args = sla_sql(SlaState.OVERDUE, period.as_of)
     if _postgres():
         rows = await Complaint.raw(
-            f"SELECT opd, GROUPING(opd) AS is_total, {_COUNTS} {_PG_MEDIANS} FROM complaint "
-            f"WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY ROLLUP (opd)",
-            period.as_of,
+            f"SELECT opd, GROUPING(opd) AS is_total, {_counts(overdue)} {_PG_MEDIANS} "
+            f"FROM complaint WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY ROLLUP (opd)",
+            *overdue_args,
             *scope,
         )
-        by_opd = {(None if row["is_total"] else row["opd"]): dict(row) for row in rows}
-        return await _with_backlog(by_opd, period, opd_id)
+        rolled_up = {(None if row["is_total"] else row["opd"]): dict(row) for row in rows}
+        return await _with_backlog(rolled_up, period, opd_id)
     rows = await Complaint.raw(
-        f"SELECT opd, {_COUNTS} FROM complaint WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY opd",
-        period.as_of,
+        f"SELECT opd, {_counts(overdue)} FROM complaint "
+        f"WHERE {_DISPATCHED_IN} {opd_filter} GROUP BY opd",
+        *overdue_args,
         *scope,
     )
     by_opd: dict[int | None, dict] = {row["opd"]: dict(row) for row in rows}
@@ -303,10 +303,11 @@ async def _with_backlog(
 ) -> dict[int | None, dict]:
     """Add each OPD's overdue backlog (one grouped query over the active-SLA partial index)."""
     opd_filter = "AND opd = {}" if opd_id is not None else ""
+    overdue, overdue_args = sla_sql(SlaState.OVERDUE, period.as_of)
     rows = await Complaint.raw(
-        f"SELECT opd, count(*) AS n FROM complaint WHERE status IN {sql_in(WITH_OPD)} "
-        f"AND sla_due_at < {{}} AND opd IS NOT NULL {opd_filter} GROUP BY opd",
-        period.as_of,
+        f"SELECT opd, count(*) AS n FROM complaint WHERE {overdue} "
+        f"AND opd IS NOT NULL {opd_filter} GROUP BY opd",
+        *overdue_args,
         *([opd_id] if opd_id is not None else []),
     )
     for row in by_opd.values():
@@ -351,9 +352,9 @@ async def city_figures(period: Period) -> tuple[CityFigures, dict[str, int]]:
     """Tickets created in the period: totals and the channel mix (one grouped query)."""
     rows = await Complaint.raw(
         "SELECT channel, count(*) AS created, "
-        "sum(CASE WHEN status = 'received' THEN 1 ELSE 0 END) AS unverified, "
-        "sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
-        "sum(CASE WHEN status = 'duplicate' THEN 1 ELSE 0 END) AS duplicates "
+        f"sum(CASE WHEN status = '{Status.RECEIVED}' THEN 1 ELSE 0 END) AS unverified, "
+        f"sum(CASE WHEN status = '{Status.REJECTED}' THEN 1 ELSE 0 END) AS rejected, "
+        f"sum(CASE WHEN status = '{Status.DUPLICATE}' THEN 1 ELSE 0 END) AS duplicates "
         "FROM complaint WHERE created_at >= {} AND created_at < {} GROUP BY channel",
         period.start,
         period.end,
@@ -376,7 +377,7 @@ async def trend(last_day: date, tz: ZoneInfo, days: int = TREND_DAYS) -> list[Tr
         bucket = [tz.key]
     else:
         local_day = "date({column}, {{}})"
-        offset = tz.utcoffset(datetime.combine(last_day, time(12)))
+        offset = tz.utcoffset(datetime.combine(last_day, time(12))) or timedelta(0)
         bucket = [f"{int(offset.total_seconds()):+d} seconds"]
     created, resolved = (
         local_day.format(column="created_at"),

@@ -33,11 +33,19 @@ from time import monotonic
 from typing import Any
 
 from db.tables import Category, Complaint, Kelurahan, Opd, PublicSnapshot
-from web.reports.figures import compliance_percent, sql_in
-from web.workflow.lifecycle import DONE, WITH_OPD
+from web.reports.figures import compliance_percent
+from web.workflow.sla import SlaState, sla_sql
+from web.workflow.status import DONE, Status, sql_in
 
 PUBLIC_PRIVACY = ("publik", "anonim")
-LISTED_STATUSES = ("verified", "dispatched", "in_progress", "resolved", "closed")
+# Past verification and not sent back: what the city has accepted to work on.
+LISTED_STATUSES = (
+    Status.VERIFIED,
+    Status.DISPATCHED,
+    Status.IN_PROGRESS,
+    Status.RESOLVED,
+    Status.CLOSED,
+)
 WINDOW_DAYS = 365
 PAGE_SIZE = 25
 MAP_LIMIT = 500
@@ -78,17 +86,17 @@ async def compute_aggregates(now: datetime) -> dict:
     ``refresh_snapshot`` job, on a request only when no worker keeps the snapshot fresh.
     """
     since = now - timedelta(days=WINDOW_DAYS)
+    overdue, overdue_args = sla_sql(SlaState.OVERDUE, now)
     # One scan of the window grouped by every dimension at once; rolled up below in Python
     # (at most statuses x categories x kelurahan x OPDs rows, a few thousand).
     rows = await Complaint.raw(
         "SELECT status, category, kelurahan, opd, count(*) AS n, "
         f"sum(CASE WHEN status IN {sql_in(DONE)} AND resolved_at <= sla_due_at THEN 1 ELSE 0 END) "
         "AS on_time, "
-        f"sum(CASE WHEN status IN {sql_in(WITH_OPD)} AND sla_due_at < {{}} THEN 1 ELSE 0 END) "
-        "AS overdue "
+        f"sum(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue "
         f"FROM complaint WHERE created_at >= {{}} AND privacy IN {sql_in(PUBLIC_PRIVACY)} "
         "GROUP BY status, category, kelurahan, opd",
-        now,
+        *overdue_args,
         since,
     )
     categories = {
@@ -309,20 +317,20 @@ class PublicCache:
     async def get(
         self, key: str, make: Callable[[], Awaitable[tuple[PublicFigures, str]]]
     ) -> PublicFigures:
-        if self._usable(key):
+        if self.value is not None and self._usable(key):
             return self.value
         if self._lock.locked() and self.value is not None:
             return self.value  # someone is recomputing: the previous copy is a moment old
         async with self._lock:
-            if not self._usable(key):
-                self.value, self.key = await make()
-                self._made_at = self._clock()
-            return self.value
+            if self.value is not None and self._usable(key):
+                return self.value
+            value, self.key = await make()
+            self.value, self._made_at = value, self._clock()
+            return value
 
     def _usable(self, key: str) -> bool:
-        return self.value is not None and (
-            self.key == key or self._clock() - self._made_at < self.min_age_seconds
-        )
+        """Whether the figures held (if any) may answer for ``key``."""
+        return self.key == key or self._clock() - self._made_at < self.min_age_seconds
 
 
 async def public_figures(

@@ -14,7 +14,6 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Response, Template
 
 from web import i18n
-from web.complaints.vocabulary import STATUSES, status_label
 from web.deps import city_tz, services
 from web.http import row_id
 from web.i18n import _
@@ -27,6 +26,8 @@ from web.reports.daily import report_for_period
 from web.reports.figures import SLOW_BELOW_PERCENT, one_opd, opd_choices
 from web.reports.periods import PeriodError, parse_period, period_query
 from web.staff.access import READERS, current_staff, staff_guard
+from web.workflow.sla import SlaState
+from web.workflow.status import STATUSES, status_label
 
 STAFF = {"guards": [staff_guard]}
 LEADERS = frozenset({"supervisor", "admin"})
@@ -206,7 +207,7 @@ async def opd_page(request: HTMXRequest) -> Template:
         raise NotFoundException(_("OPD tidak ditemukan."))
     context["opd"] = opd
     overdue, next_cursor = await list_tickets(
-        InboxFilters(sla="overdue", sort="sla", after=params.get("setelah", "")),
+        InboxFilters(sla=SlaState.OVERDUE, sort="sla", after=params.get("setelah", "")),
         tz=tz,
         opd_id=opd_id,
     )

@@ -13,14 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from web.complaints.vocabulary import STATUSES, status_label
 from web.i18n import _, per_locale
-
-TERMINAL = frozenset({"rejected", "duplicate"})
-OPEN_STATUSES = frozenset(STATUSES) - {"closed", "rejected", "duplicate"}
-WITH_OPD = frozenset({"dispatched", "in_progress"})
-# Done by the OPD: waiting for the citizen's confirmation, or closed (what reports count as done).
-DONE = frozenset({"resolved", "closed"})
+from web.workflow.sla import near_breach_from, sla_due_at
+from web.workflow.status import DONE, STATUSES, TERMINAL, WITH_OPD, Status, status_label
 
 DEFAULT_REOPEN_WINDOW_DAYS = 7
 
@@ -41,6 +36,37 @@ class Action(StrEnum):
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What an action's effects may read: the moment, the ticket as loaded, the action's inputs."""
+
+    now: datetime
+    sla_hours: int
+    first_response_at: datetime | None
+    opd_id: int | None = None
+    duplicate_of: int | None = None
+
+
+Changes = dict[str, object]  # complaint column name -> new value
+
+
+def _start_sla_clock(given: Inputs) -> Changes:
+    due = sla_due_at(given.now, given.sla_hours)
+    return {
+        "opd": given.opd_id,
+        "sla_started_at": given.now,
+        "sla_warn_at": near_breach_from(given.now, due),
+        "sla_due_at": due,
+        # A new SLA clock: the SLA job may escalate this ticket again.
+        "sla_near_marked_at": None,
+        "sla_overdue_marked_at": None,
+    }
+
+
+def _link_original(given: Inputs) -> Changes:
+    return {"duplicate_of": given.duplicate_of}
+
+
+@dataclass(frozen=True)
 class Rule:
     action: Action
     sources: frozenset[str]
@@ -48,38 +74,92 @@ class Rule:
     roles: frozenset[str]
     needs_note: bool = False
     public: bool = True  # whether the timeline event is shown to the citizen
+    # What the action does to the ticket besides its status (see ``ticket_changes``):
+    stamps: tuple[str, ...] = ()  # columns set to the moment of the action
+    clears: tuple[str, ...] = ()  # columns emptied
+    responds: bool = False  # the OPD's first response, if it has not responded yet
+    effects: Callable[[Inputs], Changes] | None = None  # changes that need the action's inputs
 
 
 _OPERATORS = frozenset({"operator", "admin"})
 _OPD = frozenset({"opd_staff"})
 _CITIZEN = frozenset({"citizen"})
+# The SLA clock stops when the ticket leaves the OPD other than by resolving it.
+_STOP_SLA = ("sla_due_at",)
 
 RULES: dict[Action, Rule] = {
     rule.action: rule
     for rule in (
-        Rule(Action.VERIFY, frozenset({"received"}), "verified", _OPERATORS),
+        Rule(Action.VERIFY, frozenset({Status.RECEIVED}), Status.VERIFIED, _OPERATORS),
         Rule(
             Action.REJECT,
-            frozenset({"received", "verified", "returned", "reopened"}),
-            "rejected",
+            frozenset({Status.RECEIVED, Status.VERIFIED, Status.RETURNED, Status.REOPENED}),
+            Status.REJECTED,
             _OPERATORS,
             needs_note=True,
+            clears=_STOP_SLA,
         ),
-        Rule(Action.MARK_DUPLICATE, frozenset({"received", "verified"}), "duplicate", _OPERATORS),
+        Rule(
+            Action.MARK_DUPLICATE,
+            frozenset({Status.RECEIVED, Status.VERIFIED}),
+            Status.DUPLICATE,
+            _OPERATORS,
+            clears=_STOP_SLA,
+            effects=_link_original,
+        ),
         Rule(
             Action.DISPATCH,
-            frozenset({"verified", "returned", "reopened"}),
-            "dispatched",
+            frozenset({Status.VERIFIED, Status.RETURNED, Status.REOPENED}),
+            Status.DISPATCHED,
             _OPERATORS,
+            effects=_start_sla_clock,
         ),
-        Rule(Action.START, frozenset({"dispatched"}), "in_progress", _OPD),
-        Rule(Action.FOLLOW_UP, WITH_OPD, "in_progress", _OPD, needs_note=True),
-        Rule(Action.RESOLVE, WITH_OPD, "resolved", _OPD, needs_note=True),
-        Rule(Action.RETURN_TO_OPERATOR, WITH_OPD, "returned", _OPD, needs_note=True),
-        Rule(Action.CLOSE, frozenset({"resolved"}), "closed", _OPERATORS),
-        Rule(Action.CONFIRM, frozenset({"resolved"}), "closed", _CITIZEN),
         Rule(
-            Action.REOPEN, frozenset({"resolved", "closed"}), "reopened", _CITIZEN, needs_note=True
+            Action.START,
+            frozenset({Status.DISPATCHED}),
+            Status.IN_PROGRESS,
+            _OPD,
+            responds=True,
+        ),
+        Rule(Action.FOLLOW_UP, WITH_OPD, Status.IN_PROGRESS, _OPD, needs_note=True, responds=True),
+        Rule(
+            Action.RESOLVE,
+            WITH_OPD,
+            Status.RESOLVED,
+            _OPD,
+            needs_note=True,
+            responds=True,
+            stamps=("resolved_at",),
+        ),
+        Rule(
+            Action.RETURN_TO_OPERATOR,
+            WITH_OPD,
+            Status.RETURNED,
+            _OPD,
+            needs_note=True,
+            clears=_STOP_SLA,
+        ),
+        Rule(
+            Action.CLOSE,
+            frozenset({Status.RESOLVED}),
+            Status.CLOSED,
+            _OPERATORS,
+            stamps=("closed_at",),
+        ),
+        Rule(
+            Action.CONFIRM,
+            frozenset({Status.RESOLVED}),
+            Status.CLOSED,
+            _CITIZEN,
+            stamps=("closed_at",),
+        ),
+        Rule(
+            Action.REOPEN,
+            DONE,
+            Status.REOPENED,
+            _CITIZEN,
+            needs_note=True,
+            clears=("resolved_at", "closed_at", "sla_due_at"),
         ),
         Rule(
             Action.ADD_NOTE,
@@ -91,6 +171,23 @@ RULES: dict[Action, Rule] = {
         ),
     )
 }
+
+
+def ticket_changes(decision: Decision, given: Inputs) -> Changes:
+    """The columns ``decision`` changes on the ticket: its status (when it moves), the time of
+    the change, and what the action's rule says."""
+    rule = RULES[decision.action]
+    changes: Changes = {"updated_at": given.now}
+    if decision.to_status != decision.from_status:
+        changes["status"] = decision.to_status
+    if rule.effects:
+        changes.update(rule.effects(given))
+    if rule.responds and given.first_response_at is None:
+        changes["first_response_at"] = given.now
+    changes.update(dict.fromkeys(rule.stamps, given.now))
+    changes.update(dict.fromkeys(rule.clears))
+    return changes
+
 
 # Labels are functions so they are translated in the locale of the request that reads them.
 REJECT_REASONS: dict[str, Callable[[], str]] = {
@@ -123,7 +220,7 @@ def reject_reason_label(code: str) -> str:
 
 @per_locale
 def action_label(action: Action | str) -> str:
-    return {
+    labels: dict[str, str] = {
         Action.VERIFY: _("Verifikasi"),
         Action.REJECT: _("Tolak"),
         Action.MARK_DUPLICATE: _("Tandai duplikat"),
@@ -136,7 +233,8 @@ def action_label(action: Action | str) -> str:
         Action.CONFIRM: _("Konfirmasi selesai"),
         Action.REOPEN: _("Buka kembali"),
         Action.ADD_NOTE: _("Catatan internal"),
-    }.get(action, str(action))
+    }
+    return labels.get(action, str(action))
 
 
 def allowed_actions(status: str, role: str) -> list[Action]:
@@ -218,9 +316,9 @@ def _check_reopen_window(resolved_at: datetime | None, now: datetime | None, day
 
 
 def _wrong_status_message(status: str, action: Action) -> str:
-    if status == "rejected":
+    if status == Status.REJECTED:
         return _("Tiket ini sudah ditolak; tidak bisa diubah lagi.")
-    if status == "duplicate":
+    if status == Status.DUPLICATE:
         return _("Tiket ini sudah ditandai duplikat; tidak bisa diubah lagi.")
     if status == RULES[action].target:
         already = {

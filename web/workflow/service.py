@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.columns import Column
 
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
@@ -21,8 +24,14 @@ from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
-from web.workflow.lifecycle import Action, TransitionRefused, decide
-from web.workflow.sla import near_breach_from, sla_due_at
+from web.workflow.lifecycle import (
+    Action,
+    Changes,
+    Inputs,
+    TransitionRefused,
+    decide,
+    ticket_changes,
+)
 
 log = logging.getLogger("aduan.workflow")
 
@@ -114,34 +123,12 @@ async def act(
     ticket = await _load(number)
     if ticket is None or not may_see(ticket, actor):
         raise TicketNotFound(number)
-    # Refused whole, never cut; and nothing with a NUL byte reaches a query.
-    problems = text_errors(
-        {
-            "note": note,
-            "reason_code": reason_code or "",
-            "duplicate_of": duplicate_of_number or "",
-        }
-    )
-    if problems:
-        raise TransitionRefused(" ".join(problems.values()))
+    _check_texts(note=note, reason_code=reason_code or "", duplicate_of=duplicate_of_number or "")
     note = note.strip()
     now = now or datetime.now(UTC)
-
-    duplicate_of = None
-    if duplicate_of_number:
-        original = (
-            await Complaint.select(Complaint.id)
-            .where(Complaint.number == duplicate_of_number.strip())
-            .first()
-        )
-        if original is None:
-            raise TransitionRefused(
-                _("Tiket asal %(number)s tidak ditemukan.", number=duplicate_of_number)
-            )
-        duplicate_of = original["id"]
-    active_opd = (Opd.id == opd_id) & (Opd.active == True)
-    if opd_id is not None and not await Opd.exists().where(active_opd):
-        raise TransitionRefused(_("OPD tujuan tidak dikenal."))
+    duplicate_of = await _original_id(duplicate_of_number) if duplicate_of_number else None
+    if opd_id is not None:
+        await _check_opd(opd_id)
 
     decision = decide(
         ticket["status"],
@@ -159,40 +146,9 @@ async def act(
     if ticket["version"] != expected_version:
         raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
 
-    changes: dict = {Complaint.status: decision.to_status, Complaint.updated_at: now}
+    given = Inputs(now, ticket["sla_hours"], ticket["first_response_at"], opd_id, duplicate_of)
+    changes = ticket_changes(decision, given)
     kind = str(decision.action)
-    if kind == Action.DISPATCH:
-        due = sla_due_at(now, ticket["sla_hours"])
-        changes.update(
-            {
-                Complaint.opd: opd_id,
-                Complaint.sla_started_at: now,
-                Complaint.sla_warn_at: near_breach_from(now, due),
-                Complaint.sla_due_at: due,
-                # A new SLA clock: the SLA job may escalate this ticket again.
-                Complaint.sla_near_marked_at: None,
-                Complaint.sla_overdue_marked_at: None,
-            }
-        )
-    elif kind == Action.MARK_DUPLICATE:
-        changes[Complaint.duplicate_of] = duplicate_of
-    elif (
-        kind in (Action.START, Action.FOLLOW_UP, Action.RESOLVE)
-        and ticket["first_response_at"] is None
-    ):
-        changes[Complaint.first_response_at] = now
-    if kind == Action.RESOLVE:
-        changes[Complaint.resolved_at] = now
-    elif kind in (Action.CLOSE, Action.CONFIRM):
-        changes[Complaint.closed_at] = now
-    elif kind == Action.REOPEN:
-        changes.update(
-            {Complaint.resolved_at: None, Complaint.closed_at: None, Complaint.sla_due_at: None}
-        )
-    elif kind in (Action.RETURN_TO_OPERATOR, Action.REJECT, Action.MARK_DUPLICATE):
-        changes[Complaint.sla_due_at] = None
-    if decision.to_status == ticket["status"]:
-        changes.pop(Complaint.status)
 
     stored: list[str] = []
     try:
@@ -202,25 +158,19 @@ async def act(
             else []
         )
         async with write_transaction():
-            updated = (
-                await Complaint.update({**changes, Complaint.version: Complaint.version + 1})
-                .where((Complaint.id == ticket["id"]) & (Complaint.version == expected_version))
-                .returning(Complaint.version)
-            )
-            if not updated:
-                raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
+            version = await _update(ticket["id"], changes, expected_version)
             event = await TimelineEvent.insert(
                 TimelineEvent(
                     complaint=ticket["id"],
                     kind=kind,
-                    from_status=ticket["status"],
+                    from_status=decision.from_status,
                     to_status=decision.to_status,
                     actor_kind=actor.kind,
                     actor_citizen=actor.id if actor.kind == "citizen" else None,
                     actor_staff=actor.id if actor.kind == "staff" else None,
                     note=note,
                     reason_code=reason_code,
-                    opd=opd_id if kind == Action.DISPATCH else None,
+                    opd=changes.get("opd"),  # set by a dispatch only
                     is_public=decision.public,
                     created_at=now,
                 )
@@ -248,7 +198,44 @@ async def act(
         if stored and storage:
             await remove_stored(storage, stored)
         raise
-    return {"status": decision.to_status, "version": updated[0]["version"]}
+    return {"status": decision.to_status, "version": version}
+
+
+def _check_texts(**texts: str) -> None:
+    # Refused whole, never cut; and nothing with a NUL byte reaches a query.
+    problems = text_errors(texts)
+    if problems:
+        raise TransitionRefused(" ".join(problems.values()))
+
+
+async def _update(complaint_id: int, changes: Changes, expected_version: int) -> int:
+    """Store ``changes`` if nobody changed the ticket since ``expected_version``; the new version."""
+    columns: dict[Column | str, Any] = {
+        Complaint._meta.get_column_by_name(name): value for name, value in changes.items()
+    }
+    updated = (
+        await Complaint.update({**columns, Complaint.version: Complaint.version + 1})
+        .where((Complaint.id == complaint_id) & (Complaint.version == expected_version))
+        .returning(Complaint.version)
+    )
+    if not updated:
+        raise StaleTicket(_stale_message(await _who_changed_last(complaint_id)))
+    return updated[0]["version"]
+
+
+async def _original_id(number: str) -> int:
+    """The id of the ticket a duplicate repeats."""
+    original = (
+        await Complaint.select(Complaint.id).where(Complaint.number == number.strip()).first()
+    )
+    if original is None:
+        raise TransitionRefused(_("Tiket asal %(number)s tidak ditemukan.", number=number))
+    return original["id"]
+
+
+async def _check_opd(opd_id: int) -> None:
+    if not await Opd.exists().where((Opd.id == opd_id) & (Opd.active == True)):
+        raise TransitionRefused(_("OPD tujuan tidak dikenal."))
 
 
 def _stale_message(who: str) -> str:

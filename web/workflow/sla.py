@@ -6,11 +6,17 @@ wall-clock hours; the per-category figure (24, 48 or 72 in Jambi) comes from con
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from piccolo.columns import Column
+from piccolo.columns.combination import And, Where
+
+from db.tables import Complaint
 from web.i18n import _, per_locale
-from web.workflow.lifecycle import WITH_OPD
+from web.workflow.status import WITH_OPD, sql_in
 
 # The last fifth of the window counts as "near breach", so there is time to act on the warning.
 NEAR_BREACH_SHARE = 0.2
@@ -48,10 +54,48 @@ def sla_state(
     return SlaState.ON_TIME
 
 
+# The same borders in SQL, for lists, counts and the SLA clock: the ticket is with an OPD and its
+# stored times compare with ``now`` like this (``sla_warn_at`` is ``near_breach_from``, stored at
+# dispatch). Written once; ``sla_condition`` and ``sla_sql`` both read it.
+_SQL_BORDERS: dict[SlaState, tuple[tuple[str, str], ...]] = {
+    SlaState.OVERDUE: (("sla_due_at", "<"),),
+    SlaState.NEAR_BREACH: (("sla_warn_at", "<="), ("sla_due_at", ">=")),
+    SlaState.ON_TIME: (("sla_warn_at", ">"),),
+}
+_COMPARE: dict[str, Callable[[Column, datetime], Where]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def sla_condition(state: SlaState | str, now: datetime) -> And:
+    """Tickets whose SLA clock is in ``state`` (overdue | near_breach | on_time) at ``now``, as a
+    Piccolo condition."""
+    condition: And | Where = Complaint.status.is_in(list(WITH_OPD))
+    for column, compare in _SQL_BORDERS[SlaState(state)]:
+        condition = condition & _COMPARE[compare](Complaint._meta.get_column_by_name(column), now)
+    assert isinstance(condition, And)
+    return condition
+
+
+def sla_sql(state: SlaState | str, now: datetime) -> tuple[str, list[datetime]]:
+    """The same condition as SQL text for ``Table.raw`` (``{}`` placeholders) and its arguments,
+    for the reports' hand-written queries."""
+    borders = _SQL_BORDERS[SlaState(state)]
+    text = " AND ".join(
+        [f"status IN {sql_in(WITH_OPD)}"]
+        + [f"{column} {compare} {{}}" for column, compare in borders]
+    )
+    return text, [now] * len(borders)
+
+
 @per_locale
 def sla_label(state: SlaState | str) -> str:
-    return {
+    labels: dict[str, str] = {
         SlaState.ON_TIME: _("Tepat waktu"),
         SlaState.NEAR_BREACH: _("Hampir lewat batas"),
         SlaState.OVERDUE: _("Terlambat"),
-    }.get(state, "—")
+    }
+    return labels.get(state, "—")
