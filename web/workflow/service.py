@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
 from web import audit
-from web.complaints.service import insert_photo_rows, remove_stored, store_photos
 from web.forms import text_errors
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
+from web.photos.service import insert_photo_rows, remove_stored, store_photos
 from web.photos.storage import PhotoStorage
 from web.workflow.lifecycle import Action, TransitionRefused, decide
 from web.workflow.sla import near_breach_from, sla_due_at
