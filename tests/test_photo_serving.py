@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from db.tables import Complaint, ComplaintPhoto, Opd
-from tests.helpers import db, post_form, register, soup, valid_nik
+from tests.helpers import app_routes, db, post_form, register, soup, valid_nik
 from tests.images import jpeg_with_exif_gps
 from tests.staff_helpers import make_staff, staff_sign_in
 from tests.test_complaints import complaint_form, photo_files
+from web.photos.serving import PHOTO_ROUTE_OPT
 from web.workflow.service import Actor, act
 
 # Every header that shapes how a browser or a proxy keeps, reads or decodes the photo.
@@ -28,6 +29,18 @@ ANSWER_HEADERS = (
     "vary",
 )
 GZIP = {"Accept-Encoding": "gzip"}
+
+
+def test_every_photo_route_skips_compression(client):
+    photo_routes = [
+        (method, path, handler)
+        for method, path, handler in app_routes(client.app)
+        if "/foto/" in path
+    ]
+    assert len(photo_routes) == 4  # citizen and staff, full size and thumbnail
+    for method, path, handler in photo_routes:
+        for key, value in PHOTO_ROUTE_OPT.items():
+            assert handler.opt.get(key) == value, (method, path)
 
 
 def file_ticket(citizen, title: str) -> tuple[str, int]:

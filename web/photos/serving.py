@@ -1,11 +1,14 @@
 """How a stored photo goes back to a browser: one answer for citizens and staff alike.
 
 Each photo route first decides whether the person may see the photo (``may_see`` on its ticket, the
-same rule as the ticket's page) and then hands over to ``serve_photo``; headers, compression and
-the 404 are decided here only.
+same rule as the ticket's page) and then hands over to ``serve_photo``. The headers, the 404 and
+the compression choice (``PHOTO_ROUTE_OPT``, carried by every photo route) are decided here only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from litestar.exceptions import NotFoundException
 from litestar.response import Response
@@ -20,7 +23,7 @@ PRIVATE_PHOTO_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-O
 # The route option that keeps a response out of gzip (the app's CompressionConfig.exclude_opt_key).
 SKIP_COMPRESSION = "skip_compression"
 # Every photo route carries it: a JPEG does not shrink under gzip, it only costs CPU on both ends.
-PHOTO_ROUTE_OPT = {SKIP_COMPRESSION: True}
+PHOTO_ROUTE_OPT: Mapping[str, bool] = MappingProxyType({SKIP_COMPRESSION: True})
 
 
 async def serve_photo(storage: PhotoStorage, photo: dict | None, *, thumb: bool) -> Response:
