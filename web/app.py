@@ -35,6 +35,7 @@ from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
 from web.photos.pipeline import megabytes
+from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
@@ -217,7 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=secure_cookies,
         ),
         compression_config=CompressionConfig(
-            backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
+            backend="gzip", gzip_compress_level=6, exclude_opt_key=SKIP_COMPRESSION
         ),
         exception_handlers={
             SignInRequired: sign_in_required,

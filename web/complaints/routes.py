@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TypeVar
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -20,8 +21,8 @@ from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip, cursor_id, path_id, row_id, wants_json
 from web.i18n import _
-from web.photos.serving import photo_response
-from web.photos.storage import StorageError
+from web.photos.service import photo_with_ticket
+from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.uploads import process_uploads
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
@@ -54,7 +55,10 @@ def _form_page_sync(
     )
 
 
-async def _with_choices(response: Template | Response) -> Template | Response:
+AnswerT = TypeVar("AnswerT", bound=Response)
+
+
+async def _with_choices(response: AnswerT) -> AnswerT:
     """Add the category and kelurahan lists to a form page (JSON answers need none)."""
     if isinstance(response, Template):
         response.context.update(await service.form_choices())
@@ -262,22 +266,21 @@ async def citizen_rate(
     return Redirect(f"/laporan/{number}", status_code=303)
 
 
-async def _photo_response(
+async def _photo(
     request: Request, number: str, photo_id: int, citizen_id: int, thumb: bool
 ) -> Response:
-    photo = await service.photo_for_citizen(number, photo_id, citizen_id)
-    if photo is None:
-        raise NotFoundException(_("Foto tidak ditemukan."))
-    key = photo["thumb_key"] if thumb else photo["storage_key"]
-    try:
-        data = await services(request).storage.get(key)
-    except (KeyError, StorageError) as exc:
-        raise NotFoundException(_("Foto tidak ditemukan.")) from exc
-    return photo_response(data)
+    """Photos of the citizen's own tickets only (``may_see``), named under the ticket's number."""
+    photo = await photo_with_ticket(photo_id)
+    reporter = workflow.Actor(kind="citizen", id=citizen_id, role="citizen")
+    visible = photo is not None and photo["number"] == number and workflow.may_see(photo, reporter)
+    return await serve_photo(services(request).storage, photo if visible else None, thumb=thumb)
 
 
 @get(
-    "/laporan/{number:str}/foto/{photo_id:str}", name="complaints:photo", dependencies=citizen_only
+    "/laporan/{number:str}/foto/{photo_id:str}",
+    name="complaints:photo",
+    dependencies=citizen_only,
+    opt=PHOTO_ROUTE_OPT,
 )
 async def complaint_photo(
     request: Request,
@@ -285,13 +288,14 @@ async def complaint_photo(
     photo_id: FromPath[str],
     citizen_id: NamedDependency[int],
 ) -> Response:
-    return await _photo_response(request, number, path_id(photo_id), citizen_id, thumb=False)
+    return await _photo(request, number, path_id(photo_id), citizen_id, thumb=False)
 
 
 @get(
     "/laporan/{number:str}/foto/{photo_id:str}/kecil",
     name="complaints:thumb",
     dependencies=citizen_only,
+    opt=PHOTO_ROUTE_OPT,
 )
 async def complaint_thumb(
     request: Request,
@@ -299,7 +303,7 @@ async def complaint_thumb(
     photo_id: FromPath[str],
     citizen_id: NamedDependency[int],
 ) -> Response:
-    return await _photo_response(request, number, path_id(photo_id), citizen_id, thumb=True)
+    return await _photo(request, number, path_id(photo_id), citizen_id, thumb=True)
 
 
 ROUTES = [

@@ -22,6 +22,7 @@ from web.forms import FormErrors, check_text
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
+from web.photos.service import insert_photo_rows, remove_stored, store_photos
 from web.photos.storage import PhotoStorage, StorageError
 from web.workflow.status import DONE, Status
 
@@ -84,7 +85,7 @@ async def _resolve_references(draft: ComplaintDraft) -> tuple[int, int | None]:
             errors["kelurahan"] = _("Kelurahan tidak dikenal. Pilih dari daftar.")
         else:
             kelurahan_id = kelurahan["id"]
-    if errors:
+    if errors or category is None:  # no category always comes with its error
         raise FormErrors(errors)
     return category["id"], kelurahan_id
 
@@ -104,62 +105,6 @@ async def next_ticket_number(city: City, now: datetime) -> str:
         scope,
     )
     return f"{scope}-{rows[0]['last_value']:06d}"
-
-
-async def store_photos(
-    storage: PhotoStorage, folder: str, photos: list[ProcessedPhoto], stored: list[str]
-) -> list[tuple[str, str, ProcessedPhoto]]:
-    """Put each photo and its thumbnail under ``complaints/<folder>/``; ``stored`` collects the keys
-    written so far, so the caller can remove them if anything later fails."""
-    placed = []
-    for photo in photos:
-        name = uuid.uuid4().hex
-        key = f"complaints/{folder}/{name}.jpg"
-        thumb_key = f"complaints/{folder}/{name}_thumb.jpg"
-        await storage.put(key, photo.image, photo.content_type)
-        stored.append(key)
-        await storage.put(thumb_key, photo.thumbnail, photo.content_type)
-        stored.append(thumb_key)
-        placed.append((key, thumb_key, photo))
-    return placed
-
-
-async def insert_photo_rows(
-    complaint_id: int,
-    placed: list[tuple[str, str, ProcessedPhoto]],
-    *,
-    kind: str,
-    now: datetime,
-    event_id: int | None = None,
-) -> None:
-    """Rows for photos already in storage (from ``store_photos``); runs in the caller's transaction."""
-    if not placed:
-        return
-    await ComplaintPhoto.insert(
-        *[
-            ComplaintPhoto(
-                complaint=complaint_id,
-                event=event_id,
-                kind=kind,
-                position=position,
-                storage_key=key,
-                thumb_key=thumb_key,
-                width=photo.width,
-                height=photo.height,
-                size_bytes=len(photo.image),
-                created_at=now,
-            )
-            for position, (key, thumb_key, photo) in enumerate(placed)
-        ]
-    )
-
-
-async def remove_stored(storage: PhotoStorage, keys: list[str]) -> None:
-    for key in keys:
-        try:
-            await storage.delete(key)
-        except Exception:  # keep cleaning up; the original error is what the user needs to see
-            log.exception("could not remove photo %s after a failed filing", key)
 
 
 async def create_complaint(
@@ -323,10 +268,11 @@ async def get_for_citizen(number: str, citizen_id: int) -> dict | None:
     """The ticket if this citizen filed it, else None (no hint whether it exists)."""
     return (
         await Complaint.select(
-            Complaint.all_columns(),
+            *Complaint.all_columns(),
             Complaint.category.name.as_alias("category_name"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),
-            Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            # `._` is Piccolo's typed way across a second foreign key (same SQL).
+            Complaint.kelurahan._.kecamatan.name.as_alias("kecamatan_name"),
             Complaint.opd.name.as_alias("opd_name"),
         )
         .where((Complaint.number == number) & (Complaint.citizen == citizen_id))
@@ -361,18 +307,6 @@ async def photos_of(complaint_id: int) -> list[dict]:
         )
         .where(ComplaintPhoto.complaint == complaint_id)
         .order_by(ComplaintPhoto.position)
-    )
-
-
-async def photo_for_citizen(number: str, photo_id: int, citizen_id: int) -> dict | None:
-    return (
-        await ComplaintPhoto.select(ComplaintPhoto.storage_key, ComplaintPhoto.thumb_key)
-        .where(
-            (ComplaintPhoto.id == photo_id)
-            & (ComplaintPhoto.complaint.number == number)
-            & (ComplaintPhoto.complaint.citizen == citizen_id)
-        )
-        .first()
     )
 
 

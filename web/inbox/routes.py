@@ -14,7 +14,8 @@ from web.forms import FormErrors
 from web.http import path_id, row_id
 from web.i18n import _
 from web.inbox import queries
-from web.photos.serving import photo_response
+from web.photos.service import photo_with_ticket
+from web.photos.serving import serve_photo
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
@@ -252,27 +253,10 @@ async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirec
 
 
 async def _staff_photo(request: Request, photo_id: int, thumb: bool) -> Response:
-    from db.tables import ComplaintPhoto
-
-    photo = (
-        await ComplaintPhoto.select(
-            ComplaintPhoto.storage_key,
-            ComplaintPhoto.thumb_key,
-            ComplaintPhoto.complaint.opd.as_alias("opd"),
-            ComplaintPhoto.complaint.citizen.as_alias("citizen"),
-        )
-        .where(ComplaintPhoto.id == photo_id)
-        .first()
-    )
-    if photo is None or not may_see(photo, _actor(request)):
-        raise NotFoundException(_("Foto tidak ditemukan."))
-    try:
-        data = await services(request).storage.get(
-            photo["thumb_key"] if thumb else photo["storage_key"]
-        )
-    except (KeyError, StorageError) as exc:
-        raise NotFoundException(_("Foto tidak ditemukan.")) from exc
-    return photo_response(data)
+    """Photos of the tickets this staff member may see (``may_see``, as on the ticket's page)."""
+    photo = await photo_with_ticket(photo_id)
+    visible = photo is not None and may_see(photo, _actor(request))
+    return await serve_photo(services(request).storage, photo if visible else None, thumb=thumb)
 
 
 @get(

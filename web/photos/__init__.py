@@ -1,1 +1,2 @@
-"""Complaint photos: the cleaning pipeline and where the results are stored."""
+"""Complaint photos: the cleaning pipeline, where the results are stored, their rows, and the one
+answer that serves them."""

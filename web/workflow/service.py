@@ -18,11 +18,11 @@ from piccolo.columns import Column
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
 from web import audit
-from web.complaints.service import insert_photo_rows, remove_stored, store_photos
 from web.forms import text_errors
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
+from web.photos.service import insert_photo_rows, remove_stored, store_photos
 from web.photos.storage import PhotoStorage
 from web.workflow.lifecycle import (
     Action,
