@@ -17,6 +17,7 @@ from web import i18n
 from web.assets import AssetManifest
 from web.complaints import vocabulary
 from web.settings import PROJECT_ROOT, Settings
+from web.staff.policy import can
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label
 
@@ -94,6 +95,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             privacy_hint=vocabulary.privacy_hint,
             sla_label=sla_label,
             reject_reason_label=reject_reason_label,
+            can=can,  # templates ask the policy, never name roles
         )
         env.filters["local_time"] = local_time
         env.filters["iso_time"] = iso_time

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Protocol
 
 from anyio import to_thread
@@ -18,7 +20,7 @@ class Upload(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
 
-async def process_uploads(uploads: list[Upload], settings: Settings) -> list[ProcessedPhoto]:
+async def process_uploads(uploads: Sequence[Upload], settings: Settings) -> list[ProcessedPhoto]:
     """Check and re-encode every photo, or raise FormErrors on ``photos`` naming the bad one.
 
     Reads at most one byte past the size limit, so an oversize file is never held in memory whole.
@@ -33,7 +35,8 @@ async def process_uploads(uploads: list[Upload], settings: Settings) -> list[Pro
         try:
             processed.append(
                 await to_thread.run_sync(
-                    lambda raw=raw: process_photo(
+                    partial(
+                        process_photo,
                         raw,
                         max_bytes=settings.photo_max_bytes,
                         max_pixels=settings.photo_max_pixels,

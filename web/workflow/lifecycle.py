@@ -15,6 +15,9 @@ from enum import StrEnum
 
 from web.complaints.vocabulary import STATUSES, status_label
 from web.i18n import _, per_locale
+from web.staff.policy import CITIZEN as _CITIZEN
+from web.staff.policy import OPD_STAFF as _OPD
+from web.staff.policy import OPERATORS as _OPERATORS
 
 TERMINAL = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = frozenset(STATUSES) - {"closed", "rejected", "duplicate"}
@@ -49,10 +52,6 @@ class Rule:
     needs_note: bool = False
     public: bool = True  # whether the timeline event is shown to the citizen
 
-
-_OPERATORS = frozenset({"operator", "admin"})
-_OPD = frozenset({"opd_staff"})
-_CITIZEN = frozenset({"citizen"})
 
 RULES: dict[Action, Rule] = {
     rule.action: rule

@@ -21,6 +21,7 @@ from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage
+from web.staff.policy import may_see
 from web.workflow.lifecycle import Action, TransitionRefused, decide
 from web.workflow.sla import near_breach_from, sla_due_at
 
@@ -63,14 +64,6 @@ async def _load(number: str) -> dict | None:
         .where(Complaint.number == number)
         .first()
     )
-
-
-def may_see(ticket: dict, actor: Actor) -> bool:
-    if actor.role == "citizen":
-        return ticket["citizen"] == actor.id
-    if actor.role == "opd_staff":
-        return ticket["opd"] is not None and ticket["opd"] == actor.opd_id
-    return actor.role in ("operator", "admin", "supervisor", "system")
 
 
 async def _who_changed_last(complaint_id: int) -> str:
