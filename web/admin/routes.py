@@ -1,4 +1,4 @@
-"""Admin pages: staff accounts and categories. Only the admin role (web/staff/access.py)."""
+"""Admin pages: staff accounts and categories. Only the admin role (web/staff/policy.py)."""
 
 from __future__ import annotations
 

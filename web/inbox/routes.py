@@ -1,4 +1,4 @@
-"""Operator inbox (desktop, htmx partials) and the OPD queue (phone). Access: web/staff/access.py."""
+"""Operator inbox (desktop, htmx partials) and the OPD queue (phone). Access: web/staff/policy.py."""
 
 from __future__ import annotations
 
