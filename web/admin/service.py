@@ -20,12 +20,13 @@ MIN_PASSWORD = 10
 
 @per_locale
 def role_label(role: str) -> str:
-    return {
+    labels: dict[str, str] = {
         Role.OPERATOR: _("Operator"),
         Role.OPD_STAFF: _("Staf OPD"),
         Role.SUPERVISOR: _("Pimpinan (baca saja)"),
         Role.ADMIN: _("Administrator"),
-    }.get(role, role)
+    }
+    return labels.get(role, role)
 
 
 async def sign_in_warnings(*, days: int = 7) -> list[dict]:
