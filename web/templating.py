@@ -18,6 +18,7 @@ from web.assets import AssetManifest
 from web.complaints import vocabulary
 from web.inbox.queries import DUPLICATE_RADIUS_M
 from web.settings import PROJECT_ROOT, Settings
+from web.staff.policy import can
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label
 from web.workflow.status import DONE, STATUSES, status_label
@@ -36,9 +37,10 @@ _SIMPLE_FIELDS = {
 @cache
 def _pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
     """The %-format string and field names of a date pattern, if every field is a simple one."""
-    pattern = parse_pattern(fmt)
-    fields = tuple(re.findall(r"%\((\w+)\)s", pattern.format))
-    return (pattern.format, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
+    # Babel annotates .format as DateTimeFormat; it is the %-format string.
+    template: str = parse_pattern(fmt).format  # type: ignore[assignment]
+    fields = tuple(re.findall(r"%\((\w+)\)s", template))
+    return (template, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
 
 
 @cache
@@ -76,7 +78,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.add_extension("jinja2.ext.i18n")
-        env.install_gettext_callables(
+        env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
             lambda message: i18n.gettext(message),
             lambda singular, plural, n: i18n.ngettext(singular, plural, n),
             newstyle=True,
@@ -101,6 +103,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             privacy_hint=vocabulary.privacy_hint,
             sla_label=sla_label,
             reject_reason_label=reject_reason_label,
+            can=can,  # templates ask the policy, never name roles
         )
         env.filters["local_time"] = local_time
         env.filters["iso_time"] = iso_time
@@ -109,5 +112,5 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
         env.lstrip_blocks = True
 
     return TemplateConfig(
-        directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=configure
+        directory=[*TEMPLATE_DIRS], engine=JinjaTemplateEngine, engine_callback=configure
     )

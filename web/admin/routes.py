@@ -1,4 +1,4 @@
-"""Admin pages: staff accounts and categories. Only the admin role (web/staff/access.py)."""
+"""Admin pages: staff accounts and categories. Only the admin role (web/staff/policy.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,8 @@ from web.forms import FormErrors
 from web.http import path_id
 from web.inbox.queries import filter_choices
 from web.jobs.health import job_label, job_status
-from web.staff.access import ROLES, current_staff, staff_guard
-
-ADMIN = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin"})}}
-# Supervisors are alerted when a job is late: they may read the status page too.
-JOB_STATUS_READERS = {"guards": [staff_guard], "opt": {"roles": frozenset({"admin", "supervisor"})}}
+from web.staff.access import current_staff, staff_router
+from web.staff.policy import ADMINS, LEADERS, ROLES
 
 
 async def _page(
@@ -49,7 +46,7 @@ async def _page(
     )
 
 
-@get("/admin", name="admin:index", **ADMIN)
+@get("/admin", name="admin:index", opt={"roles": ADMINS})
 async def admin_index(request: Request) -> Template:
     return await _page(request)
 
@@ -59,7 +56,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
-@post("/admin/staf", name="admin:create-staff", **ADMIN)
+@post("/admin/staf", name="admin:create-staff", opt={"roles": ADMINS})
 async def create_staff(request: Request) -> Template | Redirect:
     values = await _form(request)
     try:
@@ -70,7 +67,7 @@ async def create_staff(request: Request) -> Template | Redirect:
     return Redirect("/admin", status_code=303)
 
 
-@post("/admin/staf/{staff_id:str}", name="admin:update-staff", **ADMIN)
+@post("/admin/staf/{staff_id:str}", name="admin:update-staff", opt={"roles": ADMINS})
 async def update_staff(request: Request, staff_id: FromPath[str]) -> Template | Redirect:
     member_id = path_id(staff_id)
     values = await _form(request)
@@ -96,7 +93,7 @@ async def update_staff(request: Request, staff_id: FromPath[str]) -> Template | 
     return Redirect("/admin", status_code=303)
 
 
-@post("/admin/kategori/{category_id:str}", name="admin:update-category", **ADMIN)
+@post("/admin/kategori/{category_id:str}", name="admin:update-category", opt={"roles": ADMINS})
 async def update_category(request: Request, category_id: FromPath[str]) -> Template | Redirect:
     try:
         await service.update_category(
@@ -107,7 +104,8 @@ async def update_category(request: Request, category_id: FromPath[str]) -> Templ
     return Redirect("/admin", status_code=303)
 
 
-@get("/admin/pekerjaan", name="admin:jobs", **JOB_STATUS_READERS)
+# Supervisors are alerted when a job is late: they may read the status page too.
+@get("/admin/pekerjaan", name="admin:jobs", opt={"roles": LEADERS})
 async def job_status_page(request: Request) -> Template:
     now = datetime.now(UTC)
     return Template(
@@ -121,4 +119,4 @@ async def job_status_page(request: Request) -> Template:
     )
 
 
-ROUTES = [job_status_page, admin_index, create_staff, update_staff, update_category]
+ROUTES = [staff_router(job_status_page, admin_index, create_staff, update_staff, update_category)]

@@ -11,8 +11,8 @@ from web import audit, sessions
 from web.forms import FormErrors, check_text, text_errors
 from web.http import row_id
 from web.i18n import _, per_locale
-from web.staff.access import ROLES
 from web.staff.auth import ATTACK_ACTION, hash_password
+from web.staff.policy import OPD_STAFF, ROLES, Role
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
 MIN_PASSWORD = 10
@@ -20,12 +20,13 @@ MIN_PASSWORD = 10
 
 @per_locale
 def role_label(role: str) -> str:
-    return {
-        "operator": _("Operator"),
-        "opd_staff": _("Staf OPD"),
-        "supervisor": _("Pimpinan (baca saja)"),
-        "admin": _("Administrator"),
-    }.get(role, role)
+    labels: dict[str, str] = {
+        Role.OPERATOR: _("Operator"),
+        Role.OPD_STAFF: _("Staf OPD"),
+        Role.SUPERVISOR: _("Pimpinan (baca saja)"),
+        Role.ADMIN: _("Administrator"),
+    }
+    return labels.get(role, role)
 
 
 async def sign_in_warnings(*, days: int = 7) -> list[dict]:
@@ -70,7 +71,7 @@ async def create_staff(values: dict[str, str], *, admin_id: int) -> int:
     if role not in ROLES:
         errors["role"] = _("Pilih peran.")
     opd_id = row_id(opd)
-    if role == "opd_staff" and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
+    if role in OPD_STAFF and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
         errors["opd"] = _("Staf OPD harus terikat pada satu OPD.")
     if len(password) < MIN_PASSWORD:
         errors["password"] = _("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
@@ -96,7 +97,7 @@ async def _insert_staff(
                 username=username,
                 name=name,
                 role=role,
-                opd=opd_id if role == "opd_staff" else None,
+                opd=opd_id if role in OPD_STAFF else None,
                 password_hash=hash_password(password),
             )
         ).returning(StaffUser.id)
@@ -153,11 +154,11 @@ async def change_role(staff_id: int, values: dict[str, str], *, admin_id: int) -
         errors["__all__"] = _("Anda tidak dapat mengubah peran akun Anda sendiri.")
     if role not in ROLES:
         errors["role"] = _("Pilih peran.")
-    if role == "opd_staff" and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
+    if role in OPD_STAFF and (opd_id is None or not await Opd.exists().where(Opd.id == opd_id)):
         errors["opd"] = _("Staf OPD harus terikat pada satu OPD.")
     if errors:
         raise FormErrors(errors)
-    opd_id = opd_id if role == "opd_staff" else None
+    opd_id = opd_id if role in OPD_STAFF else None
     async with write_transaction():
         changed = (
             await StaffUser.update({StaffUser.role: role, StaffUser.opd: opd_id})

@@ -326,20 +326,6 @@ async def ticket_detail(number: str) -> dict | None:
     )
 
 
-def reporter_of(ticket: dict, role: str) -> dict[str, str] | None:
-    """Who reported and how to call them back, as ``role`` may see it; None when hidden.
-
-    Operators, supervisors and admins get the full number (they call back). OPD staff never see
-    the reporter of an anonymous or confidential ticket, and on public ones only the name.
-    """
-    if role == "opd_staff" and ticket["privacy"] != "publik":
-        return None
-    # A caller's details as the operator noted them come first; else the citizen's account.
-    name = ticket["reporter_name"] or ticket["citizen_name"] or ""
-    contact = ticket["reporter_contact"] or ticket["citizen_phone"] or ""
-    return {"name": name, "contact": "" if role == "opd_staff" else contact}
-
-
 async def timeline(complaint_id: int, *, include_internal: bool) -> list[dict]:
     query = TimelineEvent.select(
         TimelineEvent.id,

@@ -1,4 +1,4 @@
-"""Operator inbox (desktop, htmx partials) and the OPD queue (phone). Access: web/staff/access.py."""
+"""Operator inbox (desktop, htmx partials) and the OPD queue (phone). Access: web/staff/policy.py."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from web.http import path_id, row_id
 from web.i18n import _
 from web.inbox import queries
 from web.photos.service import photo_with_ticket
-from web.photos.serving import serve_photo
+from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
-from web.staff.access import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, current_staff, staff_guard
+from web.staff.access import current_staff, staff_router
+from web.staff.policy import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, may_see, reporter_of
 from web.workflow.lifecycle import (
     REJECT_REASONS,
     RULES,
@@ -28,10 +29,9 @@ from web.workflow.lifecycle import (
     allowed_actions,
     reject_reason_label,
 )
-from web.workflow.service import Actor, StaleTicket, TicketNotFound, act, may_see
+from web.workflow.service import Actor, StaleTicket, TicketNotFound, act
 from web.workflow.sla import sla_label, sla_state
 
-STAFF = {"guards": [staff_guard]}
 REJECT_CODES = tuple(REJECT_REASONS)
 
 
@@ -74,7 +74,7 @@ def _sla_context():
 # --- Operator inbox ---------------------------------------------------------------------------
 
 
-@get("/operator", name="inbox:list", opt={"roles": READERS}, **STAFF)
+@get("/operator", name="inbox:list", opt={"roles": READERS})
 async def inbox(request: HTMXRequest) -> Template:
     filters = queries.parse_filters(dict(request.query_params))
     rows, next_cursor = await queries.list_tickets(filters, tz=city_tz(request))
@@ -115,14 +115,14 @@ async def _detail_context(request: Request, number: str) -> dict:
         "action_label": action_label,
         "reject_codes": REJECT_CODES,
         "reject_reason_label": reject_reason_label,
-        "reporter": queries.reporter_of(ticket, member.role),
+        "reporter": reporter_of(ticket, member.role),
         "staff": member,
         "opds": choices["opds"],
         **_sla_context(),
     }
 
 
-@get("/operator/tiket/{number:str}", name="inbox:detail", opt={"roles": READERS}, **STAFF)
+@get("/operator/tiket/{number:str}", name="inbox:detail", opt={"roles": READERS})
 async def inbox_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
     context = await _detail_context(request, number)
     return _page_or_partial(
@@ -172,7 +172,7 @@ async def _apply(
     return None
 
 
-@post("/operator/tiket/{number:str}/aksi", name="inbox:act", opt={"roles": OPERATORS}, **STAFF)
+@post("/operator/tiket/{number:str}/aksi", name="inbox:act", opt={"roles": OPERATORS})
 async def inbox_act(request: HTMXRequest, number: FromPath[str]) -> Template | Redirect:
     values, uploads = await _read_action_form(request)
     problem = await _apply(request, number, values, uploads)
@@ -203,7 +203,7 @@ async def inbox_act(request: HTMXRequest, number: FromPath[str]) -> Template | R
 # --- OPD queue (phone) ------------------------------------------------------------------------
 
 
-@get("/opd", name="opd:queue", opt={"roles": OPD_STAFF}, **STAFF)
+@get("/opd", name="opd:queue", opt={"roles": OPD_STAFF})
 async def opd_queue(request: HTMXRequest) -> Template:
     member = current_staff(request)
     params = dict(request.query_params)
@@ -224,7 +224,7 @@ async def opd_queue(request: HTMXRequest) -> Template:
     )
 
 
-@get("/opd/tiket/{number:str}", name="opd:detail", opt={"roles": OPD_STAFF}, **STAFF)
+@get("/opd/tiket/{number:str}", name="opd:detail", opt={"roles": OPD_STAFF})
 async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
     context = await _detail_context(request, number)
     return Template(
@@ -234,7 +234,7 @@ async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
     )
 
 
-@post("/opd/tiket/{number:str}/aksi", name="opd:act", opt={"roles": OPD_STAFF}, **STAFF)
+@post("/opd/tiket/{number:str}/aksi", name="opd:act", opt={"roles": OPD_STAFF})
 async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect:
     values, uploads = await _read_action_form(request)
     problem = await _apply(request, number, values, uploads)
@@ -262,8 +262,7 @@ async def _staff_photo(request: Request, photo_id: int, thumb: bool) -> Response
 @get(
     "/staf/foto/{photo_id:str}",
     name="staff:photo",
-    opt={"roles": ANY_STAFF, "skip_compression": True},
-    **STAFF,
+    opt={"roles": ANY_STAFF, **PHOTO_ROUTE_OPT},
 )
 async def staff_photo(request: Request, photo_id: FromPath[str]) -> Response:
     return await _staff_photo(request, path_id(photo_id), thumb=False)
@@ -272,11 +271,14 @@ async def staff_photo(request: Request, photo_id: FromPath[str]) -> Response:
 @get(
     "/staf/foto/{photo_id:str}/kecil",
     name="staff:thumb",
-    opt={"roles": ANY_STAFF, "skip_compression": True},
-    **STAFF,
+    opt={"roles": ANY_STAFF, **PHOTO_ROUTE_OPT},
 )
 async def staff_thumb(request: Request, photo_id: FromPath[str]) -> Response:
     return await _staff_photo(request, path_id(photo_id), thumb=True)
 
 
-ROUTES = [inbox, inbox_detail, inbox_act, opd_queue, opd_detail, opd_act, staff_photo, staff_thumb]
+ROUTES = [
+    staff_router(
+        inbox, inbox_detail, inbox_act, opd_queue, opd_detail, opd_act, staff_photo, staff_thumb
+    )
+]

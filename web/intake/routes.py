@@ -18,9 +18,9 @@ from web.forms import FormErrors, text_errors
 from web.http import client_ip
 from web.i18n import _, per_locale
 from web.intake import service
-from web.staff.access import OPERATORS, READERS, current_staff, staff_guard
+from web.staff.access import current_staff, staff_router
+from web.staff.policy import OPERATORS, READERS
 
-STAFF = {"guards": [staff_guard]}
 INTAKE_CHANNELS = ("telepon", "datang", "lapor")
 
 
@@ -52,7 +52,7 @@ async def _intake_page(request: Request, values: dict, errors: dict, status: int
     )
 
 
-@get("/operator/baru", name="intake:new", opt={"roles": OPERATORS}, **STAFF)
+@get("/operator/baru", name="intake:new", opt={"roles": OPERATORS})
 async def intake_form(request: Request) -> Template:
     return await _intake_page(
         request,
@@ -66,7 +66,7 @@ async def intake_form(request: Request) -> Template:
     )
 
 
-@post("/operator/baru", name="intake:create", opt={"roles": OPERATORS}, **STAFF)
+@post("/operator/baru", name="intake:create", opt={"roles": OPERATORS})
 async def intake_create(request: Request) -> Template | Redirect:
     svc = services(request)
     form = await request.form()
@@ -138,12 +138,12 @@ async def _calls_page(
     )
 
 
-@get("/operator/112", name="intake:calls", opt={"roles": READERS}, **STAFF)
+@get("/operator/112", name="intake:calls", opt={"roles": READERS})
 async def calls(request: Request) -> Template:
     return await _calls_page(request)
 
 
-@post("/operator/112", name="intake:log-call", opt={"roles": OPERATORS}, **STAFF)
+@post("/operator/112", name="intake:log-call", opt={"roles": OPERATORS})
 async def log_call(request: Request) -> Template | Redirect:
     form = await request.form()
     note = str(form.get("note") or "")
@@ -156,7 +156,7 @@ async def log_call(request: Request) -> Template | Redirect:
     return Redirect("/operator/112", status_code=303)
 
 
-@get("/operator/serah-terima", name="intake:handover", opt={"roles": READERS}, **STAFF)
+@get("/operator/serah-terima", name="intake:handover", opt={"roles": READERS})
 async def handover(request: Request) -> Template:
     svc = services(request)
     tz = city_tz(request)
@@ -172,4 +172,4 @@ async def handover(request: Request) -> Template:
     )
 
 
-ROUTES = [intake_form, intake_create, calls, log_call, handover]
+ROUTES = [staff_router(intake_form, intake_create, calls, log_call, handover)]

@@ -26,8 +26,9 @@ from web.notifications.rules import (
     ticket_message,
 )
 from web.settings import get_settings
+from web.staff.policy import Role
 
-STAFF_ROLE = {OPD: "opd_staff", OPERATORS: "operator", SUPERVISORS: "supervisor"}
+STAFF_ROLE = {OPD: Role.OPD_STAFF, OPERATORS: Role.OPERATOR, SUPERVISORS: Role.SUPERVISOR}
 
 # Shown instead of the title of a "rahasia" ticket (kept in Indonesian, as all payloads).
 CONFIDENTIAL_TITLE = "Laporan rahasia"
@@ -143,11 +144,11 @@ async def notify_ticket_events(
                 continue
             message = ticket_message(kind, CITIZEN, facts(ticket))
             target = {"citizen": ticket["citizen"], "complaint": ticket["id"]}
-            subscriptions = devices.get(ticket["citizen"], [])
+            own_devices = devices.get(ticket["citizen"], [])
             rows += [
-                _row(message, now=now, kind=kind, subscription=s, **target) for s in subscriptions
+                _row(message, now=now, kind=kind, subscription=s, **target) for s in own_devices
             ]
-            if not subscriptions and whatsapp_fallback:
+            if not own_devices and whatsapp_fallback:
                 # The template carries the number and the step; the body keeps the step for it.
                 whatsapp = dataclasses.replace(message, body=message.step)
                 rows.append(_row(whatsapp, now=now, kind=kind, channel="whatsapp", **target))
@@ -206,7 +207,7 @@ async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
     message = sign_in_attack_message(username)
     subscriptions = await PushSubscription.select(
         PushSubscription.id, PushSubscription.staff
-    ).where((PushSubscription.staff.role == "admin") & (PushSubscription.staff.active == True))
+    ).where((PushSubscription.staff.role == Role.ADMIN) & (PushSubscription.staff.active == True))
     return await _write_for_staff(subscriptions, message, kind="sign_in_attack", now=now)
 
 

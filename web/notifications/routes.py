@@ -12,6 +12,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Response, Template
+from litestar.types import ControllerRouterHandler
 
 from web.deps import current_citizen_id, services
 from web.forms import FormErrors
@@ -21,7 +22,8 @@ from web.notifications import subscriptions
 from web.notifications.endpoints import allowed_hosts
 from web.notifications.subscriptions import Owner
 from web.notifications.vapid import vapid_keys
-from web.staff.access import ANY_STAFF, current_staff, load_staff, staff_guard
+from web.staff.access import current_staff, load_staff, staff_router
+from web.staff.policy import ANY_STAFF
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 # The browser tells which subscription it holds, so the list can mark "this device".
@@ -137,12 +139,7 @@ async def remove_device(request: HTMXRequest, device_id: FromPath[str]) -> Templ
     return Redirect("/staf/notifikasi" if owner.kind == "staff" else "/akun", status_code=303)
 
 
-@get(
-    "/staf/notifikasi",
-    name="notifications:staff",
-    opt={"roles": ANY_STAFF},
-    guards=[staff_guard],
-)
+@get("/staf/notifikasi", name="notifications:staff", opt={"roles": ANY_STAFF})
 async def staff_page(request: Request) -> Template:
     return Template(
         template_name="notifications/staff.html",
@@ -151,4 +148,11 @@ async def staff_page(request: Request) -> Template:
     )
 
 
-ROUTES = [public_key, subscribe, unsubscribe, devices, remove_device, staff_page]
+ROUTES: list[ControllerRouterHandler] = [
+    public_key,
+    subscribe,
+    unsubscribe,
+    devices,
+    remove_device,
+    staff_router(staff_page),
+]

@@ -12,6 +12,7 @@ from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Response, Template
+from litestar.types import ControllerRouterHandler
 
 from web import i18n
 from web.deps import city_tz, services
@@ -25,13 +26,11 @@ from web.reports.chart import trend_chart
 from web.reports.daily import report_for_period
 from web.reports.figures import SLOW_BELOW_PERCENT, one_opd, opd_choices
 from web.reports.periods import PeriodError, parse_period, period_query
-from web.staff.access import READERS, current_staff, staff_guard
+from web.staff.access import current_staff, staff_router
+from web.staff.policy import LEADERS, OPD_REPORT_READERS, READERS, can
 from web.workflow.sla import SlaState
 from web.workflow.status import STATUSES, status_label
 
-STAFF = {"guards": [staff_guard]}
-LEADERS = frozenset({"supervisor", "admin"})
-OPD_REPORT_READERS = frozenset({"opd_staff", "supervisor", "admin"})
 NO_STORE = {"Cache-Control": "private, no-store"}
 OPD_REPORT_DAYS = 30
 
@@ -99,7 +98,7 @@ async def _leaders_context(request: Request, *, print_mode: bool = False) -> tup
     return context, 200
 
 
-@get("/pimpinan/laporan", name="reports:leaders", opt={"roles": LEADERS}, **STAFF)
+@get("/pimpinan/laporan", name="reports:leaders", opt={"roles": LEADERS})
 async def leaders(request: Request) -> Template:
     context, status = await _leaders_context(request)
     return Template(
@@ -107,7 +106,7 @@ async def leaders(request: Request) -> Template:
     )
 
 
-@get("/pimpinan/laporan/cetak", name="reports:print", opt={"roles": LEADERS}, **STAFF)
+@get("/pimpinan/laporan/cetak", name="reports:print", opt={"roles": LEADERS})
 async def leaders_print(request: Request) -> Template:
     context, status = await _leaders_context(request, print_mode=True)
     return Template(
@@ -142,12 +141,12 @@ async def _export(request: Request, kind: str) -> Response | Template:
     )
 
 
-@get("/pimpinan/laporan.csv", name="reports:csv", opt={"roles": LEADERS}, **STAFF)
+@get("/pimpinan/laporan.csv", name="reports:csv", opt={"roles": LEADERS})
 async def leaders_csv(request: Request) -> Response | Template:
     return await _export(request, "csv")
 
 
-@get("/pimpinan/laporan.xlsx", name="reports:xlsx", opt={"roles": LEADERS}, **STAFF)
+@get("/pimpinan/laporan.xlsx", name="reports:xlsx", opt={"roles": LEADERS})
 async def leaders_xlsx(request: Request) -> Response | Template:
     return await _export(request, "xlsx")
 
@@ -155,7 +154,7 @@ async def leaders_xlsx(request: Request) -> Response | Template:
 # --- Shift report ----------------------------------------------------------------------------
 
 
-@get("/operator/laporan-shift", name="reports:shift", opt={"roles": READERS}, **STAFF)
+@get("/operator/laporan-shift", name="reports:shift", opt={"roles": READERS})
 async def shift_page(request: Request) -> Template:
     settings = services(request).settings
     tz, now = city_tz(request), datetime.now(UTC)
@@ -188,7 +187,7 @@ async def shift_page(request: Request) -> Template:
 # --- One OPD's page --------------------------------------------------------------------------
 
 
-@get("/opd/laporan", name="reports:opd", opt={"roles": OPD_REPORT_READERS}, **STAFF)
+@get("/opd/laporan", name="reports:opd", opt={"roles": OPD_REPORT_READERS})
 async def opd_page(request: HTMXRequest) -> Template:
     member = current_staff(request)
     params = _params(request)
@@ -196,8 +195,9 @@ async def opd_page(request: HTMXRequest) -> Template:
     opds = await opd_choices()
     # OPD staff always get their own OPD's page, whatever the address says.
     raw_opd = params.get("opd", "")
-    opd_id = member.opd_id if member.role == "opd_staff" else row_id(raw_opd)
-    if opd_id is None and member.role == "opd_staff":  # an account bound to no OPD sees nothing
+    any_opd = can(member, "see_every_ticket")
+    opd_id = row_id(raw_opd) if any_opd else member.opd_id
+    if opd_id is None and not any_opd:  # an account bound to no OPD sees nothing
         raise NotFoundException(_("OPD tidak ditemukan."))
     context: dict = {"values": params, "errors": {}, "staff": member, "opds": opds, **_formatting()}
     if opd_id is None:  # a supervisor without ?opd=: the list of OPDs to choose from
@@ -216,7 +216,7 @@ async def opd_page(request: HTMXRequest) -> Template:
             "overdue": overdue,
             "next_cursor": next_cursor,
             "more_query": urlencode({**params, "setelah": next_cursor or ""}),
-            "ticket_base": "/opd/tiket/" if member.role == "opd_staff" else "/operator/tiket/",
+            "ticket_base": "/operator/tiket/" if any_opd else "/opd/tiket/",
         }
     )
     if request.htmx and request.htmx.target == "overdue-more":
@@ -292,13 +292,8 @@ async def public_map(request: Request) -> Response:
     )
 
 
-ROUTES = [
-    leaders,
-    leaders_print,
-    leaders_csv,
-    leaders_xlsx,
-    shift_page,
-    opd_page,
+ROUTES: list[ControllerRouterHandler] = [
+    staff_router(leaders, leaders_print, leaders_csv, leaders_xlsx, shift_page, opd_page),
     public_page,
     public_map,
 ]

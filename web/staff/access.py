@@ -1,7 +1,8 @@
 """Authorization for staff routes, in one place.
 
-Each staff route declares the roles it admits in ``opt={"roles": ...}``; ``staff_guard`` is the only
-code that checks them. ``tests/test_staff_access.py`` walks every staff route for every role.
+Each staff route declares the roles it admits in ``opt={"roles": ...}`` (the role sets of
+``policy.py``) and is registered through ``staff_router``, whose ``staff_guard`` is the only code
+that checks them. ``tests/test_staff_access.py`` walks every staff route for every role.
 """
 
 from __future__ import annotations
@@ -9,18 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from litestar import Router
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
 from db.tables import StaffUser
 from web.sessions import STAFF_KEY
-
-ROLES = ("operator", "opd_staff", "supervisor", "admin")
-OPERATORS = frozenset({"operator", "admin"})
-READERS = frozenset({"operator", "admin", "supervisor"})  # see every ticket
-OPD_STAFF = frozenset({"opd_staff"})
-ANY_STAFF = frozenset(ROLES)
 
 SESSION_STAFF = STAFF_KEY
 SESSION_SEEN = "staff_seen_at"
@@ -42,10 +39,6 @@ class StaffMember:
     role: str
     opd_id: int | None
 
-    @property
-    def can_act_as_operator(self) -> bool:
-        return self.role in OPERATORS
-
 
 class StaffSignInRequired(HTTPException):
     status_code = 401
@@ -55,7 +48,7 @@ async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMemb
     """The signed-in staff member, or None; an idle session ends here (and is cleared).
     A poll needs a live session like any request but does not count as activity."""
     session = connection.scope.get("session")
-    if not session or SESSION_STAFF not in session:
+    if not isinstance(session, dict) or SESSION_STAFF not in session:
         return None
     now = datetime.now(UTC).timestamp()
     seen = session.get(SESSION_SEEN, 0)
@@ -95,6 +88,15 @@ async def staff_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> 
     if member.role not in roles:
         raise PermissionDeniedException("role not allowed")
     connection.scope.setdefault("state", {})["staff"] = member
+
+
+def staff_router(*handlers: HTTPRouteHandler) -> Router:
+    """One area's staff routes behind ``staff_guard``; URLs and names stay the handlers' own.
+
+    Each handler names its roles in ``opt`` (Litestar merges the router's opt into it); one that
+    names none is refused to everyone.
+    """
+    return Router(path="/", guards=[staff_guard], route_handlers=list(handlers))
 
 
 def current_staff(connection: ASGIConnection) -> StaffMember:

@@ -98,9 +98,9 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
         password,
         limiter=_VERIFY_SLOTS,
     )
-    ok = matches and row is not None
+    account = row if matches else None  # a wrong name and a wrong password: one answer
     async with write_transaction():
-        if not ok:
+        if account is None:
             await audit.record(
                 "staff.sign_in_failed", actor_kind="staff", subject=f"staff:{username}", ip=ip
             )
@@ -108,20 +108,20 @@ async def authenticate(*, username: str, password: str, ip: str, settings: Setti
             await audit.record(
                 "staff.signed_in",
                 actor_kind="staff",
-                actor_id=row["id"],
+                actor_id=account["id"],
                 subject=f"staff:{username}",
                 ip=ip,
             )
-            if _hasher.check_needs_rehash(row["password_hash"]):
+            if _hasher.check_needs_rehash(account["password_hash"]):
                 await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
-                    StaffUser.id == row["id"]
+                    StaffUser.id == account["id"]
                 )
-    if not ok:
+    if account is None:
         raise FormErrors.single("__all__", _("Nama pengguna atau kata sandi salah."))
     await limits.clear(pair_key)
     await limits.give_back(ip_key)
     await limits.give_back(user_key)
-    return row["id"]
+    return account["id"]
 
 
 async def _wait_for_turn(username: str, delay: float, settings: Settings) -> None:

@@ -18,15 +18,9 @@ from web.http import client_ip, safe_next
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 from web.staff import auth
 from web.staff.access import SESSION_SEEN, SESSION_STAFF
+from web.staff.policy import OPD_STAFF
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-HOME_BY_ROLE = {
-    "operator": "/operator",
-    "admin": "/operator",
-    "supervisor": "/operator",
-    "opd_staff": "/opd",
-}
 
 
 @get("/staf/masuk", name="staff:sign-in")
@@ -57,8 +51,10 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
         )
     # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
     sessions.rotate(request, {SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
-    role = (await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first())["role"]
-    return Redirect(safe_next(data.get("next"), HOME_BY_ROLE[role]), status_code=303)
+    member = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
+    # OPD staff start at their queue, everyone else at the inbox.
+    home = "/opd" if member is not None and member["role"] in OPD_STAFF else "/operator"
+    return Redirect(safe_next(data.get("next"), home), status_code=303)
 
 
 @post("/staf/keluar", name="staff:sign-out")

@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from web.i18n import _, per_locale
+from web.staff.policy import CITIZEN as _CITIZEN
+from web.staff.policy import OPD_STAFF as _OPD
+from web.staff.policy import OPERATORS as _OPERATORS
 from web.workflow.sla import near_breach_from, sla_due_at
 from web.workflow.status import DONE, STATUSES, TERMINAL, WITH_OPD, Status, status_label
 
@@ -81,9 +84,6 @@ class Rule:
     effects: Callable[[Inputs], Changes] | None = None  # changes that need the action's inputs
 
 
-_OPERATORS = frozenset({"operator", "admin"})
-_OPD = frozenset({"opd_staff"})
-_CITIZEN = frozenset({"citizen"})
 # The SLA clock stops when the ticket leaves the OPD other than by resolving it.
 _STOP_SLA = ("sla_due_at",)
 

@@ -24,6 +24,7 @@ from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.service import insert_photo_rows, remove_stored, store_photos
 from web.photos.storage import PhotoStorage
+from web.staff.policy import may_see
 from web.workflow.lifecycle import (
     Action,
     Changes,
@@ -72,14 +73,6 @@ async def _load(number: str) -> dict | None:
         .where(Complaint.number == number)
         .first()
     )
-
-
-def may_see(ticket: dict, actor: Actor) -> bool:
-    if actor.role == "citizen":
-        return ticket["citizen"] == actor.id
-    if actor.role == "opd_staff":
-        return ticket["opd"] is not None and ticket["opd"] == actor.opd_id
-    return actor.role in ("operator", "admin", "supervisor", "system")
 
 
 async def _who_changed_last(complaint_id: int) -> str:
