@@ -508,7 +508,7 @@ def test_two_workers_at_once_never_send_the_same_notification_twice(world, setti
 # --- WhatsApp for citizens without push -------------------------------------------------------------
 
 
-def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whatsapp, monkeypatch):
+def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whatsapp):
     db(
         world.client,
         lambda: PushSubscription.delete().where(PushSubscription.citizen == world.citizen_id),
@@ -518,13 +518,7 @@ def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whats
     do(world, number, "verify", operator)
     assert told(world, "verify") == set()  # the setting is off by default: nothing queued
 
-    import dataclasses
-
-    monkeypatch.setattr(
-        "web.notifications.outbox.get_settings",
-        lambda: dataclasses.replace(settings, notify_whatsapp_fallback=True),
-    )
-    do(world, number, "dispatch", operator, opd_id=world.pupr)
+    do(world, number, "dispatch", operator, opd_id=world.pupr, whatsapp_fallback=True)
     rows = db(world.client, lambda: Notification.select().where(Notification.kind == "dispatch"))
     whatsapp = [row for row in rows if row["channel"] == "whatsapp"]
     assert len(whatsapp) == 1 and whatsapp[0]["citizen"] == world.citizen_id

@@ -144,6 +144,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             storage=svc.storage,
             city=svc.city,
             ip=client_ip(request, svc.settings),
+            whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
         )
     except FormErrors as exc:
         return await _with_choices(refused(exc.errors, 401 if citizen_id is None else 400))
@@ -237,6 +238,7 @@ async def citizen_act(
             expected_version=row_id(values.get("version")) or 0,
             note=values.get("note", ""),
             reopen_window_days=services(request).settings.reopen_window_days,
+            whatsapp_fallback=services(request).settings.notify_whatsapp_fallback,
         )
     except workflow.TicketNotFound as exc:
         raise NotFoundException(_("Laporan tidak ditemukan.")) from exc

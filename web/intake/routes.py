@@ -104,6 +104,7 @@ async def intake_create(request: Request) -> Template | Redirect:
             staff_id=current_staff(request).id,
             reporter_name=" ".join(values["reporter_name"].split()),
             reporter_contact=contact,
+            whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
         )
     except FormErrors as exc:
         return await _intake_page(request, values, exc.errors, status=400)

@@ -25,7 +25,6 @@ from web.notifications.rules import (
     sign_in_attack_message,
     ticket_message,
 )
-from web.settings import get_settings
 
 STAFF_ROLE = {OPD: "opd_staff", OPERATORS: "operator", SUPERVISORS: "supervisor"}
 
@@ -76,13 +75,13 @@ async def notify_ticket_event(
     now: datetime,
     actor_citizen: int | None = None,
     actor_staff: int | None = None,
-    whatsapp_fallback: bool | None = None,
+    whatsapp_fallback: bool = False,
 ) -> int:
     """Queue what ``kind`` (a timeline event kind) on this ticket means for each recipient.
 
     One row per push subscription of each recipient; a citizen without any subscription gets one
-    WhatsApp row when the fallback is on (``whatsapp_fallback``, else the setting). The actor is
-    never told about their own action. Returns the number of rows written.
+    WhatsApp row when ``whatsapp_fallback`` (the ``notify_whatsapp_fallback`` setting) is on. The
+    actor is never told about their own action. Returns the number of rows written.
     """
     return await notify_ticket_events(
         [complaint_id],
@@ -101,7 +100,7 @@ async def notify_ticket_events(
     now: datetime,
     actor_citizen: int | None = None,
     actor_staff: int | None = None,
-    whatsapp_fallback: bool | None = None,
+    whatsapp_fallback: bool = False,
 ) -> int:
     """``notify_ticket_event`` for many tickets at once (the SLA clock's batches): one query per
     kind of recipient and one insert, however many tickets."""
@@ -136,8 +135,6 @@ async def notify_ticket_events(
             PushSubscription.id, PushSubscription.citizen
         ).where(PushSubscription.citizen.is_in(list(citizens))):
             devices.setdefault(sub["citizen"], []).append(sub["id"])
-        if whatsapp_fallback is None:
-            whatsapp_fallback = get_settings().notify_whatsapp_fallback
         for ticket in tickets:
             if ticket["citizen"] not in citizens:
                 continue

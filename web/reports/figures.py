@@ -161,22 +161,6 @@ def _json_default(value):
     raise TypeError(type(value))
 
 
-def summary_text(report: Report) -> str:
-    """One line for a notification: the city totals of the per-OPD table."""
-    from web.i18n import _
-
-    t = report.total
-    return _(
-        "%(received)s diterima, %(done)s selesai, %(in_process)s dalam proses, "
-        "%(waiting)s belum ditindaklanjuti, %(overdue)s terlambat.",
-        received=t.received,
-        done=t.done,
-        in_process=t.in_process,
-        waiting=t.not_followed_up,
-        overdue=t.overdue,
-    )
-
-
 # --- SQL ---------------------------------------------------------------------------------------
 
 

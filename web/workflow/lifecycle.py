@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from web.complaints.vocabulary import STATUSES, status_label
+from web.errors import UserError
 from web.i18n import _, per_locale
 
 TERMINAL = frozenset({"rejected", "duplicate"})
@@ -101,10 +102,8 @@ REJECT_REASONS: dict[str, Callable[[], str]] = {
 }
 
 
-class TransitionRefused(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TransitionRefused(UserError):
+    """The action is not allowed on this ticket now; ``message`` says why."""
 
 
 @dataclass(frozen=True)
