@@ -13,9 +13,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from web import i18n
+from web import i18n, vocabulary
 from web.assets import AssetManifest
-from web.complaints import vocabulary
 from web.settings import PROJECT_ROOT, Settings
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label

@@ -43,7 +43,8 @@ async def _page(
             "errors": errors or {},
             "values": values or {},
             "edited": edited or {},  # a refused role change: its row shows what was chosen
-            "edited_category": edited_category or {},  # a refused change: its row shows what was typed
+            "edited_category": edited_category
+            or {},  # a refused change: its row shows what was typed
             "staff": current_staff(request),
         },
         status_code=status,

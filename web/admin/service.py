@@ -30,7 +30,7 @@ def role_label(role: str) -> str:
 
 
 async def sign_in_warnings(*, days: int = 7) -> list[dict]:
-    """Usernames guessed from many addresses lately (web/staff/auth.py warns once per window)."""
+    """Usernames guessed from many addresses lately (web/sign_in/alerts.py warns once per window)."""
     since = datetime.now(UTC) - timedelta(days=days)
     rows = (
         await AuditLog.select(AuditLog.subject, AuditLog.ip, AuditLog.created_at)

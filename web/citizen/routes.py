@@ -13,12 +13,12 @@ from litestar.response import Redirect, Response, Template
 from web import sessions
 from web.citizen import accounts
 from web.citizen.accounts import PURPOSE_REGISTER, PURPOSE_SIGN_IN, PendingRegistration
-from web.citizen.phone import PhoneError, mask_phone, normalize_phone
 from web.city import nik_prefix_policy
 from web.deps import SESSION_CITIZEN, current_citizen_id, services
 from web.forms import FormErrors
 from web.http import client_ip, safe_next
 from web.i18n import _
+from web.messaging.phone import PhoneError, mask_phone, normalize_phone
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]

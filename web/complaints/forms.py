@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 
 from db.city_data import City
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.forms import MAX_LENGTH, FormErrors, text_errors
 from web.i18n import _
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 
 TITLE_MIN, TITLE_MAX = 5, MAX_LENGTH["title"]
 DESCRIPTION_MIN, DESCRIPTION_MAX = 15, MAX_LENGTH["description"]

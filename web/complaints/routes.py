@@ -15,7 +15,6 @@ from litestar.response import Redirect, Response, Template
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip, cursor_id, path_id, row_id, wants_json
@@ -23,6 +22,7 @@ from web.i18n import _
 from web.photos.serving import photo_response
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
 

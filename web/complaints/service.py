@@ -18,13 +18,13 @@ from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit
 from web.complaints.forms import ComplaintDraft
-from web.complaints.vocabulary import STATUS_RECEIVED
 from web.errors import UserError
 from web.forms import FormErrors, check_text, parse_int
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
 from web.photos.storage import PhotoStorage, StorageError
+from web.vocabulary import STATUS_RECEIVED
 from web.workflow.lifecycle import DONE
 
 log = logging.getLogger("aduan.complaints")
@@ -429,9 +429,7 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
     async with write_transaction():
         # Taken and checked in one statement: of two parallel posts, only one finds no rating.
         rated = (
-            await Complaint.update(
-                {Complaint.rating: rating, Complaint.rating_comment: comment}
-            )
+            await Complaint.update({Complaint.rating: rating, Complaint.rating_comment: comment})
             .where((Complaint.id == ticket["id"]) & Complaint.rating.is_null())
             .returning(Complaint.id)
         )

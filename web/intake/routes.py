@@ -9,30 +9,19 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from web.citizen.accounts import citizen_id_for_phone
-from web.citizen.phone import PhoneError, normalize_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import city_tz, services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
-from web.i18n import _, per_locale
+from web.i18n import _
 from web.intake import service
+from web.messaging.phone import PhoneError, normalize_phone
 from web.staff.access import OPERATORS, READERS, current_staff, staff_guard
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, channel_label
 
 STAFF = {"guards": [staff_guard]}
 INTAKE_CHANNELS = ("telepon", "datang", "lapor")
-
-
-@per_locale
-def channel_label(code: str) -> str:
-    return {
-        "pwa": _("Aplikasi"),
-        "telepon": _("Telepon"),
-        "datang": _("Datang langsung"),
-        "lapor": _("SP4N-LAPOR!"),
-        "112": _("Call Center 112"),
-    }.get(code, code)
 
 
 async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:

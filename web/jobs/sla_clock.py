@@ -59,9 +59,7 @@ async def run_sla_clock(*, now: datetime, whatsapp_fallback: bool = False) -> di
     return done
 
 
-async def _escalate_batch(
-    escalation: Escalation, *, now: datetime, whatsapp_fallback: bool
-) -> int:
+async def _escalate_batch(escalation: Escalation, *, now: datetime, whatsapp_fallback: bool) -> int:
     due = sla_condition(escalation.state, now) & escalation.mark.is_null()
     async with write_transaction():
         candidates = (

@@ -11,6 +11,7 @@ import dataclasses
 from datetime import date, datetime
 
 from db.tables import Complaint, Notification, PushSubscription
+from web.i18n import SOURCE_LOCALE, use_locale
 from web.notifications.rules import (
     CITIZEN,
     OPD,
@@ -207,12 +208,10 @@ async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
     return await _write_for_staff(subscriptions, message, kind="sign_in_attack", now=now)
 
 
-async def notify_job_late(job_name: str, *, now: datetime) -> int:
-    """Tell supervisors' devices that a background job is late; returns rows written."""
-    from web.i18n import SOURCE_LOCALE, use_locale
-    from web.jobs.health import job_label
-
+async def notify_job_late(job_label: str, *, now: datetime) -> int:
+    """Tell supervisors' devices that a background job (``job_label``, in the source language, as
+    every payload) is late; returns rows written."""
     with use_locale(SOURCE_LOCALE):
-        message = job_late_message(job_label(job_name))
+        message = job_late_message(job_label)
     subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
     return await _write_for_staff(subscriptions, message, kind="job_late", now=now)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from web.complaints.vocabulary import status_label
 from web.i18n import SOURCE_LOCALE, _, use_locale
+from web.vocabulary import status_label
 
 CITIZEN = "citizen"  # the ticket's own reporter, if they have an account
 OPD = "opd"  # active OPD staff of the ticket's OPD

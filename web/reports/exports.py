@@ -17,9 +17,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from web.i18n import _
-from web.intake.routes import channel_label
 from web.intake.service import call_kind_label
 from web.reports.figures import OpdFigures, Report
+from web.vocabulary import channel_label
 
 Value = int | float | str | None
 

@@ -57,9 +57,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
 from db.tables import Complaint, Opd
-from web.complaints.vocabulary import CHANNELS
 from web.intake.service import CALL_KINDS, call_counts
 from web.reports.periods import Period, day_start
+from web.vocabulary import CHANNELS
 from web.workflow.lifecycle import DONE, WITH_OPD
 
 SLOW_BELOW_PERCENT = 80.0

@@ -14,12 +14,10 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Response, Template
 
 from web import i18n
-from web.complaints.vocabulary import STATUSES, status_label
 from web.deps import city_tz, services
 from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
-from web.intake.routes import channel_label
 from web.intake.service import CALL_KINDS, call_kind_label, parse_shift_starts
 from web.reports import exports, public, shift
 from web.reports.chart import trend_chart
@@ -27,6 +25,7 @@ from web.reports.daily import report_for_period
 from web.reports.figures import SLOW_BELOW_PERCENT, one_opd, opd_choices
 from web.reports.periods import PeriodError, parse_period, period_query
 from web.staff.access import READERS, current_staff, staff_guard
+from web.vocabulary import STATUSES, channel_label, status_label
 
 STAFF = {"guards": [staff_guard]}
 LEADERS = frozenset({"supervisor", "admin"})

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from web.complaints.vocabulary import STATUSES, status_label
 from web.errors import UserError
 from web.i18n import _, per_locale
+from web.vocabulary import STATUSES, status_label
 
 TERMINAL = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = frozenset(STATUSES) - {"closed", "rejected", "duplicate"}

@@ -1,4 +1,7 @@
-"""The words of a complaint: classifications, privacy levels, statuses, channels.
+"""The words of a complaint: classifications, privacy levels, statuses, channels, events.
+
+Below every area that shows or tells them (complaints, workflow, notifications, reports, intake,
+templates), so that it imports nothing but i18n.
 
 Codes are stored; labels are what users read (Bahasa Indonesia source text, translated by gettext).
 """
@@ -63,6 +66,17 @@ def privacy_hint(code: str) -> str:
         ),
         "rahasia": _("Laporan tidak ditampilkan ke publik."),
     }.get(code, "")
+
+
+@per_locale
+def channel_label(code: str) -> str:
+    return {
+        "pwa": _("Aplikasi"),
+        "telepon": _("Telepon"),
+        "datang": _("Datang langsung"),
+        "lapor": _("SP4N-LAPOR!"),
+        "112": _("Call Center 112"),
+    }.get(code, code)
 
 
 @per_locale

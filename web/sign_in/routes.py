@@ -16,6 +16,7 @@ from web.deps import services
 from web.forms import FormErrors, check_text
 from web.http import client_ip, safe_next
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
+from web.sign_in.alerts import warn_admins
 from web.staff import auth
 from web.staff.access import SESSION_SEEN, SESSION_STAFF
 
@@ -48,6 +49,7 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
             password=data.get("password", ""),
             ip=client_ip(request, svc.settings),
             settings=svc.settings,
+            warn_admins=warn_admins,
         )
     except FormErrors as exc:
         return Template(
