@@ -162,9 +162,10 @@ async def code_submit(request: Request, data: FormData) -> Template | Redirect:
                 return Redirect("/daftar", status_code=303)
             citizen_id = await accounts.create_citizen(registration, ip=ip)
         else:
-            citizen_id = await accounts.citizen_id_for_phone(pending["phone"])
-            if citizen_id is None:
+            known = await accounts.citizen_id_for_phone(pending["phone"])
+            if known is None:
                 return Redirect("/daftar", status_code=303)
+            citizen_id = known
             await accounts.record_sign_in(citizen_id, ip=ip)
     except FormErrors as exc:
         return _page(

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from piccolo.columns import Column, Timestamptz
 
 from db.engine import write_transaction
 from db.tables import AuditLog, Complaint, TimelineEvent
@@ -26,8 +29,8 @@ BATCH = 200  # tickets per transaction (notifications for a batch: a few queries
 class Escalation:
     kind: str  # the timeline event kind, also the notification kind
     state: str  # the SLA state that calls for it (inbox.queries.sla_condition)
-    deadline: object  # the Complaint column that must have passed (candidates go oldest first)
-    mark: object  # the Complaint column that records the escalation
+    deadline: Timestamptz  # the Complaint column that must have passed (candidates go oldest first)
+    mark: Timestamptz  # the Complaint column that records the escalation
     public: bool
 
 
@@ -71,7 +74,7 @@ async def _escalate_batch(escalation: Escalation, *, now: datetime, whatsapp_fal
         if not candidates:
             return 0
         ids = [row["id"] for row in candidates]
-        changes = {escalation.mark: now}
+        changes: dict[Column | str, Any] = {escalation.mark: now}
         if escalation is OVERDUE:
             # An overdue ticket was near breach too; do not warn about it afterwards.
             changes[Complaint.sla_near_marked_at] = now

@@ -95,9 +95,8 @@ def retry_delay(
 ) -> float:
     """Exponential backoff with jitter (30 s, 60 s, 120 s... up to 6 h, each 50-100 %), never
     sooner than the push service's Retry-After."""
-    rng = rng or random
     backoff = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, attempts - 1))
-    delay = backoff * rng.uniform(0.5, 1.0)
+    delay = backoff * (rng or random).uniform(0.5, 1.0)
     if retry_after_seconds is not None:
         delay = max(delay, min(retry_after_seconds, RETRY_AFTER_MAX_SECONDS))
     return delay

@@ -141,11 +141,11 @@ async def notify_ticket_events(
                 continue
             message = ticket_message(kind, CITIZEN, facts(ticket))
             target = {"citizen": ticket["citizen"], "complaint": ticket["id"]}
-            subscriptions = devices.get(ticket["citizen"], [])
+            device_ids = devices.get(ticket["citizen"], [])
             rows += [
-                _row(message, now=now, kind=kind, subscription=s, **target) for s in subscriptions
+                _row(message, now=now, kind=kind, subscription=s, **target) for s in device_ids
             ]
-            if not subscriptions and whatsapp_fallback:
+            if not device_ids and whatsapp_fallback:
                 # The template carries the number and the step; the body keeps the step for it.
                 whatsapp = dataclasses.replace(message, body=message.step)
                 rows.append(_row(whatsapp, now=now, kind=kind, channel="whatsapp", **target))

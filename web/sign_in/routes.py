@@ -59,8 +59,9 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
         )
     # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
     sessions.rotate(request, {SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
-    role = (await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first())["role"]
-    return Redirect(safe_next(data.get("next"), HOME_BY_ROLE[role]), status_code=303)
+    row = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
+    home = HOME_BY_ROLE[row["role"]] if row else "/staf/masuk"  # None: deleted meanwhile
+    return Redirect(safe_next(data.get("next"), home), status_code=303)
 
 
 @post("/staf/keluar", name="staff:sign-out")

@@ -103,9 +103,8 @@ async def authenticate(
         password,
         limiter=_VERIFY_SLOTS,
     )
-    ok = matches and row is not None
     async with write_transaction():
-        if not ok:
+        if row is None or not matches:
             await audit.record(
                 "staff.sign_in_failed", actor_kind="staff", subject=f"staff:{username}", ip=ip
             )
@@ -121,7 +120,7 @@ async def authenticate(
                 await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
                     StaffUser.id == row["id"]
                 )
-    if not ok:
+    if row is None or not matches:
         raise FormErrors.single("__all__", _("Nama pengguna atau kata sandi salah."))
     await limits.clear(pair_key)
     await limits.give_back(ip_key)
