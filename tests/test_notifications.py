@@ -648,3 +648,19 @@ def test_a_retry_sends_only_what_is_left_of_the_ttl():
     assert remaining_ttl(row, queued) == 86400
     assert remaining_ttl(row, queued + timedelta(hours=6)) == 86400 - 6 * 3600
     assert remaining_ttl(row, queued + timedelta(days=2)) == 0
+
+
+def test_the_whatsapp_setting_reaches_the_outbox_through_the_pages(make_client):
+    """Handlers read ADUAN_NOTIFY_WHATSAPP_FALLBACK and pass it down: no domain code reads it."""
+    citizen = make_client(notify_whatsapp_fallback=True)
+    register(citizen)
+    number = file_ticket(citizen)
+    operator = make_client(notify_whatsapp_fallback=True)
+    make_staff(operator, "operator")
+    staff_sign_in(operator, "operator-kota")
+    version = db(operator, lambda: Complaint.select(Complaint.version).first())["version"]
+    post_form(
+        operator, f"/operator/tiket/{number}/aksi", {"action": "verify", "version": str(version)}
+    )
+    rows = db(operator, lambda: Notification.select().where(Notification.channel == "whatsapp"))
+    assert [(row["kind"], row["body"]) for row in rows] == [("verify", "diverifikasi operator")]
