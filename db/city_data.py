@@ -115,22 +115,6 @@ class City:
     def kelurahan_by_code(self, code: str) -> Kelurahan | None:
         return next((kel for kel in self.all_kelurahan() if kel.code == code), None)
 
-    def kecamatan_of(self, kelurahan_code: str) -> Kecamatan | None:
-        return next(
-            (kec for kec in self.kecamatan if any(k.code == kelurahan_code for k in kec.kelurahan)),
-            None,
-        )
-
-    def opd_by_slug(self, slug: str) -> Opd | None:
-        return next((opd for opd in self.opds if opd.slug == slug), None)
-
-    def category_by_slug(self, slug: str) -> Category | None:
-        return next((cat for cat in self.categories if cat.slug == slug), None)
-
-    def contains(self, lat: float, lng: float) -> bool:
-        """Inside the city's bounding box (a rectangle: a cheap test, not the real boundary)."""
-        return _in_box(self.bbox, lat, lng, pad_km=0.0)
-
     def nearest_kelurahan(self, lat: float, lng: float) -> Kelurahan | None:
         """Kelurahan whose centroid is closest, or None when the point is clearly outside the city.
 

@@ -8,12 +8,12 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Protocol
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
-from web.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +21,29 @@ log = logging.getLogger(__name__)
 SETUP_LOCK_KEY = 0x616475616E
 
 
+class DatabaseSettings(Protocol):
+    """What this module reads of ``web.settings.Settings`` (db/ imports nothing from web/)."""
+
+    @property
+    def uses_postgres(self) -> bool: ...
+    @property
+    def resolved_database_url(self) -> str: ...
+    @property
+    def sqlite_path(self) -> Path: ...
+    @property
+    def db_pool_min(self) -> int: ...
+    @property
+    def db_pool_max(self) -> int: ...
+    @property
+    def db_pool_idle_seconds(self) -> int: ...
+
+
 def application_name(role: str = "") -> str:
     """Names a process's connections in pg_stat_activity, so an operator can see who holds them."""
     return f"aduan-{role}-{os.getpid()}" if role else f"aduan-{os.getpid()}"
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: DatabaseSettings) -> Engine:
     if settings.uses_postgres:
         # force_custom_plan: asyncpg reuses prepared statements, and after five runs PostgreSQL may
         # switch to a generic plan that cannot see the parameter. For a search word that plan walks
@@ -64,7 +81,7 @@ def write_transaction():
     return engine.transaction()
 
 
-async def start_pool(settings: Settings, role: str) -> None:
+async def start_pool(settings: DatabaseSettings, role: str) -> None:
     """Start small and grow under load: N processes must not hold N x max connections at rest."""
     engine = current_engine()
     if not isinstance(engine, PostgresEngine):
@@ -97,7 +114,7 @@ async def prepare_sqlite() -> None:
 
 
 @asynccontextmanager
-async def setup_lock(settings: Settings) -> AsyncIterator[None]:
+async def setup_lock(settings: DatabaseSettings) -> AsyncIterator[None]:
     """One process at a time migrates and seeds a database; the others wait, then find it done.
 
     PostgreSQL: a session advisory lock on a connection of its own, so it spans every migration's

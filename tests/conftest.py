@@ -128,9 +128,9 @@ async def _reset_postgres() -> None:
 
 
 async def _prepare_database() -> None:
-    from db.seed import seed_city
     from web.city import get_city
     from web.manage import migrate
+    from web.seed import seed_city
 
     if TEST_DB == "postgres":
         await _reset_postgres()

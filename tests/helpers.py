@@ -10,8 +10,8 @@ from typing import Any
 from bs4 import BeautifulSoup
 from litestar.testing import TestClient
 
-from db.seed import demo_nik
 from web.city import get_city
+from web.seed import demo_nik
 
 DEMO_PHONE_LOCAL = "0812-1111-2222"
 DEMO_PHONE_E164 = "+6281211112222"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.tables import CallLog, Category, Complaint, Kelurahan, Opd
-from web.complaints.vocabulary import CHANNELS, PRIVACY_LEVELS
+from web.vocabulary import CHANNELS, PRIVACY_LEVELS
 
 WITH_DISPATCH = ("dispatched", "in_progress", "resolved", "closed", "returned", "reopened")
 NEVER_DISPATCHED = ("received", "verified", "rejected", "duplicate")

@@ -145,3 +145,24 @@ def test_the_same_username_created_twice_at_once_is_a_form_error_not_a_crash(cli
     refused = next(r for r in results if isinstance(r, FormErrors))
     assert "sudah dipakai" in refused.errors["username"]
     assert len(db(client, lambda: StaffUser.select().where(StaffUser.username == "kembar"))) == 1
+
+
+def test_sla_hours_take_only_the_digits_0_to_9(make_client):
+    """ "²".isdigit() is true and int("²") raises: once a server error. Every odd spelling of a
+    number is refused with the form's message, the row keeps what was typed, nothing is saved."""
+    admin = admin_client(make_client)
+    category = db(admin, lambda: Category.select().where(Category.slug == "jalan-rusak").first())
+    for typed in ("²", "١٢", "+5", " 5 ", "-1", "1" * 5000):
+        refused = post_form(
+            admin,
+            f"/admin/kategori/{category['id']}",
+            {"sla_hours": typed, "default_opd": str(category["default_opd"]), "active": "1"},
+        )
+        assert refused.status_code == 400, typed
+        page = soup(refused)
+        assert "SLA dalam jam, 1 sampai 720." in page.find(id="form-errors").get_text()
+        row = page.select_one("#category-table tr[data-slug=jalan-rusak]")
+        assert row.select_one("input[name=sla_hours]")["value"] == typed
+        saved = db(admin, lambda: Category.select().where(Category.id == category["id"]).first())
+        assert saved == category
+    assert not db(admin, lambda: AuditLog.exists().where(AuditLog.action == "category.updated"))

@@ -347,3 +347,15 @@ def test_reject_reason_labels():
     assert all(label and label not in REJECT_REASONS for label in labels)
     assert len(set(labels)) == 4
     assert reject_reason_label("unknown") == "unknown"
+
+
+def test_every_status_has_a_label_in_both_languages():
+    from web import i18n
+    from web.vocabulary import status_label
+    from web.workflow.status import Status
+
+    for locale in ("id", "en"):
+        with i18n.use_locale(locale):
+            labels = {status_label(status) for status in Status}
+        assert len(labels) == len(Status)
+        assert not labels & {str(status) for status in Status}

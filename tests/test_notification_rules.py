@@ -216,7 +216,5 @@ def test_bad_subscriptions_are_refused_with_a_clear_message(data, field, words):
 
 
 def test_the_report_link_is_the_report_pages():
-    from web.reports.daily import daily_report_url
-
     day = date(2026, 11, 23)
-    assert report_message(day).url == daily_report_url(day)
+    assert report_message(day).url == f"/pimpinan/laporan?tanggal={day}"

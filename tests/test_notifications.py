@@ -508,7 +508,7 @@ def test_two_workers_at_once_never_send_the_same_notification_twice(world, setti
 # --- WhatsApp for citizens without push -------------------------------------------------------------
 
 
-def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whatsapp, monkeypatch):
+def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whatsapp):
     db(
         world.client,
         lambda: PushSubscription.delete().where(PushSubscription.citizen == world.citizen_id),
@@ -518,13 +518,7 @@ def test_whatsapp_fallback_for_citizens_without_push(world, settings, fake_whats
     do(world, number, "verify", operator)
     assert told(world, "verify") == set()  # the setting is off by default: nothing queued
 
-    import dataclasses
-
-    monkeypatch.setattr(
-        "web.notifications.outbox.get_settings",
-        lambda: dataclasses.replace(settings, notify_whatsapp_fallback=True),
-    )
-    do(world, number, "dispatch", operator, opd_id=world.pupr)
+    do(world, number, "dispatch", operator, opd_id=world.pupr, whatsapp_fallback=True)
     rows = db(world.client, lambda: Notification.select().where(Notification.kind == "dispatch"))
     whatsapp = [row for row in rows if row["channel"] == "whatsapp"]
     assert len(whatsapp) == 1 and whatsapp[0]["citizen"] == world.citizen_id
@@ -654,3 +648,19 @@ def test_a_retry_sends_only_what_is_left_of_the_ttl():
     assert remaining_ttl(row, queued) == 86400
     assert remaining_ttl(row, queued + timedelta(hours=6)) == 86400 - 6 * 3600
     assert remaining_ttl(row, queued + timedelta(days=2)) == 0
+
+
+def test_the_whatsapp_setting_reaches_the_outbox_through_the_pages(make_client):
+    """Handlers read ADUAN_NOTIFY_WHATSAPP_FALLBACK and pass it down: no domain code reads it."""
+    citizen = make_client(notify_whatsapp_fallback=True)
+    register(citizen)
+    number = file_ticket(citizen)
+    operator = make_client(notify_whatsapp_fallback=True)
+    make_staff(operator, "operator")
+    staff_sign_in(operator, "operator-kota")
+    version = db(operator, lambda: Complaint.select(Complaint.version).first())["version"]
+    post_form(
+        operator, f"/operator/tiket/{number}/aksi", {"action": "verify", "version": str(version)}
+    )
+    rows = db(operator, lambda: Notification.select().where(Notification.channel == "whatsapp"))
+    assert [(row["kind"], row["body"]) for row in rows] == [("verify", "diverifikasi operator")]

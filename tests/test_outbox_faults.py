@@ -32,7 +32,7 @@ from tests.outbox_helpers import (
     sign_up,
     wait_until_shown,
 )
-from web.citizen.phone import mask_phone
+from web.messaging.phone import mask_phone
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.citizen.phone import PhoneError, mask_phone, normalize_phone, whatsapp_id
+from web.messaging.phone import PhoneError, mask_phone, normalize_phone, whatsapp_id
 
 
 @pytest.mark.parametrize(

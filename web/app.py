@@ -41,9 +41,9 @@ from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
 from web.sessions import CSRF_COOKIE, SessionMiddleware, cookie_name
 from web.settings import Settings, get_settings
+from web.sign_in.routes import ROUTES as STAFF_ROUTES
 from web.slow_clients import BodyDeadlineMiddleware
 from web.staff.access import StaffSignInRequired
-from web.staff.routes import ROUTES as STAFF_ROUTES
 from web.system.headers import headers_hook, is_https
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config

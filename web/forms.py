@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from web.i18n import _
@@ -68,3 +69,19 @@ def check_text(values: Mapping[str, str]) -> None:
     """Raise FormErrors when ``text_errors`` finds anything."""
     if errors := text_errors(values):
         raise FormErrors(errors)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_int(raw: str | None, *, minimum: int, maximum: int) -> int | None:
+    """A whole number written with the digits 0-9 only, within ``minimum..maximum``; else None.
+
+    The one way to read a number from a form, a query or a header. ``str.isdigit`` takes "²"
+    (then ``int`` raises: a server error) and "١٢"; ``int`` takes " 5 ", "+5" and "1_000"; a
+    5000-digit string makes ``int`` raise too. None of them is a number the user meant.
+    """
+    if raw is None or len(raw) > len(str(maximum)) or not _ASCII_DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if minimum <= value <= maximum else None

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from litestar import Request
 from litestar.exceptions import ClientException, NotFoundException
 
+from web.errors import UserError
+from web.forms import parse_int
 from web.forwarded import client_address
 from web.i18n import _
 from web.settings import Settings
@@ -24,13 +26,10 @@ LATEST_DAY = date(2100, 12, 31)
 def row_id(raw: str | None) -> int | None:
     """A database id from a form field or query parameter; None for anything else.
 
-    ``str.isdigit`` alone lets through "²" (int() fails) and 20-digit numbers (PostgreSQL fails):
-    both were server errors on pages that anyone can call with any query string.
+    "²" (int() fails) and 20-digit numbers (PostgreSQL fails) were server errors on pages that
+    anyone can call with any query string: ``parse_int`` refuses both.
     """
-    if not raw or not raw.isascii() or not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if value <= MAX_ROW_ID else None
+    return parse_int(raw, minimum=0, maximum=MAX_ROW_ID)
 
 
 def path_id(raw: str) -> int:
@@ -58,12 +57,8 @@ def cursor_id(raw: str | None) -> int | None:
     return value
 
 
-class BadDate(ValueError):
+class BadDate(UserError):
     """``message`` says what is wrong, in the user's language."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def parse_day(raw: str, *, latest: date | None = None) -> date:

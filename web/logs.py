@@ -137,7 +137,7 @@ class _OurHandler(logging.StreamHandler):
     marks the handler this module installed, so a second set-up replaces it (tests build many
     apps in one process) and handlers others installed (pytest's) stay."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 

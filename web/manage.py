@@ -12,8 +12,8 @@ import asyncio
 import sys
 from collections.abc import Awaitable
 
-from db.seed import DemoAccounts, seed_city, seed_demo_accounts
 from web.city import get_city
+from web.seed import DemoAccounts, seed_city, seed_demo_accounts
 from web.settings import get_settings
 
 

@@ -13,7 +13,7 @@ import asyncio
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 
 class BodyDeadlineMiddleware(ASGIMiddleware):
@@ -30,7 +30,7 @@ class BodyDeadlineMiddleware(ASGIMiddleware):
         body_done = False
         timed_out = False
 
-        async def receive_in_time() -> Message:
+        async def receive_in_time() -> ReceiveMessage:
             nonlocal body_done, timed_out
             if body_done:  # later receives wait for a disconnect (streamed responses): no deadline
                 return await receive()

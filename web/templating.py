@@ -13,15 +13,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from web import i18n
+from web import i18n, vocabulary
 from web.assets import AssetManifest
-from web.complaints import vocabulary
 from web.inbox.queries import DUPLICATE_RADIUS_M
 from web.settings import PROJECT_ROOT, Settings
 from web.staff.policy import can
+from web.vocabulary import status_label
 from web.workflow.lifecycle import reject_reason_label
 from web.workflow.sla import sla_label
-from web.workflow.status import DONE, STATUSES, status_label
+from web.workflow.status import DONE, STATUSES
 
 _SIMPLE_FIELDS = {
     "d": lambda v, loc: str(v.day),
@@ -37,10 +37,10 @@ _SIMPLE_FIELDS = {
 @cache
 def _pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
     """The %-format string and field names of a date pattern, if every field is a simple one."""
-    # Babel annotates .format as DateTimeFormat; it is the %-format string.
-    template: str = parse_pattern(fmt).format  # type: ignore[assignment]
-    fields = tuple(re.findall(r"%\((\w+)\)s", template))
-    return (template, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
+    pattern = parse_pattern(fmt)
+    text = str(pattern.format)  # babel's stubs say DateTimeFormat; it is the %-format string
+    fields = tuple(re.findall(r"%\((\w+)\)s", text))
+    return (text, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
 
 
 @cache
@@ -78,7 +78,8 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.add_extension("jinja2.ext.i18n")
-        env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        # Added to the environment by the i18n extension above, so unknown to the stubs.
+        env.install_gettext_callables(  # type: ignore[attr-defined]
             lambda message: i18n.gettext(message),
             lambda singular, plural, n: i18n.ngettext(singular, plural, n),
             newstyle=True,

@@ -183,6 +183,8 @@
     });
   }
 
+  // Leaflet's files come from the map box's data attributes; one loader for the picker here and
+  // the public map (public-map.js).
   function loadLeaflet(box) {
     if (window.L) return Promise.resolve(window.L);
     return new Promise(function (resolve, reject) {
@@ -197,6 +199,7 @@
       document.head.appendChild(script);
     });
   }
+  window.AduanPage.loadLeaflet = loadLeaflet;
 
   function setupMap(root) {
     var button = root.querySelector("[data-map-button]");

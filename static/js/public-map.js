@@ -1,24 +1,10 @@
 // Map of public tickets on /transparansi. The server sends points already rounded to ~100 m;
-// nothing here can make them more precise. Leaflet loads only on this page.
+// nothing here can make them more precise. Leaflet loads only on this page, through app.js's
+// loader (app.js runs first: both are deferred, app.js comes earlier in base.html).
 (function () {
   "use strict";
   var box = document.querySelector("[data-public-map]");
-  if (!box || !window.fetch) return;
-
-  function loadLeaflet() {
-    if (window.L) return Promise.resolve(window.L);
-    return new Promise(function (resolve, reject) {
-      var css = document.createElement("link");
-      css.rel = "stylesheet";
-      css.href = box.dataset.leafletCss;
-      document.head.appendChild(css);
-      var script = document.createElement("script");
-      script.src = box.dataset.leafletJs;
-      script.onload = function () { resolve(window.L); };
-      script.onerror = reject;
-      document.head.appendChild(script);
-    });
-  }
+  if (!box || !window.fetch || !window.AduanPage) return;
 
   function popup(properties, labels) {
     // Text nodes only: titles are citizens' words and must never be parsed as HTML.
@@ -35,7 +21,7 @@
 
   box.hidden = false;
   var labels = JSON.parse(box.dataset.statusLabels || "{}");
-  Promise.all([loadLeaflet(), fetch(box.dataset.geojson).then(function (r) { return r.json(); })])
+  Promise.all([AduanPage.loadLeaflet(box), fetch(box.dataset.geojson).then(function (r) { return r.json(); })])
     .then(function (results) {
       var L = results[0];
       var center = box.dataset.center.split(",").map(parseFloat);

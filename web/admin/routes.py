@@ -25,6 +25,7 @@ async def _page(
     errors: dict | None = None,
     values: dict | None = None,
     edited: dict | None = None,
+    edited_category: dict | None = None,
     status: int = 200,
 ) -> Template:
     return Template(
@@ -39,6 +40,8 @@ async def _page(
             "errors": errors or {},
             "values": values or {},
             "edited": edited or {},  # a refused role change: its row shows what was chosen
+            "edited_category": edited_category
+            or {},  # a refused change: its row shows what was typed
             "staff": current_staff(request),
         },
         status_code=status,
@@ -95,12 +98,14 @@ async def update_staff(request: Request, staff_id: FromPath[str]) -> Template | 
 
 @post("/admin/kategori/{category_id:str}", name="admin:update-category", opt={"roles": ADMINS})
 async def update_category(request: Request, category_id: FromPath[str]) -> Template | Redirect:
+    values = await _form(request)
     try:
         await service.update_category(
-            path_id(category_id), await _form(request), admin_id=current_staff(request).id
+            path_id(category_id), values, admin_id=current_staff(request).id
         )
     except FormErrors as exc:
-        return await _page(request, errors=exc.errors, status=400)
+        edited = {**values, "id": path_id(category_id)}
+        return await _page(request, errors=exc.errors, edited_category=edited, status=400)
     return Redirect("/admin", status_code=303)
 
 

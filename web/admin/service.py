@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from db.engine import write_transaction
 from db.tables import AuditLog, Category, Opd, StaffUser
 from web import audit, sessions
-from web.forms import FormErrors, check_text, text_errors
+from web.forms import FormErrors, check_text, parse_int, text_errors
 from web.http import row_id
 from web.i18n import _, per_locale
 from web.staff.auth import ATTACK_ACTION, hash_password
@@ -16,6 +16,7 @@ from web.staff.policy import OPD_STAFF, ROLES, Role
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
 MIN_PASSWORD = 10
+MAX_SLA_HOURS = 24 * 30
 
 
 @per_locale
@@ -30,7 +31,7 @@ def role_label(role: str) -> str:
 
 
 async def sign_in_warnings(*, days: int = 7) -> list[dict]:
-    """Usernames guessed from many addresses lately (web/staff/auth.py warns once per window)."""
+    """Usernames guessed from many addresses lately (web/sign_in/alerts.py warns once per window)."""
     since = datetime.now(UTC) - timedelta(days=days)
     rows = (
         await AuditLog.select(AuditLog.subject, AuditLog.ip, AuditLog.created_at)
@@ -197,8 +198,8 @@ async def list_categories() -> list[dict]:
 
 async def update_category(category_id: int, values: dict[str, str], *, admin_id: int) -> None:
     errors: dict[str, str] = {}
-    hours = values.get("sla_hours", "")
-    if not hours.isascii() or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+    hours = parse_int(values.get("sla_hours", ""), minimum=1, maximum=MAX_SLA_HOURS)
+    if hours is None:
         errors["sla_hours"] = _("SLA dalam jam, 1 sampai 720.")
     opd = values.get("default_opd", "")
     if row_id(opd) is None or not await Opd.exists().where(Opd.id == row_id(opd)):
@@ -208,7 +209,7 @@ async def update_category(category_id: int, values: dict[str, str], *, admin_id:
     async with write_transaction():
         await Category.update(
             {
-                Category.sla_hours: int(hours),
+                Category.sla_hours: hours,
                 Category.default_opd: row_id(opd),
                 Category.active: values.get("active") == "1",
             }
@@ -218,6 +219,6 @@ async def update_category(category_id: int, values: dict[str, str], *, admin_id:
             actor_kind="staff",
             actor_id=admin_id,
             subject=f"category:{category_id}",
-            sla_hours=int(hours),
-            default_opd=int(opd),
+            sla_hours=hours,
+            default_opd=row_id(opd),
         )

@@ -15,10 +15,10 @@ from db.engine import write_transaction
 from db.tables import Citizen, SignInCode
 from web import audit, limits
 from web.citizen.nik import NikError, hash_nik, mask_nik, parse_nik
-from web.citizen.phone import PhoneError, normalize_phone
 from web.forms import MAX_LENGTH, FormErrors, text_errors
 from web.i18n import _
 from web.messaging.messenger import Messenger, MessengerError
+from web.messaging.phone import PhoneError, normalize_phone
 from web.settings import Settings
 
 PURPOSE_REGISTER = "register"

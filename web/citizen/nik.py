@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from web.errors import UserError
 from web.i18n import _
 
 # The 38 province codes of Kemendagri (Kepmendagri 100.1.1-6117/2022 and later updates), which
@@ -37,10 +38,8 @@ FEMALE_DAY_OFFSET = 40
 MASK = "\u2022" * 8
 
 
-class NikError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class NikError(UserError):
+    """A NIK the citizen must correct."""
 
 
 @dataclass(frozen=True)

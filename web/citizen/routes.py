@@ -13,12 +13,12 @@ from litestar.response import Redirect, Response, Template
 from web import sessions
 from web.citizen import accounts
 from web.citizen.accounts import PURPOSE_REGISTER, PURPOSE_SIGN_IN, PendingRegistration
-from web.citizen.phone import PhoneError, mask_phone, normalize_phone
 from web.city import nik_prefix_policy
 from web.deps import SESSION_CITIZEN, current_citizen_id, services
 from web.forms import FormErrors
 from web.http import client_ip, safe_next
 from web.i18n import _
+from web.messaging.phone import PhoneError, mask_phone, normalize_phone
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -162,9 +162,10 @@ async def code_submit(request: Request, data: FormData) -> Template | Redirect:
                 return Redirect("/daftar", status_code=303)
             citizen_id = await accounts.create_citizen(registration, ip=ip)
         else:
-            citizen_id = await accounts.citizen_id_for_phone(pending["phone"])
-            if citizen_id is None:
+            known = await accounts.citizen_id_for_phone(pending["phone"])
+            if known is None:
                 return Redirect("/daftar", status_code=303)
+            citizen_id = known
             await accounts.record_sign_in(citizen_id, ip=ip)
     except FormErrors as exc:
         return _page(

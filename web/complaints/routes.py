@@ -16,7 +16,6 @@ from litestar.response import Redirect, Response, Template
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip, cursor_id, path_id, row_id, wants_json
@@ -24,6 +23,7 @@ from web.i18n import _
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.uploads import process_uploads
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
 
@@ -148,6 +148,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             storage=svc.storage,
             city=svc.city,
             ip=client_ip(request, svc.settings),
+            whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
         )
     except FormErrors as exc:
         return await _with_choices(refused(exc.errors, 401 if citizen_id is None else 400))
@@ -241,6 +242,7 @@ async def citizen_act(
             expected_version=row_id(values.get("version")) or 0,
             note=values.get("note", ""),
             reopen_window_days=services(request).settings.reopen_window_days,
+            whatsapp_fallback=services(request).settings.notify_whatsapp_fallback,
         )
     except workflow.TicketNotFound as exc:
         raise NotFoundException(_("Laporan tidak ditemukan.")) from exc

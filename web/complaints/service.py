@@ -18,7 +18,8 @@ from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit
 from web.complaints.forms import ComplaintDraft
-from web.forms import FormErrors, check_text
+from web.errors import UserError
+from web.forms import FormErrors, check_text, parse_int
 from web.i18n import _
 from web.notifications import notify_ticket_event
 from web.photos.pipeline import ProcessedPhoto
@@ -35,13 +36,9 @@ class ComplaintConflict(Exception):
     """The idempotency key belongs to someone else's ticket."""
 
 
-class FilingUnavailable(Exception):
+class FilingUnavailable(UserError):
     """A fault on our side that passes (storage down): nothing was kept, the same send may be
     retried later with the same key. ``message`` is for the citizen."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -119,6 +116,7 @@ async def create_complaint(
     staff_id: int | None = None,
     reporter_name: str = "",
     reporter_contact: str = "",
+    whatsapp_fallback: bool = False,
 ) -> FiledComplaint:
     """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's behalf."""
     existing = await find_by_client_key(draft.client_key)
@@ -154,6 +152,7 @@ async def create_complaint(
             staff_id=staff_id,
             reporter_name=reporter_name,
             reporter_contact=reporter_contact,
+            whatsapp_fallback=whatsapp_fallback,
         )
     except BaseException:
         await remove_stored(storage, stored)
@@ -178,6 +177,7 @@ async def _insert(
     staff_id=None,
     reporter_name="",
     reporter_contact="",
+    whatsapp_fallback=False,
 ) -> FiledComplaint:
     now = datetime.now(UTC)
     async with write_transaction():
@@ -226,6 +226,7 @@ async def _insert(
             now=now,
             actor_citizen=None if staff_id else citizen_id,
             actor_staff=staff_id,
+            whatsapp_fallback=whatsapp_fallback,
         )
         await audit.record(
             "complaint.created",
@@ -343,7 +344,8 @@ def _already_rated() -> str:
 async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> None:
     """The reporter rates the handling 1-5 once the OPD has resolved the ticket; the first rating
     is final (FormErrors after that), so a ticket has one rating and one "rated" event."""
-    if stars not in ("1", "2", "3", "4", "5"):
+    rating = parse_int(stars, minimum=1, maximum=5)
+    if rating is None:
         raise FormErrors.single("rating", _("Pilih nilai 1 sampai 5."))
     check_text({"comment": comment})
     comment = comment.strip()
@@ -360,9 +362,7 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
     async with write_transaction():
         # Taken and checked in one statement: of two parallel posts, only one finds no rating.
         rated = (
-            await Complaint.update(
-                {Complaint.rating: int(stars), Complaint.rating_comment: comment}
-            )
+            await Complaint.update({Complaint.rating: rating, Complaint.rating_comment: comment})
             .where((Complaint.id == ticket["id"]) & Complaint.rating.is_null())
             .returning(Complaint.id)
         )
@@ -384,5 +384,5 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
             actor_kind="citizen",
             actor_id=citizen_id,
             subject=f"complaint:{ticket['id']}",
-            rating=int(stars),
+            rating=rating,
         )

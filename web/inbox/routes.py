@@ -157,6 +157,7 @@ async def _apply(
             photos=photos,
             storage=svc.storage,
             reopen_window_days=svc.settings.reopen_window_days,
+            whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
         )
     except TicketNotFound as exc:
         raise NotFoundException(_("Tiket tidak ditemukan.")) from exc

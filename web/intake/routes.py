@@ -9,30 +9,19 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from web.citizen.accounts import citizen_id_for_phone
-from web.citizen.phone import PhoneError, normalize_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
 from web.deps import city_tz, services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
-from web.i18n import _, per_locale
+from web.i18n import _
 from web.intake import service
+from web.messaging.phone import PhoneError, normalize_phone
 from web.staff.access import current_staff, staff_router
 from web.staff.policy import OPERATORS, READERS
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, channel_label
 
 INTAKE_CHANNELS = ("telepon", "datang", "lapor")
-
-
-@per_locale
-def channel_label(code: str) -> str:
-    return {
-        "pwa": _("Aplikasi"),
-        "telepon": _("Telepon"),
-        "datang": _("Datang langsung"),
-        "lapor": _("SP4N-LAPOR!"),
-        "112": _("Call Center 112"),
-    }.get(code, code)
 
 
 async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:
@@ -104,6 +93,7 @@ async def intake_create(request: Request) -> Template | Redirect:
             staff_id=current_staff(request).id,
             reporter_name=" ".join(values["reporter_name"].split()),
             reporter_contact=contact,
+            whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
         )
     except FormErrors as exc:
         return await _intake_page(request, values, exc.errors, status=400)

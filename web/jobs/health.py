@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from db.engine import write_transaction
 from db.tables import JobLease
-from web.i18n import _
+from web.i18n import SOURCE_LOCALE, _, use_locale
+from web.notifications.outbox import notify_job_late
 from web.settings import Settings
 
 DELIVERY_SECONDS = 2  # the notification outbox is sent this often
@@ -121,8 +122,6 @@ async def alert_late_jobs(now: datetime, settings: Settings) -> str:
     A spell ends with the job's next success; the conditional UPDATE on ``late_alerted_at`` is the
     guard, so two processes checking at once send one alert.
     """
-    from web.notifications.outbox import notify_job_late
-
     told = []
     for status in await job_status(now, settings):
         if not status.late:
@@ -143,6 +142,8 @@ async def alert_late_jobs(now: datetime, settings: Settings) -> str:
                 .returning(JobLease.id)
             )
             if claimed:
-                await notify_job_late(status.name, now=now)
+                with use_locale(SOURCE_LOCALE):
+                    label = job_label(status.name)
+                await notify_job_late(label, now=now)
                 told.append(status.name)
     return f"late: {', '.join(told)}" if told else ""

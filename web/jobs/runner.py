@@ -55,7 +55,7 @@ def default_jobs(settings: Settings, messenger: Messenger, tz: ZoneInfo) -> list
         return sent
 
     async def escalate(now: datetime) -> str:
-        done = await run_sla_clock(now=now)
+        done = await run_sla_clock(now=now, whatsapp_fallback=settings.notify_whatsapp_fallback)
         return ", ".join(f"{kind}: {count}" for kind, count in done.items() if count)
 
     async def purge_sign_ins(now: datetime) -> str:

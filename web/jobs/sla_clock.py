@@ -50,13 +50,15 @@ OVERDUE = Escalation(
 )
 
 
-async def run_sla_clock(*, now: datetime) -> dict[str, int]:
-    """Escalate everything due at ``now``; returns how many tickets each escalation took."""
+async def run_sla_clock(*, now: datetime, whatsapp_fallback: bool = False) -> dict[str, int]:
+    """Escalate everything due at ``now``; returns how many tickets each escalation took.
+
+    ``whatsapp_fallback`` is the ``notify_whatsapp_fallback`` setting."""
     done = {}
     for escalation in (OVERDUE, NEAR_BREACH):
         total = 0
         while True:
-            count = await _escalate_batch(escalation, now=now)
+            count = await _escalate_batch(escalation, now=now, whatsapp_fallback=whatsapp_fallback)
             total += count
             if count < BATCH:
                 break
@@ -64,7 +66,7 @@ async def run_sla_clock(*, now: datetime) -> dict[str, int]:
     return done
 
 
-async def _escalate_batch(escalation: Escalation, *, now: datetime) -> int:
+async def _escalate_batch(escalation: Escalation, *, now: datetime, whatsapp_fallback: bool) -> int:
     due = sla_condition(escalation.state, now) & escalation.mark.is_null()
     async with write_transaction():
         candidates = (
@@ -114,5 +116,10 @@ async def _escalate_batch(escalation: Escalation, *, now: datetime) -> int:
                 for row in marked
             ]
         )
-        await notify_ticket_events([row["id"] for row in marked], escalation.kind, now=now)
+        await notify_ticket_events(
+            [row["id"] for row in marked],
+            escalation.kind,
+            now=now,
+            whatsapp_fallback=whatsapp_fallback,
+        )
     return len(candidates)

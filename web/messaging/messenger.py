@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from web.citizen.phone import mask_phone, whatsapp_id
+from web.messaging.phone import mask_phone, whatsapp_id
 from web.settings import Settings
 
 log = logging.getLogger("aduan.messenger")

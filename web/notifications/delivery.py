@@ -30,6 +30,7 @@ from pywebpush import WebPushException, webpush
 
 from db.engine import current_engine, write_transaction
 from db.tables import Notification, PushSubscription
+from web.forms import parse_int
 from web.i18n import SOURCE_LOCALE, use_locale
 from web.messaging.messenger import Messenger, MessengerError
 from web.notifications.endpoints import (
@@ -66,8 +67,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
+    if (seconds := parse_int(value, minimum=0, maximum=10**12)) is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -94,9 +95,8 @@ def retry_delay(
 ) -> float:
     """Exponential backoff with jitter (30 s, 60 s, 120 s... up to 6 h, each 50-100 %), never
     sooner than the push service's Retry-After."""
-    rng = rng or random
     backoff = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, attempts - 1))
-    delay = backoff * rng.uniform(0.5, 1.0)
+    delay = backoff * (rng or random).uniform(0.5, 1.0)
     if retry_after_seconds is not None:
         delay = max(delay, min(retry_after_seconds, RETRY_AFTER_MAX_SECONDS))
     return delay

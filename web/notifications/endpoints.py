@@ -76,7 +76,7 @@ def resolve(host: str, port: int) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         raise EndpointUnresolved(f"cannot resolve {host}: {exc}") from exc
     # Scope ids (fe80::1%eth0) are cut off: the address itself is what is judged.
-    return list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
 def _host_and_port(endpoint: str, allowed: tuple[str, ...]) -> tuple[str, int]:

@@ -11,6 +11,7 @@ import dataclasses
 from datetime import date, datetime
 
 from db.tables import Complaint, Notification, PushSubscription
+from web.i18n import SOURCE_LOCALE, use_locale
 from web.notifications.rules import (
     CITIZEN,
     OPD,
@@ -25,7 +26,6 @@ from web.notifications.rules import (
     sign_in_attack_message,
     ticket_message,
 )
-from web.settings import get_settings
 from web.staff.policy import Role
 
 STAFF_ROLE = {OPD: Role.OPD_STAFF, OPERATORS: Role.OPERATOR, SUPERVISORS: Role.SUPERVISOR}
@@ -77,13 +77,13 @@ async def notify_ticket_event(
     now: datetime,
     actor_citizen: int | None = None,
     actor_staff: int | None = None,
-    whatsapp_fallback: bool | None = None,
+    whatsapp_fallback: bool = False,
 ) -> int:
     """Queue what ``kind`` (a timeline event kind) on this ticket means for each recipient.
 
     One row per push subscription of each recipient; a citizen without any subscription gets one
-    WhatsApp row when the fallback is on (``whatsapp_fallback``, else the setting). The actor is
-    never told about their own action. Returns the number of rows written.
+    WhatsApp row when ``whatsapp_fallback`` (the ``notify_whatsapp_fallback`` setting) is on. The
+    actor is never told about their own action. Returns the number of rows written.
     """
     return await notify_ticket_events(
         [complaint_id],
@@ -102,7 +102,7 @@ async def notify_ticket_events(
     now: datetime,
     actor_citizen: int | None = None,
     actor_staff: int | None = None,
-    whatsapp_fallback: bool | None = None,
+    whatsapp_fallback: bool = False,
 ) -> int:
     """``notify_ticket_event`` for many tickets at once (the SLA clock's batches): one query per
     kind of recipient and one insert, however many tickets."""
@@ -137,8 +137,6 @@ async def notify_ticket_events(
             PushSubscription.id, PushSubscription.citizen
         ).where(PushSubscription.citizen.is_in(list(citizens))):
             devices.setdefault(sub["citizen"], []).append(sub["id"])
-        if whatsapp_fallback is None:
-            whatsapp_fallback = get_settings().notify_whatsapp_fallback
         for ticket in tickets:
             if ticket["citizen"] not in citizens:
                 continue
@@ -211,12 +209,10 @@ async def notify_sign_in_attack(username: str, *, now: datetime) -> int:
     return await _write_for_staff(subscriptions, message, kind="sign_in_attack", now=now)
 
 
-async def notify_job_late(job_name: str, *, now: datetime) -> int:
-    """Tell supervisors' devices that a background job is late; returns rows written."""
-    from web.i18n import SOURCE_LOCALE, use_locale
-    from web.jobs.health import job_label
-
+async def notify_job_late(job_label: str, *, now: datetime) -> int:
+    """Tell supervisors' devices that a background job (``job_label``, in the source language, as
+    every payload) is late; returns rows written."""
     with use_locale(SOURCE_LOCALE):
-        message = job_late_message(job_label(job_name))
+        message = job_late_message(job_label)
     subscriptions = await _staff_subscriptions(SUPERVISORS, actor_staff=None)
     return await _write_for_staff(subscriptions, message, kind="job_late", now=now)

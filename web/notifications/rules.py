@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from web.i18n import SOURCE_LOCALE, _, use_locale
-from web.workflow.status import status_label
+from web.vocabulary import status_label
 
 CITIZEN = "citizen"  # the ticket's own reporter, if they have an account
 OPD = "opd"  # active OPD staff of the ticket's OPD

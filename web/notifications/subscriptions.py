@@ -73,11 +73,11 @@ def parse_subscription(
     if not isinstance(data, dict):
         raise FormErrors.single("__all__", _("Data langganan notifikasi tidak terbaca."))
     errors: dict[str, str] = {}
-    endpoint = data.get("endpoint")
-    parts = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    raw_endpoint = data.get("endpoint")
+    endpoint = raw_endpoint if isinstance(raw_endpoint, str) else ""
+    parts = urlsplit(endpoint)
     if (
-        parts is None
-        or not parts.hostname
+        not parts.hostname
         or len(endpoint) > MAX_ENDPOINT
         or not (
             parts.scheme == "https"
@@ -87,7 +87,8 @@ def parse_subscription(
         errors["endpoint"] = _(
             "Alamat layanan notifikasi tidak sah: harus alamat https dari layanan push browser."
         )
-    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    raw_keys = data.get("keys")
+    keys: dict = raw_keys if isinstance(raw_keys, dict) else {}
     p256dh = _decoded(keys.get("p256dh"))
     if p256dh is None or len(p256dh) != 65 or not _is_p256_point(p256dh):
         errors["p256dh"] = _("Kunci enkripsi dari browser tidak sah (p256dh).")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from web.errors import UserError
 from web.i18n import _
 
 try:
@@ -27,12 +28,8 @@ JPEG_QUALITY = 82
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-class PhotoRejected(ValueError):
+class PhotoRejected(UserError):
     """The upload is not a photo we accept; ``message`` is user-facing text."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

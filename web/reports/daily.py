@@ -11,17 +11,16 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from db.tables import DailyReport
-from web.city import get_city
 from web.reports.figures import Report, leaders_report
 from web.reports.periods import Period, make_period
 
 
-async def generate_daily_report(day: date, *, now: datetime, tz: ZoneInfo | None = None) -> int:
-    """Compute ``day``'s figures as of ``now`` and store them (insert or replace); returns the row id.
+async def generate_daily_report(day: date, *, now: datetime, tz: ZoneInfo) -> int:
+    """Compute ``day``'s figures (days of the city's ``tz``) as of ``now`` and store them (insert or
+    replace); returns the row id.
 
     Opens no transaction of its own: run it inside the caller's, or alone (one upsert statement).
     """
-    tz = tz or ZoneInfo(get_city().timezone)
     report = await leaders_report(make_period(day, day, now=now, tz=tz), tz=tz, now=now)
     rows = (
         await DailyReport.insert(DailyReport(day=day, figures=report.to_json(), generated_at=now))
@@ -45,11 +44,6 @@ async def stored_report(day: date) -> Report | None:
     if row is None:
         return None
     return Report.from_json(row["figures"], generated_at=row["generated_at"])
-
-
-def daily_report_url(day: date) -> str:
-    """Where a supervisor reads the stored report (the link in the "report ready" notification)."""
-    return f"/pimpinan/laporan?tanggal={day.isoformat()}"
 
 
 async def report_for_period(

@@ -17,9 +17,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from web.i18n import _
-from web.intake.routes import channel_label
 from web.intake.service import call_kind_label
 from web.reports.figures import OpdFigures, Report
+from web.vocabulary import channel_label
 
 Value = int | float | str | None
 
@@ -73,6 +73,9 @@ def opd_row(row: OpdFigures, name: str | None = None) -> list[Value]:
 
 def sections(report: Report) -> list[Section]:
     calls_total = sum(report.calls.values())
+    channels: list[list[Value]] = [[channel_label(code), n] for code, n in report.channels.items()]
+    calls: list[list[Value]] = [[call_kind_label(kind), n] for kind, n in report.calls.items()]
+    calls.append([_("Total"), calls_total])
     return [
         Section(
             "opd",
@@ -95,14 +98,13 @@ def sections(report: Report) -> list[Section]:
             "channels",
             _("Kanal"),
             [_("Kanal"), _("Jumlah")],
-            [[channel_label(code), n] for code, n in report.channels.items()],
+            channels,
         ),
         Section(
             "calls",
             _("Call Center 112"),
             [_("Jenis panggilan"), _("Jumlah")],
-            [[call_kind_label(kind), n] for kind, n in report.calls.items()]
-            + [[_("Total"), calls_total]],
+            calls,
         ),
         Section(
             "trend",
@@ -160,8 +162,8 @@ def to_xlsx(report: Report, *, city_name: str, tz: ZoneInfo) -> bytes:
         sheet.append(section.header)
         for cell in sheet[1]:
             cell.font = bold
-        for row in section.rows:
-            sheet.append(["—" if v is None else v for v in row])
+        for values in section.rows:
+            sheet.append(["—" if v is None else v for v in values])
         for index, title in enumerate(section.header):
             letter = sheet.cell(row=1, column=index + 1).column_letter
             sheet.column_dimensions[letter].width = max(10, min(40, len(title) + 2))

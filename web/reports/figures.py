@@ -56,9 +56,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
 from db.tables import Complaint, Opd
-from web.complaints.vocabulary import CHANNELS
 from web.intake.service import CALL_KINDS, call_counts
 from web.reports.periods import Period, day_start
+from web.vocabulary import CHANNELS
 from web.workflow.sla import SlaState, sla_sql
 from web.workflow.status import DONE, Status, sql_in
 
@@ -159,22 +159,6 @@ def _json_default(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(type(value))
-
-
-def summary_text(report: Report) -> str:
-    """One line for a notification: the city totals of the per-OPD table."""
-    from web.i18n import _
-
-    t = report.total
-    return _(
-        "%(received)s diterima, %(done)s selesai, %(in_process)s dalam proses, "
-        "%(waiting)s belum ditindaklanjuti, %(overdue)s terlambat.",
-        received=t.received,
-        done=t.done,
-        in_process=t.in_process,
-        waiting=t.not_followed_up,
-        overdue=t.overdue,
-    )
 
 
 # --- SQL ---------------------------------------------------------------------------------------

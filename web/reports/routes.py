@@ -19,7 +19,6 @@ from web.deps import city_tz, services
 from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
-from web.intake.routes import channel_label
 from web.intake.service import CALL_KINDS, call_kind_label, parse_shift_starts
 from web.reports import exports, public, shift
 from web.reports.chart import trend_chart
@@ -28,8 +27,9 @@ from web.reports.figures import SLOW_BELOW_PERCENT, one_opd, opd_choices
 from web.reports.periods import PeriodError, parse_period, period_query
 from web.staff.access import current_staff, staff_router
 from web.staff.policy import LEADERS, OPD_REPORT_READERS, READERS, can
+from web.vocabulary import channel_label, status_label
 from web.workflow.sla import SlaState
-from web.workflow.status import STATUSES, status_label
+from web.workflow.status import STATUSES
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 OPD_REPORT_DAYS = 30

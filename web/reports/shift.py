@@ -19,11 +19,11 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from db.tables import Complaint, StaffUser
-from web.complaints.vocabulary import CHANNELS
 from web.http import BadDate, parse_day
 from web.i18n import _
 from web.intake.service import CALL_KINDS, shift_window
 from web.reports.periods import PeriodError
+from web.vocabulary import CHANNELS
 
 ACTIONS = {
     "verify": "verified",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import anyio
@@ -14,7 +15,6 @@ from db.tables import StaffUser
 from web import audit, limits
 from web.forms import FormErrors
 from web.i18n import _
-from web.notifications.outbox import notify_sign_in_attack
 from web.settings import Settings
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory profile)
@@ -33,6 +33,9 @@ def _password_matches(stored_hash: str, password: str) -> bool:
 
 
 ATTACK_ACTION = "staff.sign_in_attack"
+# Called once per window for a username under attack (web/sign_in/alerts.py: audit row, admins'
+# devices ring); passed in, so that staff/ does not reach up into notifications/.
+AttackAlert = Callable[..., Awaitable[None]]
 
 
 def hash_password(password: str) -> str:
@@ -51,7 +54,9 @@ def attack_delay(tries: int, settings: Settings) -> float:
     return float(min(settings.staff_login_max_delay_seconds, 2 ** (beyond - 1)))
 
 
-async def authenticate(*, username: str, password: str, ip: str, settings: Settings) -> int:
+async def authenticate(
+    *, username: str, password: str, ip: str, settings: Settings, warn_admins: AttackAlert
+) -> int:
     """The staff id for a correct username and password; FormErrors otherwise (same message for both).
 
     Limits (why: a lock per username alone lets anyone lock the mayor out from anywhere): tries
@@ -144,21 +149,3 @@ async def _wait_for_turn(username: str, delay: float, settings: Settings) -> Non
             ),
         )
     await asyncio.sleep(max(0.0, (turn - datetime.now(UTC)).total_seconds()))
-
-
-async def warn_admins(*, username: str, ip: str, tries: int) -> None:
-    """Once per window and username: the admin page lists the warning, admins' devices ring.
-
-    Only for real accounts: guesses at made-up usernames would otherwise flood the admins.
-    """
-    if not await StaffUser.exists().where(StaffUser.username == username):
-        return
-    async with write_transaction():
-        await audit.record(
-            ATTACK_ACTION,
-            actor_kind="system",
-            subject=f"staff:{username}",
-            ip=ip,
-            failures=tries,
-        )
-        await notify_sign_in_attack(username, now=datetime.now(UTC))

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from web.errors import UserError
 from web.i18n import _, per_locale
 from web.staff.policy import CITIZEN as _CITIZEN
 from web.staff.policy import OPD_STAFF as _OPD
 from web.staff.policy import OPERATORS as _OPERATORS
+from web.vocabulary import status_label
 from web.workflow.sla import near_breach_from, sla_due_at
-from web.workflow.status import DONE, STATUSES, TERMINAL, WITH_OPD, Status, status_label
+from web.workflow.status import DONE, STATUSES, TERMINAL, WITH_OPD, Status
 
 DEFAULT_REOPEN_WINDOW_DAYS = 7
 
@@ -198,10 +200,8 @@ REJECT_REASONS: dict[str, Callable[[], str]] = {
 }
 
 
-class TransitionRefused(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TransitionRefused(UserError):
+    """The action is not allowed on this ticket now; ``message`` says why."""
 
 
 @dataclass(frozen=True)

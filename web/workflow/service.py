@@ -18,6 +18,7 @@ from piccolo.columns import Column
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
 from web import audit
+from web.errors import UserError
 from web.forms import text_errors
 from web.i18n import _
 from web.notifications import notify_ticket_event
@@ -45,12 +46,8 @@ class Actor:
     opd_id: int | None = None
 
 
-class StaleTicket(Exception):
+class StaleTicket(UserError):
     """Someone else changed the ticket since this page was loaded."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class TicketNotFound(Exception):
@@ -106,11 +103,13 @@ async def act(
     photos: list[ProcessedPhoto] | None = None,
     storage: PhotoStorage | None = None,
     reopen_window_days: int = 7,
+    whatsapp_fallback: bool = False,
     now: datetime | None = None,
 ) -> dict:
     """Apply ``action`` to ticket ``number``; returns the ticket's new status and version.
 
     ``now`` (default: the clock) is the moment of the action: SLA times, reopen window, timeline.
+    ``reopen_window_days`` and ``whatsapp_fallback`` come from the settings of the caller.
     Raises TicketNotFound, TransitionRefused (with an Indonesian message) or StaleTicket.
     """
     ticket = await _load(number)
@@ -178,6 +177,7 @@ async def act(
                 now=now,
                 actor_citizen=actor.id if actor.kind == "citizen" else None,
                 actor_staff=actor.id if actor.kind == "staff" else None,
+                whatsapp_fallback=whatsapp_fallback,
             )
             await audit.record(
                 f"complaint.{kind}",

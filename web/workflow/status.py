@@ -1,4 +1,4 @@
-"""Ticket statuses: the one list of them, the groups the rules are written in, and their labels.
+"""Ticket statuses: the one list of them and the groups the rules are written in (labels: vocabulary).
 
 Values are the codes stored in ``complaint.status`` and ``timeline_event.*_status``; a ``Status``
 compares equal to its code, so rows, templates and query strings keep working with plain strings.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-
-from web.i18n import _, per_locale
 
 
 class Status(StrEnum):
@@ -42,20 +40,3 @@ UNRESOLVED = OPEN_STATUSES - DONE
 def sql_in(values: Iterable[str]) -> str:
     """An SQL list of code constants, e.g. ``('closed', 'resolved')``: never user input."""
     return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
-
-
-@per_locale
-def status_label(code: str) -> str:
-    labels: dict[str, str] = {
-        Status.RECEIVED: _("Belum diverifikasi"),
-        Status.VERIFIED: _("Diverifikasi"),
-        Status.DISPATCHED: _("Didisposisikan"),
-        Status.IN_PROGRESS: _("Ditindaklanjuti"),
-        Status.RESOLVED: _("Menunggu konfirmasi"),
-        Status.CLOSED: _("Selesai"),
-        Status.REJECTED: _("Ditolak"),
-        Status.DUPLICATE: _("Duplikat"),
-        Status.RETURNED: _("Dikembalikan OPD"),
-        Status.REOPENED: _("Dibuka kembali"),
-    }
-    return labels.get(code, code)

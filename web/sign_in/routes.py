@@ -16,6 +16,7 @@ from web.deps import services
 from web.forms import FormErrors, check_text
 from web.http import client_ip, safe_next
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
+from web.sign_in.alerts import warn_admins
 from web.staff import auth
 from web.staff.access import SESSION_SEEN, SESSION_STAFF
 from web.staff.policy import OPD_STAFF
@@ -42,6 +43,7 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
             password=data.get("password", ""),
             ip=client_ip(request, svc.settings),
             settings=svc.settings,
+            warn_admins=warn_admins,
         )
     except FormErrors as exc:
         return Template(
@@ -52,8 +54,10 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
     # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
     sessions.rotate(request, {SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
     member = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
-    # OPD staff start at their queue, everyone else at the inbox.
-    home = "/opd" if member is not None and member["role"] in OPD_STAFF else "/operator"
+    # OPD staff start at their queue, everyone else at the inbox; None: deleted meanwhile.
+    home = (
+        "/staf/masuk" if member is None else "/opd" if member["role"] in OPD_STAFF else "/operator"
+    )
     return Redirect(safe_next(data.get("next"), home), status_code=303)
 
 

@@ -1,6 +1,8 @@
 """The words of a complaint: classifications, privacy levels, channels, timeline events.
 
-Statuses and their labels live with the lifecycle, in ``web.workflow.status``.
+Below every area that shows or tells them (complaints, workflow, notifications, reports, intake,
+templates), so that it imports nothing but i18n. Statuses and their labels live with the lifecycle,
+in ``web.workflow.status``.
 
 Codes are stored; labels are what users read (Bahasa Indonesia source text, translated by gettext).
 """
@@ -50,6 +52,35 @@ def privacy_hint(code: str) -> str:
         ),
         "rahasia": _("Laporan tidak ditampilkan ke publik."),
     }.get(code, "")
+
+
+@per_locale
+def channel_label(code: str) -> str:
+    return {
+        "pwa": _("Aplikasi"),
+        "telepon": _("Telepon"),
+        "datang": _("Datang langsung"),
+        "lapor": _("SP4N-LAPOR!"),
+        "112": _("Call Center 112"),
+    }.get(code, code)
+
+
+@per_locale
+def status_label(code: str) -> str:
+    """Keyed by the codes of ``web.workflow.status.Status``; here, below the workflow, because
+    notifications (which the workflow calls) say statuses too."""
+    return {
+        "received": _("Belum diverifikasi"),
+        "verified": _("Diverifikasi"),
+        "dispatched": _("Didisposisikan"),
+        "in_progress": _("Ditindaklanjuti"),
+        "resolved": _("Menunggu konfirmasi"),
+        "closed": _("Selesai"),
+        "rejected": _("Ditolak"),
+        "duplicate": _("Duplikat"),
+        "returned": _("Dikembalikan OPD"),
+        "reopened": _("Dibuka kembali"),
+    }.get(code, code)
 
 
 @per_locale

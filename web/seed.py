@@ -94,6 +94,8 @@ async def seed_demo_accounts(city: City, *, nik_hash_key: str) -> DemoAccounts:
 
     first_category_opd = city.categories[0].default_opd
     opd_row = await Opd.select(Opd.id, Opd.short_name).where(Opd.slug == first_category_opd).first()
+    if opd_row is None:
+        raise SeedError(f"OPD {first_category_opd!r} is not loaded: run seed_city first")
     staff = [
         ("operator", "operator", None, "Operator command center"),
         ("opd_staff", f"opd-{first_category_opd}", opd_row["id"], f"Staf {opd_row['short_name']}"),

@@ -7,6 +7,7 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from web.errors import UserError
 from web.i18n import _
 
 # What people type around the digits: "0812-3456-7890", "(0812) 3456 7890", "+62 812.3456.7890".
@@ -17,10 +18,8 @@ _MIN_DIGITS, _MAX_DIGITS = 9, 12
 BULLET = "\u2022"
 
 
-class PhoneError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PhoneError(UserError):
+    """A phone number the citizen must correct."""
 
 
 def _use_mobile() -> str:
