@@ -147,7 +147,7 @@ class Complaint(Table):
     location_accuracy_m = DoublePrecision(null=True, default=None)
     address = Varchar(length=255, default="")
     kelurahan = ForeignKey(references=Kelurahan, null=True, default=None, index=True)
-    privacy = Varchar(length=8)
+    privacy = Varchar(length=12)  # public | anonymous | confidential
     status = Varchar(length=16, index=True)
     channel = Varchar(length=16)
     opd = ForeignKey(references=Opd, null=True, default=None, index=True)

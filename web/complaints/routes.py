@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import client_ip, cursor_id, path_id, row_id, wants_json
@@ -71,7 +71,8 @@ async def new_complaint() -> Template:
     # sending needs a sign-in. The key is minted with the form: resending the same form (double
     # tap, refresh) files one ticket. With JavaScript, each new report gets a fresh key in the page.
     return await _form_page(
-        {"client_key": str(uuid.uuid4()), "classification": "pengaduan", "privacy": "publik"}, {}
+        {"client_key": str(uuid.uuid4()), "classification": CLASSIFICATIONS[0], "privacy": PUBLIC},
+        {},
     )
 
 

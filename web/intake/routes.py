@@ -12,27 +12,22 @@ from web.citizen.accounts import citizen_id_for_phone
 from web.citizen.phone import PhoneError, normalize_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
-from web.complaints.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.complaints.vocabulary import (
+    CLASSIFICATIONS,
+    PRIVACY_LEVELS,
+    PUBLIC,
+    channel_label,
+    current_code,
+)
 from web.deps import city_tz, services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
-from web.i18n import _, per_locale
+from web.i18n import _
 from web.intake import service
 from web.staff.access import OPERATORS, READERS, current_staff, staff_guard
 
 STAFF = {"guards": [staff_guard]}
-INTAKE_CHANNELS = ("telepon", "datang", "lapor")
-
-
-@per_locale
-def channel_label(code: str) -> str:
-    return {
-        "pwa": _("Aplikasi"),
-        "telepon": _("Telepon"),
-        "datang": _("Datang langsung"),
-        "lapor": _("SP4N-LAPOR!"),
-        "112": _("Call Center 112"),
-    }.get(code, code)
+INTAKE_CHANNELS = ("phone", "walk_in", "lapor")
 
 
 async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:
@@ -58,9 +53,9 @@ async def intake_form(request: Request) -> Template:
         request,
         {
             "client_key": str(uuid.uuid4()),
-            "classification": "pengaduan",
-            "privacy": "publik",
-            "channel": "telepon",
+            "classification": CLASSIFICATIONS[0],
+            "privacy": PUBLIC,
+            "channel": INTAKE_CHANNELS[0],
         },
         {},
     )
@@ -76,6 +71,7 @@ async def intake_create(request: Request) -> Template | Redirect:
     }
     try:
         errors = text_errors(values)
+        values["channel"] = current_code(values["channel"])  # a form opened before the rename
         if values["channel"] not in INTAKE_CHANNELS:
             errors["channel"] = _("Pilih kanal laporan.")
         citizen_id = None

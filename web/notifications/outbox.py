@@ -11,6 +11,7 @@ import dataclasses
 from datetime import date, datetime
 
 from db.tables import Complaint, Notification, PushSubscription
+from web.complaints.vocabulary import CONFIDENTIAL
 from web.notifications.rules import (
     CITIZEN,
     OPD,
@@ -29,7 +30,7 @@ from web.settings import get_settings
 
 STAFF_ROLE = {OPD: "opd_staff", OPERATORS: "operator", SUPERVISORS: "supervisor"}
 
-# Shown instead of the title of a "rahasia" ticket (kept in Indonesian, as all payloads).
+# Shown instead of the title of a confidential ticket (kept in Indonesian, as all payloads).
 CONFIDENTIAL_TITLE = "Laporan rahasia"
 
 
@@ -121,7 +122,7 @@ async def notify_ticket_events(
 
     def facts(ticket: dict) -> TicketFacts:
         # A confidential ticket's title can say more than its reporter wants a lock screen to show.
-        title = ticket["title"] if ticket["privacy"] != "rahasia" else CONFIDENTIAL_TITLE
+        title = ticket["title"] if ticket["privacy"] != CONFIDENTIAL else CONFIDENTIAL_TITLE
         return TicketFacts(number=ticket["number"], title=title, status=ticket["status"])
 
     rows: list[Notification] = []

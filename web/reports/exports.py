@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from web.complaints.vocabulary import channel_label
 from web.i18n import _
-from web.intake.routes import channel_label
 from web.intake.service import call_kind_label
 from web.reports.figures import OpdFigures, Report
 

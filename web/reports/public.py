@@ -1,6 +1,6 @@
 """The public transparency page (no sign-in): city figures, a list and a map of public tickets.
 
-What is public: tickets whose privacy is publik or anonim (rahasia never appears, not even in a
+What is public: tickets whose privacy is public or anonymous (confidential never appears, not even in a
 count). The figures cover such tickets created in the last 365 days; the list and the map show
 only tickets past verification (verified, dispatched, in progress, resolved, closed) with their
 number, title, category, kelurahan, status and date: never the reporter, the description or
@@ -36,7 +36,7 @@ from db.tables import Category, Complaint, Kelurahan, Opd, PublicSnapshot
 from web.reports.figures import compliance_percent, sql_in
 from web.workflow.lifecycle import DONE, WITH_OPD
 
-PUBLIC_PRIVACY = ("publik", "anonim")
+PUBLIC_PRIVACY = ("public", "anonymous")
 LISTED_STATUSES = ("verified", "dispatched", "in_progress", "resolved", "closed")
 WINDOW_DAYS = 365
 PAGE_SIZE = 25

@@ -14,12 +14,11 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Response, Template
 
 from web import i18n
-from web.complaints.vocabulary import STATUSES, status_label
+from web.complaints.vocabulary import STATUSES, channel_label, status_label
 from web.deps import city_tz, services
 from web.http import row_id
 from web.i18n import _
 from web.inbox.queries import InboxFilters, list_tickets
-from web.intake.routes import channel_label
 from web.intake.service import CALL_KINDS, call_kind_label, parse_shift_starts
 from web.reports import exports, public, shift
 from web.reports.chart import trend_chart
