@@ -111,6 +111,11 @@ def test_an_old_inbox_bookmark_still_filters_and_sorts(make_client):
     make_staff(opd, "opd_staff", opd_slug="pupr")
     staff_sign_in(opd, "opd_staff-pupr")
     assert opd.get("/opd?urut=terbaru&channel=112").status_code == 200
+    # Hostile values under any name, old or new: refused or ignored, never a server error.
+    names = ("klasifikasi", "kategori", "kanal", "urut", "classification", "category", "channel")
+    for value in ("\x00", "'; --", "x" * 3000, "%ff", "pengaduan\n"):
+        assert operator.get("/operator", params=dict.fromkeys(names, value)).status_code < 500
+        assert opd.get("/opd", params=dict.fromkeys(names, value)).status_code < 500
 
 
 def test_every_old_code_has_a_current_one():

@@ -34,9 +34,9 @@ _SIMPLE_FIELDS = {
 @cache
 def _pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
     """The %-format string and field names of a date pattern, if every field is a simple one."""
-    pattern = parse_pattern(fmt)
-    fields = tuple(re.findall(r"%\((\w+)\)s", pattern.format))
-    return (pattern.format, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
+    pattern = str(parse_pattern(fmt).format)
+    fields = tuple(re.findall(r"%\((\w+)\)s", pattern))
+    return (pattern, fields) if set(fields) <= _SIMPLE_FIELDS.keys() else None
 
 
 @cache
@@ -74,7 +74,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.add_extension("jinja2.ext.i18n")
-        env.install_gettext_callables(
+        env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
             lambda message: i18n.gettext(message),
             lambda singular, plural, n: i18n.ngettext(singular, plural, n),
             newstyle=True,
@@ -104,5 +104,5 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
         env.lstrip_blocks = True
 
     return TemplateConfig(
-        directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=configure
+        directory=[*TEMPLATE_DIRS], engine=JinjaTemplateEngine, engine_callback=configure
     )

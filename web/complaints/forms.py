@@ -107,7 +107,11 @@ def parse_complaint_form(values: dict[str, str], city: City) -> ComplaintDraft:
             errors["location"] = _(
                 "Koordinat lokasi tidak lengkap. Ambil ulang lokasi atau pilih kelurahan."
             )
-        elif latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        elif (
+            latitude is not None
+            and longitude is not None
+            and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+        ):
             errors["location"] = _(
                 "Koordinat lokasi tidak valid. Ambil ulang lokasi atau pilih kelurahan."
             )
@@ -124,7 +128,7 @@ def parse_complaint_form(values: dict[str, str], city: City) -> ComplaintDraft:
     if kelurahan_code and city.kelurahan_by_code(kelurahan_code) is None:
         errors["kelurahan"] = _("Kelurahan tidak dikenal. Pilih dari daftar.")
     if not kelurahan_code and "location" not in errors:
-        if latitude is None:
+        if latitude is None or longitude is None:
             errors["kelurahan"] = _("Aktifkan lokasi (GPS) atau pilih kelurahan tempat masalahnya.")
         else:
             nearest = city.nearest_kelurahan(latitude, longitude)

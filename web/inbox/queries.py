@@ -119,7 +119,7 @@ LIST_COLUMNS = (
     Complaint.category.name.as_alias("category_name"),
     Complaint.opd.short_name.as_alias("opd_name"),
     Complaint.kelurahan.name.as_alias("kelurahan_name"),
-    Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+    Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
 )
 
 
@@ -333,12 +333,12 @@ async def filter_choices() -> dict:
 async def ticket_detail(number: str) -> dict | None:
     return (
         await Complaint.select(
-            Complaint.all_columns(),
+            *Complaint.all_columns(),
             Complaint.category.name.as_alias("category_name"),
             Complaint.category.default_opd.as_alias("default_opd"),
             Complaint.opd.name.as_alias("opd_name"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),
-            Complaint.kelurahan.kecamatan.name.as_alias("kecamatan_name"),
+            Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
             # Not "reporter_name": that column holds what an operator noted for a phone caller.
             Complaint.citizen.name.as_alias("citizen_name"),
             Complaint.citizen.phone.as_alias("citizen_phone"),

@@ -161,7 +161,7 @@ async def notify_ticket_events(
         ]
         if not concerned:
             continue
-        subscriptions = await _staff_subscriptions(
+        staff_devices = await _staff_subscriptions(
             audience, opd_ids={t["opd"] for t in concerned}, actor_staff=actor_staff
         )
         for ticket in concerned:
@@ -175,7 +175,7 @@ async def notify_ticket_events(
                     staff=s["staff"],
                     complaint=ticket["id"],
                 )
-                for s in subscriptions
+                for s in staff_devices
                 if audience != OPD or s["opd"] == ticket["opd"]
             ]
 

@@ -73,6 +73,7 @@ def opd_row(row: OpdFigures, name: str | None = None) -> list[Value]:
 
 def sections(report: Report) -> list[Section]:
     calls_total = sum(report.calls.values())
+    calls: list[list[Value]] = [[call_kind_label(kind), n] for kind, n in report.calls.items()]
     return [
         Section(
             "opd",
@@ -101,8 +102,7 @@ def sections(report: Report) -> list[Section]:
             "calls",
             _("Call Center 112"),
             [_("Jenis panggilan"), _("Jumlah")],
-            [[call_kind_label(kind), n] for kind, n in report.calls.items()]
-            + [[_("Total"), calls_total]],
+            [*calls, [_("Total"), calls_total]],
         ),
         Section(
             "trend",
@@ -160,8 +160,8 @@ def to_xlsx(report: Report, *, city_name: str, tz: ZoneInfo) -> bytes:
         sheet.append(section.header)
         for cell in sheet[1]:
             cell.font = bold
-        for row in section.rows:
-            sheet.append(["—" if v is None else v for v in row])
+        for values in section.rows:
+            sheet.append(["—" if v is None else v for v in values])
         for index, title in enumerate(section.header):
             letter = sheet.cell(row=1, column=index + 1).column_letter
             sheet.column_dimensions[letter].width = max(10, min(40, len(title) + 2))

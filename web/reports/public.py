@@ -309,12 +309,12 @@ class PublicCache:
     async def get(
         self, key: str, make: Callable[[], Awaitable[tuple[PublicFigures, str]]]
     ) -> PublicFigures:
-        if self._usable(key):
+        if self.value is not None and self._usable(key):
             return self.value
         if self._lock.locked() and self.value is not None:
             return self.value  # someone is recomputing: the previous copy is a moment old
         async with self._lock:
-            if not self._usable(key):
+            if self.value is None or not self._usable(key):
                 self.value, self.key = await make()
                 self._made_at = self._clock()
             return self.value
