@@ -147,7 +147,7 @@ class Complaint(Table):
     location_accuracy_m = DoublePrecision(null=True, default=None)
     address = Varchar(length=255, default="")
     kelurahan = ForeignKey(references=Kelurahan, null=True, default=None, index=True)
-    privacy = Varchar(length=8)
+    privacy = Varchar(length=12)  # public | anonymous | confidential
     status = Varchar(length=16, index=True)
     channel = Varchar(length=16)
     opd = ForeignKey(references=Opd, null=True, default=None, index=True)
@@ -155,7 +155,7 @@ class Complaint(Table):
     # When the ticket enters the last 20 % of its SLA window, stored so lists can filter on it.
     sla_warn_at = Timestamptz(null=True, default=None)
     sla_due_at = Timestamptz(null=True, default=None, index=True)
-    duplicate_of: ForeignKey = ForeignKey(references="self", null=True, default=None)
+    duplicate_of: ForeignKey[Complaint] = ForeignKey(references="self", null=True, default=None)
     first_response_at = Timestamptz(null=True, default=None)
     # Set by the SLA job when it escalated this ticket; cleared when the SLA clock restarts.
     sla_near_marked_at = Timestamptz(null=True, default=None)

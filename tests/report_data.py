@@ -103,7 +103,7 @@ async def make_dataset(
             Complaint(
                 number=f"{prefix}-2026-{seed:02d}{i:05d}",
                 client_key=uuid.UUID(int=rng.getrandbits(128)),
-                classification="pengaduan",
+                classification="complaint",
                 category=category["id"],
                 title=f"Laporan uji {prefix} {i}",
                 description=f"Deskripsi pribadi {prefix} {i}",

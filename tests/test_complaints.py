@@ -31,13 +31,13 @@ CENTRE = {"latitude": "-6.0021", "longitude": "106.0443", "accuracy": "12"}
 def complaint_form(**overrides) -> dict:
     form = {
         "client_key": str(uuid.uuid4()),
-        "classification": "pengaduan",
+        "classification": "complaint",
         "category": "jalan-rusak",
         "title": "Jalan berlubang dekat sekolah",
         "description": "Lubang besar di tengah jalan, sudah dua minggu, berbahaya untuk motor.",
         "address": "Jl. Ahmad Yani depan SD",
         "kelurahan": "",
-        "privacy": "publik",
+        "privacy": "public",
         **CENTRE,
     }
     form.update(overrides)

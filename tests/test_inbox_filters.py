@@ -19,7 +19,7 @@ from tests.staff_helpers import make_staff, staff_sign_in
 from web.inbox.queries import PAGE_SIZE
 
 STATUSES = ("received", "verified", "dispatched", "in_progress", "resolved", "closed")
-CHANNELS = ("pwa", "telepon", "lapor")
+CHANNELS = ("pwa", "phone", "lapor")
 WORDS = ("lubang", "lampu", "banjir", "sampah", "parkir")
 NOW = datetime.now(UTC)
 
@@ -56,12 +56,12 @@ async def _make_tickets(n: int) -> list[dict]:
             Complaint(
                 number=ticket["number"],
                 client_key=uuid.uuid4(),
-                classification="pengaduan",
+                classification="complaint",
                 category=category["id"],
                 title=f"Laporan {word} nomor {i}",
                 description=f"Ada masalah {word} di sini",
                 kelurahan=place["id"],
-                privacy="publik",
+                privacy="public",
                 status=status,
                 channel=ticket["channel"],
                 opd=ticket["opd"],
@@ -117,14 +117,14 @@ def test_every_filter_returns_exactly_its_tickets_across_pages(inbox):
 
     checks = {
         "status=dispatched": lambda t: t["status"] == "dispatched",
-        "category=" + tickets[1]["category"]: lambda t: t["category"] == tickets[1]["category"],
-        "channel=lapor": lambda t: t["channel"] == "lapor",
+        "kategori=" + tickets[1]["category"]: lambda t: t["category"] == tickets[1]["category"],
+        "kanal=lapor": lambda t: t["channel"] == "lapor",
         f"opd={tickets[3]['opd']}": lambda t: t["opd"] == tickets[3]["opd"],
         "sla=overdue": lambda t: _sla_state(t) == "overdue",
         "sla=on_time": lambda t: _sla_state(t) == "on_time",
         "sla=near_breach": lambda t: _sla_state(t) == "near_breach",
         "q=banjir": lambda t: t["word"] == "banjir",
-        f"status=received&category={tickets[0]['category']}": lambda t: (
+        f"status=received&kategori={tickets[0]['category']}": lambda t: (
             t["status"] == "received" and t["category"] == tickets[0]["category"]
         ),
     }
@@ -143,14 +143,14 @@ def test_every_filter_returns_exactly_its_tickets_across_pages(inbox):
         rows = page.select("tr.ticket-row")
         assert rows, state
         assert all(row.select_one(f".sla-{state}") for row in rows), state
-    assert _all_pages(operator, "/operator?category=tidak-ada") == []
+    assert _all_pages(operator, "/operator?kategori=tidak-ada") == []
     assert _all_pages(operator, "/operator?q=kebakaran") == []
 
 
 def test_oldest_first_and_sla_order_walk_every_page(inbox):
     operator, tickets, _ = inbox
     oldest_first = sorted(t["number"] for t in tickets)
-    assert _all_pages(operator, "/operator?urut=terlama") == oldest_first
+    assert _all_pages(operator, "/operator?urut=oldest") == oldest_first
 
     by_due = sorted(
         (t for t in tickets if t["due"] is not None), key=lambda t: (t["due"], t["number"])

@@ -23,7 +23,7 @@ def test_operator_files_a_phone_complaint_for_a_registered_citizen(make_client):
     operator = signed_in_operator(make_client)
     form = complaint_form(
         title="Lampu PJU mati di gang",
-        channel="telepon",
+        channel="phone",
         reporter_name="Ibu Sari",
         reporter_contact="0812 5555 6666",
     )
@@ -31,14 +31,14 @@ def test_operator_files_a_phone_complaint_for_a_registered_citizen(make_client):
     assert response.status_code == 200
     number = response.url.path.rsplit("/", 1)[1]
     ticket = db(operator, lambda: Complaint.select().first())
-    assert ticket["channel"] == "telepon" and ticket["reporter_name"] == "Ibu Sari"
+    assert ticket["channel"] == "phone" and ticket["reporter_name"] == "Ibu Sari"
     assert ticket["reporter_contact"] == "+6281255556666"
     assert ticket["filed_by_staff"] is not None
     event = db(operator, lambda: TimelineEvent.select().first())
     assert event["actor_kind"] == "staff"
     # The reporter has an account with that number: the ticket shows up there too.
     assert number in citizen.get("/laporan").text
-    assert "telepon" in operator.get("/operator?channel=telepon").text
+    assert "phone" in operator.get("/operator?kanal=phone").text
 
 
 def test_intake_keeps_input_on_errors_and_needs_a_channel(make_client):
@@ -113,9 +113,9 @@ def test_operators_see_a_phone_callers_name_and_number_opd_staff_only_when_publi
     make_staff(opd, "opd_staff", opd_slug="pupr")
     staff_sign_in(opd, "opd_staff-pupr")
     numbers = {}
-    for privacy in ("anonim", "rahasia", "publik"):
+    for privacy in ("anonymous", "confidential", "public"):
         form = complaint_form(
-            channel="telepon",
+            channel="phone",
             privacy=privacy,
             reporter_name=f"Pak Darto {privacy}",
             reporter_contact="(0254) 391-234",  # a landline: kept as typed
@@ -139,4 +139,4 @@ def test_operators_see_a_phone_callers_name_and_number_opd_staff_only_when_publi
         page = opd.get(f"/opd/tiket/{number}")
         assert page.status_code == 200
         assert "391-234" not in page.text
-        assert ("Pak Darto" in page.text) is (privacy == "publik"), privacy
+        assert ("Pak Darto" in page.text) is (privacy == "public"), privacy

@@ -220,11 +220,11 @@ async def _dispatched(title: str, *, started: datetime, due: datetime, opd_id: i
         Complaint(
             number=f"CLG-2026-{uuid.uuid4().int % 1_000_000:06d}",
             client_key=uuid.uuid4(),
-            classification="pengaduan",
+            classification="complaint",
             category=category["id"],
             title=title,
             description="Lampu jalan mati",
-            privacy="publik",
+            privacy="public",
             status="dispatched",
             channel="pwa",
             opd=opd_id,

@@ -232,13 +232,13 @@ def test_a_session_and_a_photo_work_on_either_web_process(cluster):
         assert account["signed_in"] is True
         form = {
             "client_key": str(uuid.uuid4()),
-            "classification": "pengaduan",
+            "classification": "complaint",
             "category": "jalan-rusak",
             "title": "Jalan berlubang dekat pasar",
             "description": "Lubang besar di tengah jalan, sudah dua minggu, berbahaya.",
             "address": "Jl. Ahmad Yani",
             "kelurahan": "",
-            "privacy": "publik",
+            "privacy": "public",
             "latitude": "-6.0021",
             "longitude": "106.0443",
             "accuracy": "12",
@@ -283,7 +283,7 @@ def test_both_web_processes_show_a_change_within_two_refresh_intervals(cluster):
     async def verified_in_sql() -> int:
         rows = await Complaint.raw(
             "SELECT count(*) AS n FROM complaint WHERE status = 'verified' "
-            "AND privacy IN ('publik', 'anonim') AND created_at >= {}",
+            "AND privacy IN ('public', 'anonymous') AND created_at >= {}",
             datetime.now(UTC) - timedelta(days=365),
         )
         return rows[0]["n"]
@@ -303,7 +303,7 @@ def test_both_web_processes_show_a_change_within_two_refresh_intervals(cluster):
     number = run_async(
         lambda: (
             Complaint.select(Complaint.number)
-            .where((Complaint.status == "received") & (Complaint.privacy == "publik"))
+            .where((Complaint.status == "received") & (Complaint.privacy == "public"))
             .first()
         )
     )["number"]

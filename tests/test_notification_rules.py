@@ -38,7 +38,7 @@ def test_the_citizen_hears_every_public_step_and_no_internal_one():
         told = audiences(str(action), channel="pwa")
         assert (CITIZEN in told) == rule.public, action
     assert audiences("add_note", channel="pwa") == frozenset()
-    assert CITIZEN in audiences("created", channel="telepon")  # filed for them by an operator
+    assert CITIZEN in audiences("created", channel="phone")  # filed for them by an operator
     assert CITIZEN in audiences("sla_overdue", channel="pwa")  # public: no waiting without news
     assert CITIZEN not in audiences("sla_near_breach", channel="pwa")  # internal warning
 
@@ -48,8 +48,8 @@ def test_the_citizen_hears_every_public_step_and_no_internal_one():
     [
         ("created", "pwa", {OPERATORS}),
         ("created", "lapor", {OPERATORS}),
-        ("created", "telepon", set()),  # typed in by an operator at the desk
-        ("created", "datang", set()),
+        ("created", "phone", set()),  # typed in by an operator at the desk
+        ("created", "walk_in", set()),
         ("dispatch", "pwa", {OPD}),
         ("return_to_operator", "pwa", {OPERATORS}),
         ("reopen", "pwa", {OPERATORS}),

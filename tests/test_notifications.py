@@ -178,12 +178,12 @@ def test_an_operator_is_not_told_about_the_lapor_ticket_they_typed_in(world, mak
     form = complaint_form(channel="lapor", reporter_name="Pelapor SP4N", reporter_contact="")
     assert post_form(operator, "/operator/baru", form).status_code == 200
     assert told(world, "created") == {"operator2"}
-    phone = complaint_form(channel="telepon", reporter_name="Ibu Sari", reporter_contact="")
+    phone = complaint_form(channel="phone", reporter_name="Ibu Sari", reporter_contact="")
     assert post_form(operator, "/operator/baru", phone).status_code == 200
     assert len(db(world.client, lambda: Notification.select())) == 1  # desk tickets: nobody
 
 
-@pytest.mark.parametrize("privacy", ["anonim", "rahasia"])
+@pytest.mark.parametrize("privacy", ["anonymous", "confidential"])
 def test_no_payload_names_the_reporter(world, settings, privacy):
     number = file_ticket(world.client, privacy=privacy, title="Pungli di kantor kelurahan")
     operator = staff_actor(world, "operator")
@@ -203,7 +203,7 @@ def test_no_payload_names_the_reporter(world, settings, privacy):
     assert number in text
     # Anonymous tickets are public, their titles too; a confidential one's title stays off the
     # lock screen.
-    assert ("Pungli di kantor kelurahan" in text) == (privacy == "anonim")
+    assert ("Pungli di kantor kelurahan" in text) == (privacy == "anonymous")
     for personal in (
         citizen["name"],
         "Rahmat",

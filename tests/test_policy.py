@@ -94,7 +94,7 @@ def test_who_may_see_a_ticket():
 
 def test_opd_staff_see_a_reporters_name_only_on_public_tickets():
     ticket = {
-        "privacy": "publik",
+        "privacy": "public",
         "reporter_name": "",
         "citizen_name": "Siti",
         "reporter_contact": "",
@@ -102,7 +102,7 @@ def test_opd_staff_see_a_reporters_name_only_on_public_tickets():
     }
     assert reporter_of(ticket, "opd_staff") == {"name": "Siti", "contact": ""}
     assert reporter_of(ticket, "operator") == {"name": "Siti", "contact": "+6281211112222"}
-    for privacy in ("anonim", "rahasia"):
+    for privacy in ("anonymous", "confidential"):
         hidden = {**ticket, "privacy": privacy}
         assert reporter_of(hidden, "opd_staff") is None
         assert reporter_of(hidden, "supervisor") == {"name": "Siti", "contact": "+6281211112222"}

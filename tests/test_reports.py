@@ -121,7 +121,7 @@ async def expected_city(period) -> dict:
         ),
     }
     channels = {}
-    for channel in ("pwa", "telepon", "datang", "lapor", "112"):
+    for channel in ("pwa", "phone", "walk_in", "lapor", "call_112"):
         channels[channel] = await scalar(
             f"SELECT count(*) FROM complaint WHERE {created} AND channel = {{}}", *args, channel
         )
@@ -588,7 +588,7 @@ def test_shift_report_counts_what_each_operator_did(make_client):
     pupr = db(first, lambda: Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
 
     numbers = []
-    for client, channel in ((first, "telepon"), (first, "datang"), (second, "lapor")):
+    for client, channel in ((first, "phone"), (first, "walk_in"), (second, "lapor")):
         filed = post_form(
             client, "/operator/baru", complaint_form(channel=channel, reporter_name="Bu Ani")
         )
@@ -660,7 +660,7 @@ def test_shift_report_counts_what_each_operator_did(make_client):
     }
     assert calls == sql["calls"] == {"normal": 1, "informative": 1, "prank": 2}
     channels = {dd["data-channel"]: int(dd.get_text()) for dd in page.select("dd[data-channel]")}
-    assert channels["telepon"] == channels["datang"] == channels["lapor"] == 1
+    assert channels["phone"] == channels["walk_in"] == channels["lapor"] == 1
 
     per_operator = {
         tr["data-staff-id"]: {

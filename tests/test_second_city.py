@@ -34,9 +34,9 @@ with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
     assert kelurahan, "Serang kelurahan in the form"
     category = re.findall(r'<option value="([a-z-]+)"', form)[0]
     filed = post_form(client, "/lapor", {
-        "client_key": str(uuid.uuid4()), "classification": "pengaduan", "category": category,
+        "client_key": str(uuid.uuid4()), "classification": "complaint", "category": category,
         "title": "Jalan rusak di Serang", "description": "Lubang besar di jalan utama sejak minggu lalu.",
-        "kelurahan": kelurahan[0], "privacy": "publik",
+        "kelurahan": kelurahan[0], "privacy": "public",
     })
     assert re.fullmatch(r"/laporan/SRG-\d{4}-000001", filed.url.path), filed.url
 print("SECOND CITY OK")

@@ -86,7 +86,7 @@ def test_a_112_note_over_the_maximum_is_refused_not_cut(make_client):
 def test_intake_caller_fields_over_the_maximum_are_refused_not_cut(make_client):
     client = operator(make_client)
     form = complaint_form(
-        channel="telepon", reporter_name="Ibu " + "Sari" * 40, reporter_contact="0812 5555 6666"
+        channel="phone", reporter_name="Ibu " + "Sari" * 40, reporter_contact="0812 5555 6666"
     )
     response = post_form(client, "/operator/baru", form)
     assert response.status_code == 400

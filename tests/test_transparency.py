@@ -1,4 +1,4 @@
-"""The public transparency page: no sign-in, no personal data, no rahasia tickets, rounded
+"""The public transparency page: no sign-in, no personal data, no confidential tickets, rounded
 locations, figures equal to SQL, and a cache that a ticket change invalidates."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from web.reports.public import CACHE_SECONDS, MAP_LIMIT, PAGE_SIZE
 from web.workflow.service import Actor, act
 
 LISTED = "('verified', 'dispatched', 'in_progress', 'resolved', 'closed')"
-PUBLIC = "('publik', 'anonim')"
+PUBLIC = "('public', 'anonymous')"
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_public_page_lists_exactly_the_public_tickets_and_nothing_personal(clien
     hidden = db(
         client,
         lambda: rows(
-            f"SELECT number, title FROM complaint WHERE privacy = 'rahasia' OR status NOT IN {LISTED}"
+            f"SELECT number, title FROM complaint WHERE privacy = 'confidential' OR status NOT IN {LISTED}"
         ),
     )
     text = " ".join(page.get_text(" ") for page in pages)
@@ -103,7 +103,7 @@ def test_map_points_are_rounded_to_about_100_m(client, public_data):
 
 
 @pytest.mark.clock
-def test_public_figures_match_sql_and_exclude_rahasia(client, public_data):
+def test_public_figures_match_sql_and_exclude_confidential(client, public_data):
     page = soup(client.get("/transparansi"))
     since = public_data - timedelta(days=365)
     window = f"created_at >= {{}} AND privacy IN {PUBLIC}"
@@ -118,7 +118,7 @@ def test_public_figures_match_sql_and_exclude_rahasia(client, public_data):
     total = sum(r["n"] for r in by_status)
     assert page.select_one("#public-totals dd[data-figure=total]").get_text() == str(total)
     everything = db(client, lambda: Complaint.count())
-    assert total < everything  # rahasia tickets exist and are not counted
+    assert total < everything  # confidential tickets exist and are not counted
 
     by_category = db(
         client,
@@ -189,7 +189,7 @@ def test_cache_is_used_until_a_ticket_changes(client, public_data):
             Complaint.select(Complaint.number)
             .where(
                 (Complaint.status == "received")
-                & (Complaint.privacy == "publik")
+                & (Complaint.privacy == "public")
                 & Complaint.latitude.is_not_null()
             )
             .first()
@@ -304,7 +304,7 @@ def test_the_worker_keeps_the_figures_so_requests_never_aggregate(client, public
         client,
         lambda: (
             Complaint.select(Complaint.number)
-            .where((Complaint.status == "received") & (Complaint.privacy == "publik"))
+            .where((Complaint.status == "received") & (Complaint.privacy == "public"))
             .first()
         ),
     )["number"]
@@ -361,7 +361,7 @@ def test_two_web_processes_agree_on_the_figures_within_the_refresh_interval(data
         number = run_async(
             lambda: (
                 Complaint.select(Complaint.number)
-                .where((Complaint.status == "received") & (Complaint.privacy == "publik"))
+                .where((Complaint.status == "received") & (Complaint.privacy == "public"))
                 .first()
             )
         )["number"]

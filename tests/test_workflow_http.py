@@ -41,7 +41,7 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
     filed = post_form(
         citizen,
         "/lapor",
-        complaint_form(title="Jalan retak di Jl. Sudirman", privacy="anonim"),
+        complaint_form(title="Jalan retak di Jl. Sudirman", privacy="anonymous"),
         files=photo_files(png_bytes()),
     )
     number = filed.url.path.rsplit("/", 1)[1]
@@ -96,7 +96,7 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
     queue = opd.get("/opd")
     assert number in queue.text and "Tepat waktu" in queue.text
     opd_page = opd.get(f"/opd/tiket/{number}")
-    assert "Rahmat Hidayat" not in opd_page.text  # anonim: hidden from the OPD
+    assert "Rahmat Hidayat" not in opd_page.text  # anonymous: hidden from the OPD
     assert "Disembunyikan" in opd_page.text
     assert opd_act(opd, number, "start").status_code == 200
     assert (

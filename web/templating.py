@@ -102,6 +102,8 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             classification_hint=vocabulary.classification_hint,
             privacy_label=vocabulary.privacy_label,
             privacy_hint=vocabulary.privacy_hint,
+            channel_label=vocabulary.channel_label,
+            old_codes_of=vocabulary.old_codes_of,
             sla_label=sla_label,
             reject_reason_label=reject_reason_label,
             can=can,  # templates ask the policy, never name roles

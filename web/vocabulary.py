@@ -4,53 +4,81 @@ Below every area that shows or tells them (complaints, workflow, notifications, 
 templates), so that it imports nothing but i18n. Statuses and their labels live with the lifecycle,
 in ``web.workflow.status``.
 
-Codes are stored; labels are what users read (Bahasa Indonesia source text, translated by gettext).
+Codes are stored and sent in forms and URLs, always English snake_case; labels are what users read
+(Bahasa Indonesia source text, translated by gettext). See README "Naming".
 """
 
 from __future__ import annotations
 
 from web.i18n import _, per_locale
 
-CLASSIFICATIONS = ("pengaduan", "aspirasi", "informasi")
-PRIVACY_LEVELS = ("publik", "anonim", "rahasia")
-CHANNELS = ("pwa", "telepon", "datang", "lapor", "112")
+CLASSIFICATIONS = ("complaint", "aspiration", "information")
+PRIVACY_LEVELS = ("public", "anonymous", "confidential")
+PUBLIC = "public"
+CONFIDENTIAL = "confidential"
+CHANNELS = ("pwa", "phone", "walk_in", "lapor", "call_112")
+
+# The Indonesian codes used before the naming rule (migration 2026-11-30T02:00). Phones still hold
+# outbox items queued with them, which never expire, and open forms or cached pages send them, so
+# forms accept them as the new code. Keep until no phone can hold an item from before that release.
+OLD_CODES = {
+    "pengaduan": "complaint",
+    "aspirasi": "aspiration",
+    "informasi": "information",
+    "publik": "public",
+    "anonim": "anonymous",
+    "rahasia": "confidential",
+    "telepon": "phone",
+    "datang": "walk_in",
+    "112": "call_112",
+}
+
+
+def current_code(value: str) -> str:
+    """``value`` with a pre-rename code replaced by its current one (anything else unchanged)."""
+    return OLD_CODES.get(value, value)
+
+
+def old_codes_of(code: str) -> tuple[str, ...]:
+    """The pre-rename codes that mean ``code`` (for a form restoring an old queued item)."""
+    return tuple(old for old, new in OLD_CODES.items() if new == code)
 
 
 @per_locale
 def classification_label(code: str) -> str:
     return {
-        "pengaduan": _("Pengaduan"),
-        "aspirasi": _("Aspirasi"),
-        "informasi": _("Permintaan informasi"),
+        "complaint": _("Pengaduan"),
+        "aspiration": _("Aspirasi"),
+        "information": _("Permintaan informasi"),
     }.get(code, code)
 
 
 @per_locale
 def classification_hint(code: str) -> str:
     return {
-        "pengaduan": _("Ada masalah yang perlu ditangani, misalnya jalan berlubang."),
-        "aspirasi": _("Saran atau usulan untuk kota."),
-        "informasi": _("Pertanyaan tentang layanan atau data kota."),
+        "complaint": _("Ada masalah yang perlu ditangani, misalnya jalan berlubang."),
+        "aspiration": _("Saran atau usulan untuk kota."),
+        "information": _("Pertanyaan tentang layanan atau data kota."),
     }.get(code, "")
 
 
 @per_locale
 def privacy_label(code: str) -> str:
     return {
-        "publik": _("Publik"),
-        "anonim": _("Anonim"),
-        "rahasia": _("Rahasia"),
+        "public": _("Publik"),
+        "anonymous": _("Anonim"),
+        "confidential": _("Rahasia"),
     }.get(code, code)
 
 
 @per_locale
 def privacy_hint(code: str) -> str:
     return {
-        "publik": _("Laporan dapat dilihat publik; nama Anda hanya dilihat petugas."),
-        "anonim": _(
+        "public": _("Laporan dapat dilihat publik; nama Anda hanya dilihat petugas."),
+        "anonymous": _(
             "Laporan dapat dilihat publik, tetapi identitas Anda disembunyikan dari OPD dan publik."
         ),
-        "rahasia": _("Laporan tidak ditampilkan ke publik."),
+        "confidential": _("Laporan tidak ditampilkan ke publik."),
     }.get(code, "")
 
 
@@ -58,10 +86,10 @@ def privacy_hint(code: str) -> str:
 def channel_label(code: str) -> str:
     return {
         "pwa": _("Aplikasi"),
-        "telepon": _("Telepon"),
-        "datang": _("Datang langsung"),
+        "phone": _("Telepon"),
+        "walk_in": _("Datang langsung"),
         "lapor": _("SP4N-LAPOR!"),
-        "112": _("Call Center 112"),
+        "call_112": _("Call Center 112"),
     }.get(code, code)
 
 

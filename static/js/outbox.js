@@ -62,7 +62,9 @@
         Object.keys(item.fields).forEach(function (name) {
           var fields = form.querySelectorAll("[name='" + name + "']");
           fields.forEach(function (field) {
-            if (field.type === "radio") field.checked = field.value === item.fields[name];
+            // An item queued before the codes were renamed holds an old code (data-old-codes).
+            if (field.type === "radio") field.checked = field.value === item.fields[name] ||
+              (field.dataset.oldCodes || "").split(" ").indexOf(item.fields[name]) >= 0;
             else if (field.type !== "file" && field.name !== "_csrf_token") field.value = item.fields[name];
           });
         });

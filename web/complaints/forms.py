@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from db.city_data import City
 from web.forms import MAX_LENGTH, FormErrors, text_errors
 from web.i18n import _
-from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC, current_code
 
 TITLE_MIN, TITLE_MAX = 5, MAX_LENGTH["title"]
 DESCRIPTION_MIN, DESCRIPTION_MAX = 15, MAX_LENGTH["description"]
@@ -67,7 +67,8 @@ def parse_complaint_form(values: dict[str, str], city: City) -> ComplaintDraft:
         client_key = None
         errors["__all__"] = _("Formulir tidak lengkap. Muat ulang halaman lalu kirim lagi.")
 
-    classification = get("classification")
+    # current_code: an outbox item queued before the codes were renamed still files as meant.
+    classification = current_code(get("classification"))
     if classification not in CLASSIFICATIONS:
         errors["classification"] = _("Pilih jenis laporan.")
     category = get("category")
@@ -139,7 +140,7 @@ def parse_complaint_form(values: dict[str, str], city: City) -> ComplaintDraft:
             else:
                 kelurahan_code = nearest.code
 
-    privacy = get("privacy") or "publik"
+    privacy = current_code(get("privacy")) or PUBLIC
     if privacy not in PRIVACY_LEVELS:
         errors["privacy"] = _("Pilih tingkat kerahasiaan laporan.")
 

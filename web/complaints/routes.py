@@ -23,7 +23,7 @@ from web.i18n import _
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.uploads import process_uploads
-from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
 
@@ -75,7 +75,8 @@ async def new_complaint() -> Template:
     # sending needs a sign-in. The key is minted with the form: resending the same form (double
     # tap, refresh) files one ticket. With JavaScript, each new report gets a fresh key in the page.
     return await _form_page(
-        {"client_key": str(uuid.uuid4()), "classification": "pengaduan", "privacy": "publik"}, {}
+        {"client_key": str(uuid.uuid4()), "classification": CLASSIFICATIONS[0], "privacy": PUBLIC},
+        {},
     )
 
 

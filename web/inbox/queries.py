@@ -16,14 +16,19 @@ from piccolo.engine.postgres import PostgresEngine
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
 from web.http import BadDate, cursor_moment, parse_day, row_id
+from web.vocabulary import CHANNELS, CLASSIFICATIONS, current_code
 from web.workflow.sla import SlaState, sla_condition
 from web.workflow.status import UNRESOLVED
 
 PAGE_SIZE = 25
 TICKET_NUMBER = re.compile(r"[A-Za-z]{2,5}-\d{4}-\d{6,7}")
 DUPLICATE_RADIUS_M = 250
-SORTS = ("terbaru", "terlama", "sla")
+SORTS = ("newest", "oldest", "sla")
 _SLA_FILTERS = (SlaState.ON_TIME, SlaState.NEAR_BREACH, SlaState.OVERDUE)
+# Bookmarks from before the naming rule (README "Naming") still filter: their query names and
+# sort codes are read as the current ones (their code values: vocabulary.current_code).
+OLD_PARAMS = {"classification": "klasifikasi", "category": "kategori", "channel": "kanal"}
+OLD_SORTS = {"terbaru": "newest", "terlama": "oldest"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class InboxFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
-    sort: str = "terbaru"
+    sort: str = "newest"
     after: str = ""  # keyset cursor from the previous page
     # Field -> message for a filter that was ignored, and what was typed there (shown again).
     errors: dict[str, str] = field(default_factory=dict, compare=False)
@@ -47,11 +52,11 @@ class InboxFilters:
     def as_query(self, **overrides) -> dict[str, str]:
         values = {
             "status": self.status,
-            "classification": self.classification,
-            "category": self.category,
+            "klasifikasi": self.classification,
+            "kategori": self.category,
             "opd": str(self.opd or ""),
             "kecamatan": self.kecamatan,
-            "channel": self.channel,
+            "kanal": self.channel,
             "sla": self.sla,
             "dari": self.date_from.isoformat() if self.date_from else "",
             "sampai": self.date_to.isoformat() if self.date_to else "",
@@ -67,8 +72,10 @@ def parse_filters(params: dict[str, str]) -> InboxFilters:
 
     A bad date is ignored too, with a message for its field (the list still answers).
     """
+    params = {**{OLD_PARAMS[k]: v for k, v in params.items() if k in OLD_PARAMS}, **params}
     opd = params.get("opd", "")
-    sort = params.get("urut", "terbaru")
+    sort = params.get("urut", "newest")
+    sort = OLD_SORTS.get(sort, sort)
     days: dict[str, date | None] = {}
     errors: dict[str, str] = {}
     for name in ("dari", "sampai"):
@@ -79,16 +86,16 @@ def parse_filters(params: dict[str, str]) -> InboxFilters:
             days[name], errors[name] = None, exc.message
     return InboxFilters(
         status=params.get("status", ""),
-        classification=params.get("classification", ""),
-        category=params.get("category", ""),
+        classification=current_code(params.get("klasifikasi", "")),
+        category=params.get("kategori", ""),
         opd=row_id(opd),
         kecamatan=params.get("kecamatan", ""),
-        channel=params.get("channel", ""),
+        channel=current_code(params.get("kanal", "")),
         sla=params.get("sla", "") if params.get("sla") in _SLA_FILTERS else "",
         date_from=days["dari"],
         date_to=days["sampai"],
         q=" ".join(params.get("q", "").split())[:100],
-        sort=sort if sort in SORTS else "terbaru",
+        sort=sort if sort in SORTS else "newest",
         after=params.get("setelah", ""),
         errors=errors,
         typed={name: params.get(name, "")[:100] for name in errors},
@@ -187,7 +194,7 @@ def _keyset(query, filters: InboxFilters):
                     | ((Complaint.sla_due_at == due) & (Complaint.id > last_id))
                 )
         return query.order_by(Complaint.sla_due_at).order_by(Complaint.id)
-    ascending = filters.sort == "terlama"
+    ascending = filters.sort == "oldest"
     if (after := row_id(cursor)) is not None:
         query = query.where(Complaint.id > after if ascending else Complaint.id < after)
     return query.order_by(Complaint.id, ascending=ascending)
@@ -218,7 +225,7 @@ async def list_tickets(
         return _keyset(query, filters).limit(page_size + 1)
 
     keys = None
-    if _searches_text(filters) and filters.sort == "terbaru":
+    if _searches_text(filters) and filters.sort == "newest":
         # Newest first, by words: look among the newest tickets first. For a word in one ticket
         # of a thousand, PostgreSQL otherwise reads ~20,000 tickets (or ~1,000 scattered pages)
         # to fill one page; the id window lets it combine the word index with the BRIN index on
@@ -304,7 +311,11 @@ async def reference() -> Reference:
 
 
 async def filter_choices() -> dict:
-    return (await reference()).choices
+    return {
+        **(await reference()).choices,
+        "classifications": CLASSIFICATIONS,
+        "channels": CHANNELS,
+    }
 
 
 async def ticket_detail(number: str) -> dict | None:

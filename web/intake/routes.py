@@ -19,9 +19,9 @@ from web.intake import service
 from web.messaging.phone import PhoneError, normalize_phone
 from web.staff.access import current_staff, staff_router
 from web.staff.policy import OPERATORS, READERS
-from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, channel_label
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC, channel_label, current_code
 
-INTAKE_CHANNELS = ("telepon", "datang", "lapor")
+INTAKE_CHANNELS = ("phone", "walk_in", "lapor")
 
 
 async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:
@@ -47,9 +47,9 @@ async def intake_form(request: Request) -> Template:
         request,
         {
             "client_key": str(uuid.uuid4()),
-            "classification": "pengaduan",
-            "privacy": "publik",
-            "channel": "telepon",
+            "classification": CLASSIFICATIONS[0],
+            "privacy": PUBLIC,
+            "channel": INTAKE_CHANNELS[0],
         },
         {},
     )
@@ -65,6 +65,7 @@ async def intake_create(request: Request) -> Template | Redirect:
     }
     try:
         errors = text_errors(values)
+        values["channel"] = current_code(values["channel"])  # a form opened before the rename
         if values["channel"] not in INTAKE_CHANNELS:
             errors["channel"] = _("Pilih kanal laporan.")
         citizen_id = None

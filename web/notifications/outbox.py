@@ -27,10 +27,11 @@ from web.notifications.rules import (
     ticket_message,
 )
 from web.staff.policy import Role
+from web.vocabulary import CONFIDENTIAL
 
 STAFF_ROLE = {OPD: Role.OPD_STAFF, OPERATORS: Role.OPERATOR, SUPERVISORS: Role.SUPERVISOR}
 
-# Shown instead of the title of a "rahasia" ticket (kept in Indonesian, as all payloads).
+# Shown instead of the title of a confidential ticket (kept in Indonesian, as all payloads).
 CONFIDENTIAL_TITLE = "Laporan rahasia"
 
 
@@ -122,7 +123,7 @@ async def notify_ticket_events(
 
     def facts(ticket: dict) -> TicketFacts:
         # A confidential ticket's title can say more than its reporter wants a lock screen to show.
-        title = ticket["title"] if ticket["privacy"] != "rahasia" else CONFIDENTIAL_TITLE
+        title = ticket["title"] if ticket["privacy"] != CONFIDENTIAL else CONFIDENTIAL_TITLE
         return TicketFacts(number=ticket["number"], title=title, status=ticket["status"])
 
     rows: list[Notification] = []
@@ -159,7 +160,7 @@ async def notify_ticket_events(
         ]
         if not concerned:
             continue
-        subscriptions = await _staff_subscriptions(
+        staff_devices = await _staff_subscriptions(
             audience, opd_ids={t["opd"] for t in concerned}, actor_staff=actor_staff
         )
         for ticket in concerned:
@@ -173,7 +174,7 @@ async def notify_ticket_events(
                     staff=s["staff"],
                     complaint=ticket["id"],
                 )
-                for s in subscriptions
+                for s in staff_devices
                 if audience != OPD or s["opd"] == ticket["opd"]
             ]
 

@@ -1,6 +1,6 @@
 """The public transparency page (no sign-in): city figures, a list and a map of public tickets.
 
-What is public: tickets whose privacy is publik or anonim (rahasia never appears, not even in a
+What is public: tickets whose privacy is public or anonymous (confidential never appears, not even in a
 count). The figures cover such tickets created in the last 365 days; the list and the map show
 only tickets past verification (verified, dispatched, in progress, resolved, closed) with their
 number, title, category, kelurahan, status and date: never the reporter, the description or
@@ -37,7 +37,7 @@ from web.reports.figures import compliance_percent
 from web.workflow.sla import SlaState, sla_sql
 from web.workflow.status import DONE, Status, sql_in
 
-PUBLIC_PRIVACY = ("publik", "anonim")
+PUBLIC_PRIVACY = ("public", "anonymous")
 # Past verification and not sent back: what the city has accepted to work on.
 LISTED_STATUSES = (
     Status.VERIFIED,

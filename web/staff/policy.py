@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
+from web.vocabulary import PUBLIC
+
 
 class Role(StrEnum):
     """A staff account's role, as stored in ``staff_user.role``."""
@@ -85,7 +87,7 @@ def reporter_of(ticket: Mapping[str, Any], role: str) -> dict[str, str] | None:
     Operators, supervisors and admins get the full number (they call back). OPD staff never see
     the reporter of an anonymous or confidential ticket, and on public ones only the name.
     """
-    if role in OPD_STAFF and ticket["privacy"] != "publik":
+    if role in OPD_STAFF and ticket["privacy"] != PUBLIC:
         return None
     # A caller's details as the operator noted them come first; else the citizen's account.
     name = ticket["reporter_name"] or ticket["citizen_name"] or ""
