@@ -232,3 +232,21 @@ def test_a_missing_photo_is_the_same_404_on_both_routes(make_client, photos):
     # The thumbnail is still there and still served.
     assert citizen.get(f"/laporan/{number}/foto/{photo}/kecil").status_code == 200
     assert operator.get(f"/staf/foto/{photo}/kecil").status_code == 200
+
+
+def test_a_photo_comes_only_with_a_follow_up_or_a_resolution(photos, settings):
+    """An internal note is never shown to the citizen, so a photo sent with one (a hand-made
+    request: the page offers photos only with a follow-up) is refused, and nothing is kept."""
+    officer, number = photos["officer"], photos["number"]
+    count_rows = lambda: db(officer, lambda: ComplaintPhoto.count())  # noqa: E731
+    files_before = sorted(p for p in settings.media_dir.rglob("*") if p.is_file())
+    rows_before = count_rows()
+    answer = post_form(
+        officer,
+        f"/opd/tiket/{number}/aksi",
+        {"action": "add_note", "version": version_of(officer, number), "note": "Catatan dalam."},
+        files=photo_files(jpeg_with_exif_gps(1600, 1200)),
+    )
+    assert "Foto hanya bisa dilampirkan pada tindak lanjut" in answer.text
+    assert count_rows() == rows_before
+    assert sorted(p for p in settings.media_dir.rglob("*") if p.is_file()) == files_before

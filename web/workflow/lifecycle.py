@@ -84,6 +84,7 @@ class Rule:
     clears: tuple[str, ...] = ()  # columns emptied
     responds: bool = False  # the OPD's first response, if it has not responded yet
     effects: Callable[[Inputs], Changes] | None = None  # changes that need the action's inputs
+    takes_photos: bool = False  # proof photos may come with it (only on events the citizen sees)
 
 
 # The SLA clock stops when the ticket leaves the OPD other than by resolving it.
@@ -123,7 +124,15 @@ RULES: dict[Action, Rule] = {
             _OPD,
             responds=True,
         ),
-        Rule(Action.FOLLOW_UP, WITH_OPD, Status.IN_PROGRESS, _OPD, needs_note=True, responds=True),
+        Rule(
+            Action.FOLLOW_UP,
+            WITH_OPD,
+            Status.IN_PROGRESS,
+            _OPD,
+            needs_note=True,
+            responds=True,
+            takes_photos=True,
+        ),
         Rule(
             Action.RESOLVE,
             WITH_OPD,
@@ -132,6 +141,7 @@ RULES: dict[Action, Rule] = {
             needs_note=True,
             responds=True,
             stamps=("resolved_at",),
+            takes_photos=True,
         ),
         Rule(
             Action.RETURN_TO_OPERATOR,
@@ -257,11 +267,13 @@ def decide(
     resolved_at: datetime | None = None,
     now: datetime | None = None,
     reopen_window_days: int = DEFAULT_REOPEN_WINDOW_DAYS,
+    with_photos: bool = False,
 ) -> Decision:
     """Check that ``role`` may apply ``action`` to a ticket in ``status`` with these inputs.
 
     Checks run in a fixed order (action, role, status, inputs) so the message names the first
-    problem. ``resolved_at``/``now`` matter only for reopen; ``ticket_id`` only for duplicates.
+    problem. ``resolved_at``/``now`` matter only for reopen; ``ticket_id`` only for duplicates;
+    ``with_photos``: proof photos come with the action (only actions that take them).
     """
     try:
         action = Action(action)
@@ -278,6 +290,11 @@ def decide(
     note = (note or "").strip()
     if rule.needs_note and not note:
         raise TransitionRefused(_missing_note_message(action))
+    if with_photos and not rule.takes_photos:
+        # A photo on an internal note would be stored where the citizen's photo route reaches it.
+        raise TransitionRefused(
+            _("Foto hanya bisa dilampirkan pada tindak lanjut atau saat menandai selesai.")
+        )
     if action is Action.REJECT:
         if not reason_code:
             raise TransitionRefused(_("Pilih alasan penolakan."))

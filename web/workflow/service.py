@@ -134,6 +134,7 @@ async def act(
         resolved_at=ticket["resolved_at"],
         now=now,
         reopen_window_days=reopen_window_days,
+        with_photos=bool(photos),
     )
     if ticket["version"] != expected_version:
         raise StaleTicket(_stale_message(await _who_changed_last(ticket["id"])))
