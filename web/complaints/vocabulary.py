@@ -11,7 +11,7 @@ CLASSIFICATIONS = ("pengaduan", "aspirasi", "informasi")
 PRIVACY_LEVELS = ("publik", "anonim", "rahasia")
 CHANNELS = ("pwa", "telepon", "datang", "lapor", "112")
 
-# Statuses users see (DOMAIN.md). The workflow issue adds the transitions between them.
+# Statuses users see (docs/glossary.md). The workflow issue adds the transitions between them.
 STATUS_RECEIVED = "received"
 STATUSES = (
     "received",
