@@ -12,11 +12,10 @@ import uuid
 from minio import Minio
 
 from db.tables import Citizen, Complaint, ComplaintPhoto, TicketSequence
+from tests.factories import citizen_sign_in, complaint_form, photo_files, stored_files
 from tests.helpers import DEMO_PHONE_E164, db, form_value, post_form, register, soup, valid_nik
 from tests.images import png_bytes
 from tests.query_counter import count_queries
-from tests.test_complaints import complaint_form, photo_files, stored_files
-from tests.test_session_security import citizen_sign_in
 
 JSON = {"accept": "application/json"}
 OTHER_PHONE = "081299990000"
