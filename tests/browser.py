@@ -210,3 +210,43 @@ def phone(chromium):
     context = new_phone(chromium)
     yield context
     context.close()
+
+
+def create_staff(role, username, opd_slug=None):
+    """A staff account made directly in the database, for a browser to sign in with."""
+    from db.tables import Opd, StaffUser
+    from tests.conftest import run_async
+    from tests.staff_helpers import PASSWORD
+    from web.staff.auth import hash_password
+
+    async def create():
+        opd_id = (
+            (await Opd.select(Opd.id).where(Opd.slug == opd_slug).first())["id"]
+            if opd_slug
+            else None
+        )
+        await StaffUser.insert(
+            StaffUser(
+                username=username,
+                name=username.title(),
+                role=role,
+                opd=opd_id,
+                password_hash=hash_password(PASSWORD),
+            )
+        )
+
+    run_async(create)
+
+
+def staff_page(browser, server, username, viewport):
+    """A new browser context signed in as ``username`` through the staff sign-in form."""
+    from tests.staff_helpers import PASSWORD
+
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(server.url + "/staf/masuk")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return context, page

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import shutil
+import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 
 import pytest
@@ -58,6 +61,7 @@ from db.tables import (  # noqa: E402
     TimelineEvent,
 )
 from tests.browser import chromium, live_server, no_csp_violations, phone  # noqa: E402, F401
+from tests.factories import dispatched_ticket, world  # noqa: E402, F401
 from tests.fake_push import push_service  # noqa: E402, F401
 from tests.fake_whatsapp import fake_whatsapp  # noqa: E402, F401
 from tests.s3_server import minio_storage, s3_relay, s3_server  # noqa: E402, F401
@@ -140,6 +144,7 @@ async def _prepare_database() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def database():
+    DATABASE_USE.install()
     run_async(_prepare_database)
     yield TEST_DB
     shutil.rmtree(_TMP, ignore_errors=True)
@@ -150,10 +155,84 @@ async def _empty_mutable_tables() -> None:
         await table.delete(force=True)
 
 
+class DatabaseUse:
+    """Counts every way this process reaches the test database, so a test that never did can skip
+    the wipe (16 deletes; most of a pure test's time). Counted: each statement through a Piccolo
+    engine (the in-process app included), each raw asyncpg or sqlite3 connection, and each
+    subprocess started. The counter only grows; the wipe runs whenever it moved since the last
+    wipe, whichever test or thread moved it, and while any subprocess started here still runs (a
+    server kept by a module fixture writes from outside, out of the counter's sight)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.at_last_wipe = -1  # the first test always wipes
+        self.processes: weakref.WeakSet[subprocess.Popen] = weakref.WeakSet()
+
+    def seen(self) -> None:
+        self.count += 1
+
+    def install(self) -> None:
+        import sqlite3
+
+        import asyncpg
+        from piccolo.engine.postgres import PostgresEngine
+        from piccolo.engine.sqlite import SQLiteEngine
+
+        for engine_class in (PostgresEngine, SQLiteEngine):
+            for method in ("run_querystring", "run_ddl"):
+                setattr(engine_class, method, self._counting_async(getattr(engine_class, method)))
+        asyncpg.connect = self._counting_async(asyncpg.connect)
+        asyncpg.create_pool = self._counting(asyncpg.create_pool)
+        sqlite3.connect = self._counting(sqlite3.connect)
+        popen_init = subprocess.Popen.__init__
+
+        def started(process, *args, **kwargs):
+            self.seen()
+            popen_init(process, *args, **kwargs)
+            self.processes.add(process)
+
+        subprocess.Popen.__init__ = functools.wraps(popen_init)(started)
+
+    def _counting(self, original):
+        def counted(*args, **kwargs):
+            self.seen()
+            return original(*args, **kwargs)
+
+        return functools.wraps(original)(counted)
+
+    def _counting_async(self, original):
+        async def counted(*args, **kwargs):
+            self.seen()
+            return await original(*args, **kwargs)
+
+        return functools.wraps(original)(counted)
+
+    def needs_wipe(self, item: pytest.Item) -> bool:
+        # Belt and braces: tests that drive other processes wipe even if the counter missed them.
+        if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
+            return True
+        if ALWAYS_WIPE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            return True
+        if any(process.poll() is None for process in list(self.processes)):
+            return True
+        return self.count != self.at_last_wipe
+
+    def wiped(self) -> None:
+        self.at_last_wipe = self.count
+
+
+# Fixtures whose servers or workers run in other processes, out of the counter's sight (and may
+# write between tests, after the subprocess that started them was counted).
+ALWAYS_WIPE_FIXTURES = frozenset({"live_server", "chromium", "phone", "cluster"})
+DATABASE_USE = DatabaseUse()
+
+
 @pytest.fixture(autouse=True)
-def clean_tables(database):
+def clean_tables(database, request):
     yield
-    run_async(_empty_mutable_tables)
+    if DATABASE_USE.needs_wipe(request.node):
+        run_async(_empty_mutable_tables)
+        DATABASE_USE.wiped()
 
 
 @pytest.fixture

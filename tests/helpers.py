@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bs4 import BeautifulSoup
+import httpx
 from litestar.testing import TestClient
 
+# The HTML readers live in tests/html.py; many modules import them from here.
+from tests.html import field_error, form_value, soup  # noqa: F401
 from web.city import get_city
 from web.seed import demo_nik
 
@@ -50,27 +53,6 @@ def post_form(client: TestClient, url: str, data: dict, files=None, headers_extr
     return client.post(url, data=data, files=files, headers=headers, **kwargs)
 
 
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def field_error(response, field: str) -> str:
-    node = soup(response).find(id=f"{field}-error")
-    return node.get_text(" ", strip=True) if node else ""
-
-
-def form_value(response, name: str) -> str:
-    node = soup(response).find(attrs={"name": name})
-    if node is None:
-        return ""
-    if node.name == "textarea":
-        return node.get_text()
-    if node.name == "select":
-        chosen = node.find("option", selected=True)
-        return chosen["value"] if chosen else ""
-    return node.get("value", "")
-
-
 def last_code(client: TestClient, phone_e164: str) -> str:
     messenger = client.app.state.services.messenger
     for phone, text in reversed(messenger.sent):
@@ -108,3 +90,41 @@ def app_routes(app):
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
                 yield method, route.path, handler
+
+
+def at_once(requests: list) -> list[httpx.Response]:
+    """Run each request (a callable) in its own thread, released together."""
+    gate = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def run(i: int) -> None:
+        gate.wait()
+        try:
+            results[i] = requests[i]()
+        except Exception as exc:  # the assertion below shows it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(r, httpx.Response) for r in results), results
+    return results
+
+
+def refused_for_this_network(response: httpx.Response) -> bool:
+    return response.status_code == 400 and "jaringan ini" in response.text
+
+
+def request_code(
+    http: httpx.Client, serial: int, forwarded_for: str | None = None
+) -> httpx.Response:
+    """Register with a fresh NIK and number: each success sends one sign-in code."""
+    if "csrftoken" not in http.cookies:
+        http.get("/daftar")
+    headers = {"x-csrftoken": http.cookies["csrftoken"]}
+    if forwarded_for is not None:
+        headers["x-forwarded-for"] = forwarded_for
+    data = {"nik": valid_nik(serial), "name": "Budi", "phone": f"0812000{serial:05d}"}
+    return http.post("/daftar", data=data, headers=headers)

@@ -36,3 +36,10 @@ def staff_sign_in(client, username: str):
     response = post_form(client, "/staf/masuk", {"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text[:300]
     return response
+
+
+def signed_in_operator(make_client, role="operator"):
+    client = make_client()
+    make_staff(client, role)
+    staff_sign_in(client, f"{role}-kota")
+    return client

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from db.tables import AuditLog, Category, Complaint, Opd, StaffUser
+from tests.factories import complaint_form
 from tests.helpers import db, post_form, register, soup
+from tests.html import has
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
 
 
 def admin_client(make_client):
@@ -38,7 +39,7 @@ def test_admin_creates_deactivates_and_resets_staff(make_client):
             "password": "rahasia-sekali-123",
         },
     )
-    assert created.status_code == 200 and "sri.dlh" in created.text
+    assert created.status_code == 200 and has(created, 'tr[data-username="sri.dlh"]')
     new_staff = make_client()
     signed_in = post_form(
         new_staff, "/staf/masuk", {"username": "sri.dlh", "password": "rahasia-sekali-123"}

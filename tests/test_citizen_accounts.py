@@ -17,6 +17,7 @@ from tests.helpers import (
     soup,
     valid_nik,
 )
+from tests.html import texts_of
 from web.citizen import accounts
 from web.forms import FormErrors
 
@@ -39,7 +40,7 @@ def test_register_with_valid_nik_and_number_signs_the_citizen_in(client):
     assert {"action": "citizen.registered"} in audit
 
     account = client.get("/akun")
-    assert citizen["nik_masked"] in account.text
+    assert citizen["nik_masked"] in texts_of(account, ".details dd")
     assert nik not in account.text
 
 

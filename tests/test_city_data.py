@@ -18,7 +18,7 @@ from db.city_data import (
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Kota Cilegon as listed in DOMAIN.md (Kemendagri order: kelurahan codes run .1001 upward).
+# Kota Cilegon as Kemendagri lists it (code 36.72; kelurahan codes run .1001 upward in this order).
 CILEGON_TERRITORY = {
     "36.72.01": (
         "Cibeber",

@@ -14,9 +14,9 @@ import pytest
 from piccolo.columns import Timestamptz
 
 from tests.conftest import MUTABLE_TABLES
+from tests.factories import complaint_form
 from tests.helpers import db, post_form, register
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
 from web.workflow.service import Actor, act
 
 pytestmark = pytest.mark.clock

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import free_port, start_server, stop_server
+from tests.browser import create_staff, free_port, start_server, stop_server
 from tests.staff_helpers import PASSWORD
-from tests.test_workflow_browser import create_staff
 
 pytestmark = pytest.mark.browser
 

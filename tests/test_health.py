@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from db.tables import JobLease, Notification
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
+from tests.factories import notification_kinds_for, staff_with_device
 from tests.helpers import db, soup
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_jobs import _staff_with_device, _told
 from web.jobs import lease
 from web.jobs.health import alert_late_jobs, evaluate, job_status
 from web.settings import get_settings
@@ -162,8 +162,8 @@ def test_delivery_records_its_runs_without_ever_holding_a_lease():
 
 def test_supervisors_are_alerted_once_per_late_spell():
     async def scenario():
-        supervisor = await _staff_with_device("supervisor", None)
-        operator = await _staff_with_device("operator", None)
+        supervisor = await staff_with_device("supervisor", None, now=NOW)
+        operator = await staff_with_device("operator", None, now=NOW)
         await lease.acquire("sla_clock", "w1", now=NOW, ttl_seconds=60)
         await lease.release("sla_clock", "w1", now=NOW, result="")
         told = []
@@ -178,7 +178,12 @@ def test_supervisors_are_alerted_once_per_late_spell():
         told.append(await alert_late_jobs(back + timedelta(minutes=10), SETTINGS))
         told.append(await alert_late_jobs(back + timedelta(minutes=11), SETTINGS))
         urls = await Notification.select(Notification.url).where(Notification.kind == "job_late")
-        return told, await _told(supervisor), await _told(operator), urls
+        return (
+            told,
+            await notification_kinds_for(supervisor),
+            await notification_kinds_for(operator),
+            urls,
+        )
 
     told, supervisor, operator, urls = run_async(scenario)
     assert told == ["", "late: sla_clock", "", "", "", "late: sla_clock", ""]

@@ -15,7 +15,6 @@ import pytest
 
 from tests.helpers import app_routes, csrf
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_staff_access import dispatched_ticket  # noqa: F401  (fixture)
 
 HOSTILE = (
     "\x00",  # first: signing out (last in the walk) still has a session to act on
@@ -91,7 +90,7 @@ def fill(path: str, values: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def clients(make_client, dispatched_ticket):  # noqa: F811
+def clients(make_client, dispatched_ticket):
     found = {"anonymous": make_client(), "citizen": dispatched_ticket["citizen"]}
     for role in ("operator", "opd_staff", "supervisor", "admin"):
         client = make_client()

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from tests.helpers import soup
+from tests.html import texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def test_every_ui_string_has_an_english_translation():
 def test_pages_are_indonesian_first_and_english_on_request(client):
     home = client.get("/")
     assert soup(home).html["lang"] == "id"
-    assert "Buat laporan" in home.text
+    assert "Buat laporan" in texts_of(home, "a.button")
 
     switched = client.get("/bahasa/en?next=/")
     assert soup(switched).html["lang"] == "en"

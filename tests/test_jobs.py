@@ -28,6 +28,7 @@ from db.tables import (
     TimelineEvent,
 )
 from tests.conftest import POSTGRES_URL, TEST_DB, run_async
+from tests.factories import notification_kinds_for, staff_with_device
 from web.jobs import lease
 from web.jobs.daily_report import report_due, run_daily_report
 from web.jobs.sla_clock import run_sla_clock
@@ -238,38 +239,15 @@ async def _dispatched(title: str, *, started: datetime, due: datetime, opd_id: i
     return rows[0]["id"]
 
 
-async def _staff_with_device(role: str, opd_id: int | None) -> int:
-    rows = await StaffUser.insert(
-        StaffUser(
-            username=f"{role}-{uuid.uuid4().hex[:6]}",
-            name=role,
-            role=role,
-            opd=opd_id,
-            password_hash="x",
-            created_at=NOW,
-        )
-    ).returning(StaffUser.id)
-    await PushSubscription.insert(
-        PushSubscription(
-            endpoint=f"https://push.example/{uuid.uuid4().hex}",
-            p256dh="x",
-            auth="y",
-            staff=rows[0]["id"],
-            created_at=NOW,
-        )
-    )
-    return rows[0]["id"]
-
-
 @pytest.fixture
 def sla_tickets():
     async def make():
         opds = await Opd.select(Opd.id).limit(2)
         opd, other_opd = opds[0]["id"], opds[1]["id"]
         staff = {
-            "opd": await _staff_with_device("opd_staff", opd),
-            "other_opd": await _staff_with_device("opd_staff", other_opd),
-            "supervisor": await _staff_with_device("supervisor", None),
+            "opd": await staff_with_device("opd_staff", opd, now=NOW),
+            "other_opd": await staff_with_device("opd_staff", other_opd, now=NOW),
+            "supervisor": await staff_with_device("supervisor", None, now=NOW),
         }
         started = NOW - timedelta(hours=60)
         tickets = {
@@ -301,11 +279,6 @@ async def _events(complaint_id: int) -> list[dict]:
     )
 
 
-async def _told(staff_id: int) -> list[str]:
-    rows = await Notification.select(Notification.kind).where(Notification.staff == staff_id)
-    return sorted(row["kind"] for row in rows)
-
-
 def test_sla_clock_escalates_each_ticket_once_and_tells_the_right_people(sla_tickets):
     tickets, staff = sla_tickets
     assert run_async(lambda: run_sla_clock(now=NOW)) == {"sla_overdue": 1, "sla_near_breach": 1}
@@ -315,9 +288,9 @@ def test_sla_clock_escalates_each_ticket_once_and_tells_the_right_people(sla_tic
     assert near == [{"kind": "sla_near_breach", "is_public": False}]  # the OPD's warning
     assert overdue == [{"kind": "sla_overdue", "is_public": True}]  # the citizen sees it
     assert run_async(lambda: _events(tickets["on_time"])) == []
-    assert run_async(lambda: _told(staff["opd"])) == ["sla_near_breach"]
-    assert run_async(lambda: _told(staff["supervisor"])) == ["sla_overdue"]
-    assert run_async(lambda: _told(staff["other_opd"])) == []
+    assert run_async(lambda: notification_kinds_for(staff["opd"])) == ["sla_near_breach"]
+    assert run_async(lambda: notification_kinds_for(staff["supervisor"])) == ["sla_overdue"]
+    assert run_async(lambda: notification_kinds_for(staff["other_opd"])) == []
 
     # A second run, later, finds nothing new; the near ticket goes overdue exactly once.
     assert run_async(lambda: run_sla_clock(now=NOW + timedelta(minutes=5))) == {
@@ -410,14 +383,14 @@ def test_report_is_due_after_report_time_for_the_day_before():
 
 def test_daily_report_is_made_once_and_supervisors_are_told():
     async def scenario():
-        supervisor = await _staff_with_device("supervisor", None)
+        supervisor = await staff_with_device("supervisor", None, now=NOW)
         at = datetime(2026, 11, 24, 7, 5, tzinfo=JAKARTA)
         first = await run_daily_report(now=at, report_time="07:00", tz=JAKARTA)
         second = await run_daily_report(
             now=at + timedelta(minutes=1), report_time="07:00", tz=JAKARTA
         )
         reports = await DailyReport.select(DailyReport.day)
-        return first, second, reports, await _told(supervisor)
+        return first, second, reports, await notification_kinds_for(supervisor)
 
     first, second, reports, told = run_async(scenario)
     assert first == "2026-11-23 made" and second == ""
@@ -608,7 +581,7 @@ def test_a_batch_of_escalations_tells_each_opd_only_its_own_in_constant_queries(
 
     async def scenario(per_opd: int):
         opds = [row["id"] for row in await Opd.select(Opd.id).limit(3)]
-        staff = {opd: await _staff_with_device("opd_staff", opd) for opd in opds}
+        staff = {opd: await staff_with_device("opd_staff", opd, now=NOW) for opd in opds}
         started = NOW - timedelta(hours=60)
         tickets = {opd: [] for opd in opds}
         for opd in opds:

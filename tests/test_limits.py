@@ -8,7 +8,6 @@ loopback addresses (127.0.0.2 ...), so nothing about proxies is assumed.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,9 +18,11 @@ import pytest
 from db.tables import AuditLog, Citizen, Notification, PushSubscription, RateLimit, SignInCode
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
+from tests.factories import make_staff_user
 from tests.helpers import (
     DEMO_PHONE_E164,
     DEMO_PHONE_LOCAL,
+    at_once,
     db,
     field_error,
     form_value,
@@ -29,9 +30,9 @@ from tests.helpers import (
     soup,
     valid_nik,
 )
+from tests.html import text_of
 from tests.staff_helpers import PASSWORD, make_staff, staff_sign_in
 from web.jobs.runner import default_jobs
-from web.staff.auth import hash_password
 
 # The limits the two servers run with (the defaults, written out so the numbers below make sense).
 MAX_CODE_GUESSES = 5
@@ -69,27 +70,6 @@ def browser(source_ip: str = "127.0.0.1", cookies=None) -> httpx.Client:
 def csrf(client: httpx.Client, url: str) -> str:
     client.get(url + "/")
     return client.cookies["csrftoken"]
-
-
-def at_once(requests: list) -> list[httpx.Response]:
-    """Run each request (a callable) in its own thread, released together."""
-    gate = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
-
-    def run(i: int) -> None:
-        gate.wait()
-        try:
-            results[i] = requests[i]()
-        except Exception as exc:  # the assertion below shows it
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(isinstance(r, httpx.Response) for r in results), results
-    return results
 
 
 def server_codes(servers, phone_e164: str) -> list[str]:
@@ -236,7 +216,7 @@ def test_twelve_code_requests_at_once_send_exactly_the_limit(two_servers):
     assert sorted(a.status_code for a in answers).count(303) == CODES_PER_NUMBER
     refused = [a for a in answers if a.status_code == 400]
     assert len(refused) == 12 - CODES_PER_NUMBER
-    assert all("untuk nomor ini" in a.text for a in refused)
+    assert all("untuk nomor ini" in text_of(a, "#form-errors") for a in refused)
     stored = run_async(lambda: SignInCode.count().where(SignInCode.phone == phone_e164))
     assert stored == CODES_PER_NUMBER
     time.sleep(0.3)  # the logs are unbuffered; let the last lines land
@@ -245,21 +225,10 @@ def test_twelve_code_requests_at_once_send_exactly_the_limit(two_servers):
         c.close()
 
 
-def _make_staff_user(username: str):
-    from db.tables import StaffUser
-
-    return StaffUser.insert(
-        StaffUser(username=username, name="Wali Kota", role="operator", password_hash=PW_HASH)
-    )
-
-
-PW_HASH = hash_password(PASSWORD)
-
-
 def test_sixteen_wrong_passwords_at_once_are_not_all_checked_and_the_owner_still_gets_in(
     two_servers,
 ):
-    run_async(lambda: _make_staff_user("walikota"))
+    run_async(lambda: make_staff_user("walikota"))
     stranger = [browser("127.0.0.3") for _ in range(16)]
     tokens = [csrf(c, two_servers[0].url) for c in stranger]
 
@@ -274,11 +243,14 @@ def test_sixteen_wrong_passwords_at_once_are_not_all_checked_and_the_owner_still
     assert {a.status_code for a in answers} == {400}
     checked = run_async(lambda: AuditLog.count().where(AuditLog.action == "staff.sign_in_failed"))
     assert checked == STAFF_TRIES
-    assert sum("Terlalu banyak percobaan" in a.text for a in answers) == 16 - STAFF_TRIES
+    assert sum("Terlalu banyak percobaan" in text_of(a, "#form-errors") for a in answers) == (
+        16 - STAFF_TRIES
+    )
 
     # The stranger's address stays refused, even with the right password...
     again = try_password(0, PASSWORD)
-    assert again.status_code == 400 and "Terlalu banyak percobaan" in again.text
+    assert again.status_code == 400
+    assert "Terlalu banyak percobaan" in text_of(again, "#form-errors")
     # ...while the owner, at the office, signs in at once.
     owner = browser("127.0.0.4")
     token = csrf(owner, two_servers[1].url)
@@ -329,7 +301,7 @@ def test_a_guessed_username_slows_down_warns_admins_and_still_lets_the_owner_in(
     db(client, admin_phone)
     for _ in range(2):
         wrong = post_form(client, "/staf/masuk", {"username": "operator-kota", "password": "x"})
-        assert "salah" in wrong.text
+        assert "salah" in text_of(wrong, "#form-errors")
     for _ in range(3):  # made-up usernames slow down too, but are not worth a warning
         post_form(client, "/staf/masuk", {"username": "tidak-ada", "password": "x"})
     started = time.monotonic()

@@ -16,8 +16,9 @@ import pytest
 from db.tables import AuditLog, SignInCode
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
-from tests.helpers import valid_nik
-from tests.test_limits import _make_staff_user, at_once
+from tests.factories import make_staff_user
+from tests.helpers import at_once, valid_nik
+from tests.html import text_of
 
 CODES_PER_NETWORK = 2
 LOOKUPS_PER_NETWORK = 3
@@ -91,7 +92,7 @@ def test_account_look_ups_from_one_ipv6_network_share_its_budget(servers):
         answer = post(
             servers[last % 2], "/masuk", {"phone": f"08127777555{last}"}, f"2001:db8:5::{last + 1}"
         )
-        assert "belum terdaftar" in answer.text
+        assert "belum terdaftar" in text_of(answer, "#form-errors")
     refused = post(servers[0], "/masuk", {"phone": "081277775559"}, "2001:db8:5:0:1234::1")
     assert (
         refused.status_code == 400 and "Terlalu banyak percobaan dari jaringan ini" in refused.text
@@ -103,7 +104,9 @@ def sign_in(server, username: str, client_ip: str, password: str = "tebakan-sala
 
 
 def too_many(response: httpx.Response) -> bool:
-    return response.status_code == 400 and "Terlalu banyak percobaan masuk" in response.text
+    return response.status_code == 400 and "Terlalu banyak percobaan masuk" in text_of(
+        response, "#form-errors"
+    )
 
 
 def failures() -> list[dict]:
@@ -114,24 +117,25 @@ def failures() -> list[dict]:
 
 def test_staff_tries_per_username_and_per_ip_count_the_ipv6_network(servers):
     first, second = servers
-    run_async(lambda: _make_staff_user("walikota"))
-    assert "salah" in sign_in(first, "walikota", "2001:db8:7:7::1").text
-    assert "salah" in sign_in(second, "walikota", "2001:db8:7:7::2").text
+    run_async(lambda: make_staff_user("walikota"))
+    assert "salah" in text_of(sign_in(first, "walikota", "2001:db8:7:7::1"), "#form-errors")
+    assert "salah" in text_of(sign_in(second, "walikota", "2001:db8:7:7::2"), "#form-errors")
     assert too_many(sign_in(first, "walikota", "2001:db8:7:7:abcd::3"))
     # The audit log keeps each full address, not the network.
     assert sorted(row["ip"] for row in failures()) == ["2001:db8:7:7::1", "2001:db8:7:7::2"]
 
     # Per network for all usernames: three times the per-username limit.
     for n in range(STAFF_TRIES * 3):
-        assert "salah" in sign_in(servers[n % 2], f"tebakan-{n}", f"2001:db8:8:8::{n + 1}").text
+        guess = sign_in(servers[n % 2], f"tebakan-{n}", f"2001:db8:8:8::{n + 1}")
+        assert "salah" in text_of(guess, "#form-errors")
     assert too_many(sign_in(first, "lain", "2001:db8:8:8:ffff::c"))
-    assert "salah" in sign_in(second, "lain", "2001:db8:8:9::c").text
+    assert "salah" in text_of(sign_in(second, "lain", "2001:db8:8:9::c"), "#form-errors")
 
 
 def test_parallel_guesses_from_many_networks_are_queued_not_all_checked(servers):
     """Twelve guesses at once, each from its own network, over two processes: before, each slept
     its delay side by side with the others and all twelve passwords were checked at once."""
-    run_async(lambda: _make_staff_user("walikota"))
+    run_async(lambda: make_staff_user("walikota"))
     started = time.monotonic()
     answers = at_once(
         [
@@ -153,7 +157,7 @@ def test_parallel_guesses_from_many_networks_are_queued_not_all_checked(servers)
 def test_the_owner_under_attack_still_signs_in(servers):
     from tests.staff_helpers import PASSWORD
 
-    run_async(lambda: _make_staff_user("walikota"))
+    run_async(lambda: make_staff_user("walikota"))
     for n in range(3):
         sign_in(servers[n % 2], "walikota", f"198.51.100.{n + 1}")
     owner = sign_in(servers[1], "walikota", "192.0.2.10", PASSWORD)

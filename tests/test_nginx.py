@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.browser import free_port, start_server, stop_server
-from tests.test_proxy import refused_for_this_network, request_code
+from tests.helpers import refused_for_this_network, request_code
 from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

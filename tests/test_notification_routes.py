@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import base64
 
-from db.tables import Citizen, PushSubscription
+from db.tables import Citizen
+from tests.factories import SAFARI_IPHONE, complaint_form, post_json, subscriptions
 from tests.fake_push import FakePushService
 from tests.helpers import csrf, db, post_form, register, soup, valid_nik
+from tests.html import has
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
-from tests.test_notification_rules import CHROME_ANDROID, SAFARI_IPHONE
 from web.notifications.vapid import vapid_keys
 
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/device-one"
-
-
-def post_json(client, url, data, *, user_agent=CHROME_ANDROID, token=True):
-    headers = {"Accept": "application/json", "User-Agent": user_agent}
-    if token:
-        headers["x-csrftoken"] = csrf(client)
-    return client.post(url, json=data, headers=headers)
-
-
-def subscriptions(client):
-    return db(client, lambda: PushSubscription.select().order_by(PushSubscription.id))
 
 
 def signed_in_citizen(make_client):
@@ -134,7 +123,7 @@ def test_the_device_list_marks_this_device_and_removes_devices(make_client):
     fragment = citizen.get(
         "/notifikasi/perangkat", headers={"HX-Request": "true", "X-Push-Endpoint": ENDPOINT}
     )
-    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.status_code == 200 and not has(fragment, "html")
     items = soup(fragment).select(".device-list li")
     assert len(items) == 2
     this = [li for li in items if "perangkat ini" in li.get_text()]

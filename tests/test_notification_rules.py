@@ -9,6 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from tests.factories import CHROME_ANDROID, SAFARI_IPHONE
 from tests.fake_push import FakePushService
 from web.forms import FormErrors
 from web.i18n import use_locale
@@ -144,16 +145,6 @@ def test_backoff_doubles_with_jitter_and_respects_retry_after():
         assert base * 0.5 <= delay <= base
     assert retry_delay(1, 600, rng) == 600  # Retry-After wins over a shorter backoff
     assert retry_delay(1, 10**9, rng) == 24 * 3600  # but not forever
-
-
-CHROME_ANDROID = (
-    "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Mobile Safari/537.36"
-)
-SAFARI_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 
 
 def test_device_labels():

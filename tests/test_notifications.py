@@ -8,7 +8,6 @@ import base64
 import json
 import stat
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from py_vapid import Vapid02
@@ -17,73 +16,27 @@ from db.tables import (
     Citizen,
     Complaint,
     Notification,
-    Opd,
     PushSubscription,
     TimelineEvent,
 )
+from tests.factories import (
+    add_subscription,
+    complaint_form,
+    deliver,
+    do,
+    file_ticket,
+    notification,
+    only_the_citizens_verify,
+    staff_actor,
+)
 from tests.helpers import DEMO_PHONE_E164, db, post_form, register
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
 from web.messaging.messenger import DevMessenger, WhatsAppCloudMessenger
 from web.notifications import notify_report_ready, notify_ticket_event
 from web.notifications.delivery import deliver_due, push_payload
 from web.notifications.vapid import KEY_FILE, vapid_keys
 from web.settings import SettingsError, load_settings
-from web.workflow.service import Actor, act
-
-
-def add_subscription(client, keys, *, citizen=None, staff=None) -> int:
-    async def insert():
-        rows = await PushSubscription.insert(
-            PushSubscription(
-                endpoint=keys.endpoint,
-                p256dh=keys.p256dh,
-                auth=keys.auth,
-                citizen=citizen,
-                staff=staff,
-                device="Chrome · Android",
-                created_at=datetime.now(UTC),
-            )
-        ).returning(PushSubscription.id)
-        return rows[0]["id"]
-
-    return db(client, insert)
-
-
-def file_ticket(citizen, **fields) -> str:
-    response = post_form(citizen, "/lapor", complaint_form(**fields))
-    assert response.status_code == 200, response.text[:300]
-    return response.url.path.rsplit("/", 1)[1]
-
-
-@pytest.fixture
-def world(make_client, push_service):
-    """A citizen, two operators, OPD staff of PUPR and of DLH, a supervisor: each with one phone
-    subscribed to the fake push service."""
-    citizen = make_client()
-    register(citizen, name="Rahmat Hidayat")
-    staff = {
-        "operator": make_staff(citizen, "operator"),
-        "operator2": make_staff(citizen, "operator", username="operator-dua"),
-        "pupr": make_staff(citizen, "opd_staff", opd_slug="pupr"),
-        "dlh": make_staff(citizen, "opd_staff", opd_slug="dlh"),
-        "supervisor": make_staff(citizen, "supervisor"),
-    }
-    citizen_id = db(citizen, lambda: Citizen.select(Citizen.id).first())["id"]
-    keys = {"citizen": push_service.subscription("citizen")}
-    names = {add_subscription(citizen, keys["citizen"], citizen=citizen_id): "citizen"}
-    for name, member in staff.items():
-        keys[name] = push_service.subscription(name)
-        names[add_subscription(citizen, keys[name], staff=member["id"])] = name
-    return SimpleNamespace(
-        client=citizen,
-        citizen_id=citizen_id,
-        staff=staff,
-        keys=keys,
-        names=names,
-        push=push_service,
-        pupr=db(citizen, lambda: Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"],
-    )
+from web.workflow.service import Actor
 
 
 def told(world, kind) -> set[str]:
@@ -94,33 +47,11 @@ def told(world, kind) -> set[str]:
     return {world.names[row["subscription"]] for row in rows}
 
 
-def staff_actor(world, name) -> Actor:
-    member = world.staff[name]
-    return Actor(kind="staff", id=member["id"], role=member["role"], opd_id=member["opd_id"])
-
-
-def do(world, number, action, actor, **inputs):
-    async def run():
-        version = (
-            await Complaint.select(Complaint.version).where(Complaint.number == number).first()
-        )["version"]
-        return await act(number, action, actor, expected_version=version, **inputs)
-
-    return db(world.client, run)
-
-
 def ticket_id(world, number) -> int:
     return db(
         world.client,
         lambda: Complaint.select(Complaint.id).where(Complaint.number == number).first(),
     )["id"]
-
-
-def deliver(world, settings, messenger=None, *, now=None, **overrides):
-    import dataclasses
-
-    settings = dataclasses.replace(settings, **overrides)
-    return db(world.client, lambda: deliver_due(settings, messenger or DevMessenger(), now=now))
 
 
 # --- Who is told what ---------------------------------------------------------------------------
@@ -323,19 +254,6 @@ def test_push_arrives_encrypted_signed_and_with_ttl_and_urgency(world, settings)
     )
     assert subscription["last_sent_at"] is not None
     assert deliver(world, settings) == 0  # nothing left
-
-
-def only_the_citizens_verify(world):
-    number = file_ticket(world.client)
-    do(world, number, "verify", staff_actor(world, "operator"))
-    db(world.client, lambda: Notification.delete().where(Notification.kind == "created"))
-    return number
-
-
-def notification(world):
-    return db(
-        world.client, lambda: Notification.select().where(Notification.kind == "verify").first()
-    )
 
 
 def test_410_gone_removes_the_subscription(world, settings):

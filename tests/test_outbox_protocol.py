@@ -12,11 +12,11 @@ import uuid
 from minio import Minio
 
 from db.tables import Citizen, Complaint, ComplaintPhoto, TicketSequence
+from tests.factories import citizen_sign_in, complaint_form, photo_files, stored_files
 from tests.helpers import DEMO_PHONE_E164, db, form_value, post_form, register, soup, valid_nik
+from tests.html import texts_of
 from tests.images import png_bytes
 from tests.query_counter import count_queries
-from tests.test_complaints import complaint_form, photo_files, stored_files
-from tests.test_session_security import citizen_sign_in
 
 JSON = {"accept": "application/json"}
 OTHER_PHONE = "081299990000"
@@ -145,8 +145,9 @@ def test_an_item_is_filed_only_for_the_account_that_wrote_it(client, settings):
     assert account_of(client)["account"] == owner_a
     sent = send(client, waiting, owner=owner_a, files=photo_files(png_bytes()))
     assert sent.status_code == 201
-    mine = client.get("/laporan").text
-    assert "Sampah menumpuk di pasar" in mine and number in mine
+    mine = client.get("/laporan")
+    assert "Sampah menumpuk di pasar" in texts_of(mine, ".ticket-card .ticket-title")
+    assert number in texts_of(mine, ".ticket-card .ticket-number")
 
 
 def test_a_plain_form_post_needs_no_owner(client):

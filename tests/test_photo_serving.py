@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from db.tables import Complaint, ComplaintPhoto, Opd
+from tests.factories import complaint_form, photo_files
 from tests.helpers import app_routes, db, post_form, register, soup, valid_nik
 from tests.images import jpeg_with_exif_gps
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form, photo_files
 from web.photos.serving import PHOTO_ROUTE_OPT
 from web.workflow.service import Actor, act
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.browser import free_port, start_server, stop_server
-from tests.helpers import valid_nik
+from tests.helpers import refused_for_this_network, request_code
 
 
 @pytest.fixture
@@ -27,23 +27,6 @@ def serve(tmp_path):
     yield start
     for process in processes:
         stop_server(process)
-
-
-def request_code(
-    http: httpx.Client, serial: int, forwarded_for: str | None = None
-) -> httpx.Response:
-    """Register with a fresh NIK and number: each success sends one sign-in code."""
-    if "csrftoken" not in http.cookies:
-        http.get("/daftar")
-    headers = {"x-csrftoken": http.cookies["csrftoken"]}
-    if forwarded_for is not None:
-        headers["x-forwarded-for"] = forwarded_for
-    data = {"nik": valid_nik(serial), "name": "Budi", "phone": f"0812000{serial:05d}"}
-    return http.post("/daftar", data=data, headers=headers)
-
-
-def refused_for_this_network(response: httpx.Response) -> bool:
-    return response.status_code == 400 and "jaringan ini" in response.text
 
 
 def test_a_client_writing_its_own_forwarded_for_cannot_escape_the_per_ip_limit(serve):

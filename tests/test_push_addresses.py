@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 
 from db.tables import PushSubscription
-from tests.fake_push import FakePushService
-from tests.helpers import db, register
-from tests.test_notification_routes import post_json, subscriptions
-from tests.test_notifications import (
+from tests.factories import (
     add_subscription,
     deliver,
     notification,
     only_the_citizens_verify,
-    world,  # noqa: F401 (a fixture: the tests below take it as a parameter)
+    post_json,
+    subscriptions,
 )
+from tests.fake_push import FakePushService
+from tests.helpers import db, register
 from web.notifications.endpoints import pinned_session
 
 INTERNAL = [
@@ -90,7 +90,7 @@ def test_with_an_allow_list_only_listed_push_services_are_accepted(make_client):
     assert len(subscriptions(citizen)) == 2
 
 
-def test_a_stored_loopback_subscription_is_never_contacted(world, settings):  # noqa: F811
+def test_a_stored_loopback_subscription_is_never_contacted(world, settings):
     """Stored before the rule (or by a route that skipped it): the sender checks again."""
     only_the_citizens_verify(world)
     deliver(world, settings, push_allowed_hosts="")
@@ -107,7 +107,7 @@ def test_a_stored_loopback_subscription_is_never_contacted(world, settings):  # 
     assert len(world.push.accepted) == 1
 
 
-def test_redirects_from_a_push_service_are_not_followed(world, settings):  # noqa: F811
+def test_redirects_from_a_push_service_are_not_followed(world, settings):
     elsewhere = FakePushService().start()
     try:
         only_the_citizens_verify(world)

@@ -13,10 +13,9 @@ import pytest
 from playwright.sync_api import expect
 
 from db.tables import Complaint, Notification, PushSubscription
-from tests.browser import free_port, start_server, stop_server
+from tests.browser import create_staff, free_port, staff_page, start_server, stop_server
 from tests.conftest import run_async
 from tests.helpers import valid_nik
-from tests.test_workflow_browser import create_staff, staff_page
 from web.notifications.delivery import push_payload
 
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.images import textured_camera_jpeg
-from tests.test_pwa import controlled_by_worker, fill_complaint, sign_up
+from tests.outbox_helpers import controlled_by_worker, fill_complaint, sign_up
 
 pytestmark = pytest.mark.browser
 

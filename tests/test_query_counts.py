@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from db.tables import Opd
+from tests.factories import complaint_form, photo_files
 from tests.helpers import db, post_form, register
 from tests.images import png_bytes
 from tests.query_counter import count_queries
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form, photo_files
 from web.workflow.service import Actor, act
 
 

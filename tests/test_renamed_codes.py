@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from db.tables import Complaint, DailyReport, PublicSnapshot
+from tests.factories import complaint_form
 from tests.helpers import db, post_form, register, soup
 from tests.outbox_helpers import (
     controlled_by_worker,
@@ -20,9 +21,7 @@ from tests.outbox_helpers import (
     sign_up,
     wait_for_state,
 )
-from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
-from tests.test_intake import signed_in_operator
+from tests.staff_helpers import make_staff, signed_in_operator, staff_sign_in
 from web.vocabulary import OLD_CODES, current_code
 
 

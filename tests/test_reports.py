@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from db.tables import Complaint, DailyReport, Opd
 from tests.conftest import TEST_DB
 from tests.helpers import db, soup
+from tests.html import field_error
 from tests.query_counter import count_queries
 from tests.report_data import make_dataset
 from tests.staff_helpers import make_staff, staff_sign_in
@@ -567,8 +568,8 @@ def test_periods_parse_days_and_ranges():
 @pytest.mark.clock
 def test_shift_report_counts_what_each_operator_did(make_client):
     from db.tables import CallLog, StaffUser, TimelineEvent
+    from tests.factories import complaint_form
     from tests.helpers import post_form
-    from tests.test_complaints import complaint_form
     from web.workflow.service import Actor, act
 
     now = datetime.now(UTC)
@@ -698,12 +699,12 @@ def test_shift_report_counts_what_each_operator_did(make_client):
     assert chosen.status_code == 200
     assert "masih berjalan" not in soup(chosen).select_one("#shift-window").get_text()
     wrong = first.get(f"/operator/laporan-shift?tanggal={earlier_day}&shift=12:34")
-    assert wrong.status_code == 400 and "Pilih salah satu shift" in wrong.text
+    assert wrong.status_code == 400 and "Pilih salah satu shift" in field_error(wrong, "shift")
     assert soup(wrong).select_one("#tanggal")["value"] == earlier_day.isoformat()
     future = first.get(
         f"/operator/laporan-shift?tanggal={(local + timedelta(days=2)).date()}&shift={first_start}"
     )
-    assert future.status_code == 400 and "belum dimulai" in future.text
+    assert future.status_code == 400 and "belum dimulai" in field_error(future, "tanggal")
 
 
 def test_trend_chart_geometry():

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from db.tables import HttpSession, Opd, SignInCode, StaffUser
+from tests.factories import citizen_sign_in, complaint_form
 from tests.helpers import (
     DEMO_PHONE_E164,
     DEMO_PHONE_LOCAL,
@@ -30,7 +31,6 @@ from tests.helpers import (
 )
 from tests.images import jpeg_with_exif_gps
 from tests.staff_helpers import PASSWORD, make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
 
 COOKIE = "session"
 ISSUED_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -51,13 +51,6 @@ def session_keys(client) -> list[str]:
 
 def citizen_signed_in(client) -> bool:
     return client.get("/akun", headers={"accept": "application/json"}).json()["signed_in"]
-
-
-def citizen_sign_in(client) -> None:
-    assert post_form(client, "/masuk", {"phone": DEMO_PHONE_LOCAL}).url.path == "/masuk/kode"
-    code = last_code(client, DEMO_PHONE_E164)
-    done = post_form(client, "/masuk/kode", {"code": code, "action": "verify"})
-    assert done.url.path == "/laporan", done.text[:300]
 
 
 @pytest.mark.parametrize("planted_kind", ["issued", "made_up"])

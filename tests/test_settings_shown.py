@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import complaint_form, photo_files
 from tests.helpers import post_form, register, soup
-from tests.test_complaints import complaint_form, photo_files
 
 
 def _photo_input(response):

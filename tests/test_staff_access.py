@@ -5,38 +5,13 @@ The routes come from the running app, so a new staff route is covered the moment
 
 from __future__ import annotations
 
-import pytest
-
-from db.tables import Complaint, ComplaintPhoto
-from tests.helpers import app_routes, db, post_form, register
-from tests.images import png_bytes
+from db.tables import Complaint
+from tests.helpers import app_routes, db, post_form
+from tests.html import text_of
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form, photo_files
-from web.workflow.service import Actor, act
 
 ROLES = ("operator", "opd_staff", "supervisor", "admin")
 STAFF_PREFIXES = ("/operator", "/opd", "/staf/foto", "/admin", "/pimpinan")
-
-
-@pytest.fixture
-def dispatched_ticket(make_client):
-    """A ticket with a photo, dispatched to Dinas PUPR (the category's default OPD)."""
-    citizen = make_client()
-    register(citizen)
-    filed = post_form(citizen, "/lapor", complaint_form(), files=photo_files(png_bytes()))
-    number = filed.url.path.rsplit("/", 1)[1]
-
-    async def dispatch():
-        from db.tables import Opd
-
-        pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
-        operator = Actor(kind="system", id=None, role="operator")
-        await act(number, "verify", operator, expected_version=1)
-        await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
-
-    db(citizen, dispatch)
-    photo_id = db(citizen, lambda: ComplaintPhoto.select(ComplaintPhoto.id).first())["id"]
-    return {"number": number, "photo_id": photo_id, "citizen": citizen}
 
 
 def fill(path: str, ticket: dict) -> str:
@@ -149,12 +124,12 @@ def test_staff_sign_in_is_rate_limited_and_idle_sessions_expire(make_client):
             client, "/staf/masuk", {"username": "operator-kota", "password": "salah"}
         )
         assert response.status_code == 400
-        assert "salah" in response.text
+        assert "salah" in text_of(response, "#form-errors")
     blocked = post_form(
         client, "/staf/masuk", {"username": "operator-kota", "password": "kata-sandi-uji-123"}
     )
     assert blocked.status_code == 400
-    assert "Terlalu banyak percobaan" in blocked.text
+    assert "Terlalu banyak percobaan" in text_of(blocked, "#form-errors")
 
     idle = make_client(staff_idle_minutes=0)
     make_staff(idle, "supervisor")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from db.tables import CallLog, Complaint, StaffUser, TimelineEvent
+from tests.factories import complaint_form, operator_act, version_of
 from tests.helpers import csrf, db, form_value, post_form, register, soup
+from tests.html import text_of
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form
-from tests.test_workflow_http import operator_act, version_of
 from web.forms import MAX_LENGTH
 from web.workflow.service import Actor, act
 
@@ -108,9 +108,9 @@ def test_nul_bytes_are_refused_with_a_message_on_every_engine(make_client):
     staff = operator(make_client)
     before = events(staff)
     noted = operator_act(staff, number, "add_note", note="cek\x00 lokasi")
-    assert "tidak diizinkan" in noted.text
+    assert "tidak diizinkan" in text_of(noted, ".notice-error")
     dup = operator_act(staff, number, "mark_duplicate", duplicate_of="CLG\x00")
-    assert dup.status_code == 200 and "tidak diizinkan" in dup.text
+    assert dup.status_code == 200 and "tidak diizinkan" in text_of(dup, ".notice-error")
     assert events(staff) == before
 
     calls = post_form(staff, "/operator/112", {"kind": "normal", "note": "a\x00b"})
@@ -160,7 +160,7 @@ def test_a_ticket_is_rated_once_even_by_parallel_posts(make_client):
 
     again = post_form(citizen, f"/laporan/{number}/nilai", {"rating": "1", "comment": "ubah"})
     assert again.status_code == 400
-    assert "sudah Anda nilai" in again.text
+    assert "sudah Anda nilai" in text_of(again, ".notice-error")
     assert (
         db(citizen, lambda: Complaint.select(Complaint.rating).first())["rating"]
         == stored["rating"]
@@ -177,7 +177,7 @@ def test_a_long_rating_comment_is_refused_and_kept(make_client):
     number = resolved_ticket(citizen)
     comment = "bagus " * 1000
     response = post_form(citizen, f"/laporan/{number}/nilai", {"rating": "4", "comment": comment})
-    assert response.status_code == 400 and "terlalu panjang" in response.text
+    assert response.status_code == 400 and "terlalu panjang" in text_of(response, ".notice-error")
     assert form_value(response, "comment") == comment
     assert db(citizen, lambda: Complaint.select(Complaint.rating).first())["rating"] is None
 

@@ -6,46 +6,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import run_async
+from tests.browser import create_staff, staff_page
 from tests.helpers import valid_nik
 from tests.images import textured_camera_jpeg
-from tests.staff_helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def create_staff(role, username, opd_slug=None):
-    from db.tables import Opd, StaffUser
-    from web.staff.auth import hash_password
-
-    async def create():
-        opd_id = (
-            (await Opd.select(Opd.id).where(Opd.slug == opd_slug).first())["id"]
-            if opd_slug
-            else None
-        )
-        await StaffUser.insert(
-            StaffUser(
-                username=username,
-                name=username.title(),
-                role=role,
-                opd=opd_id,
-                password_hash=hash_password(PASSWORD),
-            )
-        )
-
-    run_async(create)
-
-
-def staff_page(browser, server, username, viewport):
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(server.url + "/staf/masuk")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    return context, page
 
 
 def test_operator_opd_and_citizen_work_one_ticket(chromium, phone, live_server):

@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from db.tables import AuditLog, Complaint, Opd
+from tests.factories import HTMX, complaint_form, operator_act, photo_files, version_of
 from tests.helpers import db, post_form, register, soup
+from tests.html import has, select, text_of, texts_of
 from tests.images import png_bytes
 from tests.staff_helpers import make_staff, staff_sign_in
-from tests.test_complaints import complaint_form, photo_files
-
-HTMX = {"HX-Request": "true"}
-
-
-def version_of(client, number):
-    return str(
-        db(
-            client,
-            lambda: Complaint.select(Complaint.version).where(Complaint.number == number).first(),
-        )["version"]
-    )
-
-
-def operator_act(client, number, action, **fields):
-    data = {"action": action, "version": version_of(client, number), **fields}
-    return post_form(
-        client,
-        f"/operator/tiket/{number}/aksi",
-        data,
-        headers_extra={**HTMX, "HX-Target": "detail"},
-    )
 
 
 def opd_act(client, number, action, files=None, **fields):
@@ -51,9 +31,9 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
     staff_sign_in(operator, "operator-kota")
     # The inbox: the whole page, or only the rows for htmx, at the same URL.
     page = operator.get("/operator")
-    assert "<html" in page.text and number in page.text
+    assert has(page, "html") and has(page, f'.ticket-row[data-number="{number}"]')
     rows = operator.get("/operator?status=received", headers={**HTMX, "HX-Target": "inbox-rows"})
-    assert "<html" not in rows.text and number in rows.text
+    assert not has(rows, "html") and has(rows, f'.ticket-row[data-number="{number}"]')
     assert "HX-Request" in rows.headers["vary"]
     assert (
         number
@@ -61,19 +41,19 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
             "/operator?status=closed", headers={**HTMX, "HX-Target": "inbox-rows"}
         ).text
     )
-    assert number in operator.get("/operator?q=retak").text
-    assert number in operator.get(f"/operator?q={number.lower()}").text
+    row = f'.ticket-row[data-number="{number}"]'
+    assert has(operator.get("/operator?q=retak"), row)
+    assert has(operator.get(f"/operator?q={number.lower()}"), row)
 
     detail = operator.get(f"/operator/tiket/{number}", headers={**HTMX, "HX-Target": "detail"})
-    assert "<html" not in detail.text
-    assert (
-        "Rahmat Hidayat" in detail.text
-    )  # operators see who reported (they may need to call back)
+    assert not has(detail, "html")
+    # Operators see who reported (they may need to call back).
+    assert text_of(detail, ".reporter").startswith("Rahmat Hidayat")
     pupr = db(operator, lambda: Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
     assert soup(detail).select("select[name=opd]") == []  # dispatch comes after verification
 
     verified = operator_act(operator, number, "verify")
-    assert "Diverifikasi" in verified.text
+    assert text_of(verified, ".ticket-detail .badge-verified") == "Diverifikasi"
     # Dispatch offers the category's default OPD first (roads -> Dinas PUPR).
     assert soup(verified).select_one("select[name=opd] option[selected]")["value"] == str(pupr)
     stale = post_form(
@@ -82,9 +62,9 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
         {"action": "dispatch", "version": "1", "opd": pupr},
         headers_extra={**HTMX, "HX-Target": "detail"},
     )
-    assert "baru saja diubah oleh Operator" in stale.text
+    assert "baru saja diubah oleh Operator" in text_of(stale, ".notice-error")
     dispatched = operator_act(operator, number, "dispatch", opd=str(pupr))
-    assert "Didisposisikan" in dispatched.text
+    assert text_of(dispatched, ".ticket-detail .badge-dispatched") == "Didisposisikan"
     assert dispatched.headers.get("hx-trigger") == "ticket-changed"
     ticket = db(operator, lambda: Complaint.select().where(Complaint.number == number).first())
     assert ticket["opd"] == pupr and ticket["sla_due_at"] is not None
@@ -94,10 +74,11 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
     make_staff(opd, "opd_staff", opd_slug="pupr")
     staff_sign_in(opd, "opd_staff-pupr")
     queue = opd.get("/opd")
-    assert number in queue.text and "Tepat waktu" in queue.text
+    card = next(c for c in select(queue, ".ticket-card") if text_of(c, ".ticket-number") == number)
+    assert text_of(card, ".sla-on_time") == "Tepat waktu"
     opd_page = opd.get(f"/opd/tiket/{number}")
     assert "Rahmat Hidayat" not in opd_page.text  # anonymous: hidden from the OPD
-    assert "Disembunyikan" in opd_page.text
+    assert text_of(opd_page, ".reporter").startswith("Disembunyikan")
     assert opd_act(opd, number, "start").status_code == 200
     assert (
         opd_act(
@@ -114,10 +95,11 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
     )
     assert replied.status_code == 200
     refused = opd_act(opd, number, "resolve", note="")
-    assert refused.status_code == 409 and "Tulis" in refused.text
+    assert refused.status_code == 409 and "Tulis" in text_of(refused, ".notice-error")
     assert opd_act(opd, number, "resolve", note="Perbaikan selesai.").url.path == "/opd"
 
-    assert "Selesai" in operator_act(operator, number, "close").text
+    closed = operator_act(operator, number, "close")
+    assert text_of(closed, ".ticket-detail .badge-closed") == "Selesai"
 
     seen = citizen.get(f"/laporan/{number}")
     text = soup(seen).get_text(" ")
@@ -145,7 +127,8 @@ def test_complaint_goes_from_citizen_to_opd_and_back(make_client):
             "note": "Masih berlubang di sisi kiri.",
         },
     )
-    assert reopened.status_code == 200 and "Dibuka kembali" in reopened.text
+    assert reopened.status_code == 200
+    assert text_of(reopened, ".badge-reopened") == "Dibuka kembali"
     rated = post_form(citizen, f"/laporan/{number}/nilai", {"rating": "4"})
     assert rated.status_code == 400  # only once the OPD has resolved it again
 
@@ -184,17 +167,17 @@ def test_citizen_confirms_and_rates(make_client):
 
     db(citizen, through_to_resolved)
     page = citizen.get(f"/laporan/{number}")
-    assert "Apakah masalahnya sudah selesai?" in page.text
+    assert "Apakah masalahnya sudah selesai?" in texts_of(page, "h2")
     confirmed = post_form(
         citizen,
         f"/laporan/{number}/aksi",
         {"action": "confirm", "version": version_of(citizen, number)},
     )
-    assert "Selesai (dikonfirmasi pelapor)" in confirmed.text
+    assert "Selesai (dikonfirmasi pelapor)" in texts_of(confirmed, ".timeline-item strong")
     rated = post_form(
         citizen, f"/laporan/{number}/nilai", {"rating": "5", "comment": "Cepat sekali"}
     )
-    assert "Penilaian Anda: 5 dari 5" in rated.text
+    assert "Penilaian Anda: 5 dari 5." in texts_of(rated, "p")
     assert db(citizen, lambda: Complaint.select(Complaint.rating).first())["rating"] == 5
 
 
@@ -218,9 +201,10 @@ def test_reject_and_duplicate_with_nearby_candidates(make_client):
     detail = operator.get(f"/operator/tiket/{second}", headers={**HTMX, "HX-Target": "detail"})
     candidates = [o["value"] for o in soup(detail).select("select[name=duplicate_of] option")]
     assert first in candidates and prank in candidates  # same category, about 100 m apart
-    assert "m ·" in detail.text
+    assert all(" m · " in t for t in texts_of(detail, "select[name=duplicate_of] option"))
     marked = operator_act(operator, second, "mark_duplicate", duplicate_of=first)
-    assert "Duplikat" in marked.text and first in marked.text
+    assert text_of(marked, ".ticket-detail .badge-duplicate") == "Duplikat"
+    assert first in texts_of(marked, ".details dd")
 
     no_reason = operator_act(operator, prank, "reject", reason_code="prank", note="")
     assert "alasan" in soup(no_reason).select_one(".notice-error").get_text().lower()
@@ -231,9 +215,9 @@ def test_reject_and_duplicate_with_nearby_candidates(make_client):
         reason_code="prank",
         note="Laporan uji coba, bukan masalah nyata.",
     )
-    assert "Ditolak" in rejected.text
-    seen = citizen.get(f"/laporan/{prank}").text
-    assert "bukan masalah nyata" in seen
+    assert text_of(rejected, ".ticket-detail .badge-rejected") == "Ditolak"
+    seen = citizen.get(f"/laporan/{prank}")
+    assert any("bukan masalah nyata" in note for note in texts_of(seen, ".timeline-note"))
 
     supervisor = make_client()
     make_staff(supervisor, "supervisor")
