@@ -7,11 +7,11 @@ help:  ## list the tasks
 run:  ## install, set up var/ and serve on :8000 (scripts/run)
 	scripts/run
 
-test:  ## lint + whole suite on SQLite and PostgreSQL (scripts/test)
+test:  ## lint + types + whole suite on SQLite and PostgreSQL (scripts/test)
 	scripts/test
 
-lint:  ## ruff check and format check
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint:  ## ruff check and format check, mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 format:  ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

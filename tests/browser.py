@@ -76,6 +76,9 @@ def start_server(
         # No background jobs, as in the in-process clients: a session-long server delivering
         # notifications or escalating tickets would race the tests that run those jobs themselves.
         "ADUAN_JOBS_IN_PROCESS": "false",
+        # The public page shows changes at once, as in the in-process clients: a figure cached by
+        # one test must not answer for the next test's data.
+        "ADUAN_PUBLIC_REFRESH_SECONDS": "0",
         **env_overrides,
     }
     log_path = folder / f"server-{port}.log"
