@@ -67,13 +67,8 @@ def file_ticket(citizen, **fields) -> str:
     return response.url.path.rsplit("/", 1)[1]
 
 
-@pytest.fixture
-def dispatched_ticket(make_client):
-    """A ticket with a photo, dispatched to Dinas PUPR (the category's default OPD)."""
-    citizen = make_client()
-    register(citizen)
-    filed = post_form(citizen, "/lapor", complaint_form(), files=photo_files(png_bytes()))
-    number = filed.url.path.rsplit("/", 1)[1]
+def dispatch_to_pupr(client, number: str) -> None:
+    """Verify a freshly filed ticket and dispatch it to Dinas PUPR, as the system would."""
 
     async def dispatch():
         pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
@@ -81,7 +76,17 @@ def dispatched_ticket(make_client):
         await act(number, "verify", operator, expected_version=1)
         await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
 
-    db(citizen, dispatch)
+    db(client, dispatch)
+
+
+@pytest.fixture
+def dispatched_ticket(make_client):
+    """A ticket with a photo, dispatched to Dinas PUPR (the category's default OPD)."""
+    citizen = make_client()
+    register(citizen)
+    filed = post_form(citizen, "/lapor", complaint_form(), files=photo_files(png_bytes()))
+    number = filed.url.path.rsplit("/", 1)[1]
+    dispatch_to_pupr(citizen, number)
     photo_id = db(citizen, lambda: ComplaintPhoto.select(ComplaintPhoto.id).first())["id"]
     return {"number": number, "photo_id": photo_id, "citizen": citizen}
 

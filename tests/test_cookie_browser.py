@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import create_staff, free_port, start_server, stop_server
-from tests.staff_helpers import PASSWORD
+from tests.browser import create_staff, free_port, staff_page, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +26,7 @@ def https_server(database, tmp_path_factory):
 
 def signed_in_operator(chromium, server, username):
     create_staff("operator", username)
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(server.url + "/staf/masuk")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    context, page = staff_page(chromium, server, username, {"width": 1280, "height": 900})
     page.wait_for_url("**/operator")
     return context, page
 

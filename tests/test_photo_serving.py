@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from db.tables import Complaint, ComplaintPhoto, Opd
-from tests.factories import complaint_form, photo_files
+from db.tables import ComplaintPhoto
+from tests.factories import complaint_form, dispatch_to_pupr, photo_files, version_of
 from tests.helpers import app_routes, db, post_form, register, soup, valid_nik
 from tests.images import jpeg_with_exif_gps
 from tests.staff_helpers import make_staff, staff_sign_in
 from web.photos.serving import PHOTO_ROUTE_OPT
-from web.workflow.service import Actor, act
 
 # Every header that shapes how a browser or a proxy keeps, reads or decodes the photo.
 ANSWER_HEADERS = (
@@ -67,23 +66,6 @@ def staff(make_client, role: str, opd_slug: str | None = None):
     make_staff(client, role, opd_slug=opd_slug)
     staff_sign_in(client, f"{role}-{opd_slug or 'kota'}")
     return client
-
-
-def dispatch_to_pupr(client, number: str) -> None:
-    async def dispatch():
-        pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
-        operator = Actor(kind="system", id=None, role="operator")
-        await act(number, "verify", operator, expected_version=1)
-        await act(number, "dispatch", operator, expected_version=2, opd_id=pupr)
-
-    db(client, dispatch)
-
-
-def version_of(client, number: str) -> int:
-    return db(
-        client,
-        lambda: Complaint.select(Complaint.version).where(Complaint.number == number).first(),
-    )["version"]
 
 
 @pytest.fixture
