@@ -79,7 +79,7 @@ class FakePushService:
         self._hold_from: int | None = None
         self._released = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -183,6 +183,12 @@ class FakePushService:
                 pass
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 made a loaded machine reset connections when two workers
+    # sent 14 notifications at once: a real push service does not refuse connections like that.
+    request_queue_size = 128
 
 
 def _wait_while_connected(
