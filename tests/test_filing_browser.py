@@ -69,18 +69,6 @@ def test_offline_form_checks_the_servers_rules_and_the_page_follows_the_outbox(p
     sign_up(page, live_server)
     controlled_by_worker(page, live_server)
 
-    # The phone's check and the server's give the same fields and the same words.
-    cases = [{**VALID, **case} for case in CASES]
-    on_phone = page.evaluate(
-        """cases => {
-            const rules = JSON.parse(document.querySelector("[data-complaint-form]").dataset.rules);
-            return cases.map(values => AduanComplaintCheck.fields(values, rules));
-        }""",
-        cases,
-    )
-    for case, phone_says in zip(cases, on_phone, strict=True):
-        assert phone_says == server_errors(case), case
-
     # Offline, a form the server would refuse is not saved: errors by the fields, a focused
     # summary linking to them, and what was typed stays.
     phone.set_offline(True)
@@ -102,6 +90,18 @@ def test_offline_form_checks_the_servers_rules_and_the_page_follows_the_outbox(p
     assert outbox_items(page) == []
     summary.locator("a", has_text="Judul terlalu pendek").click()
     expect(page.locator("#title")).to_be_focused()
+
+    # The phone's check and the server's give the same fields and the same words.
+    cases = [{**VALID, **case} for case in CASES]
+    on_phone = page.evaluate(
+        """cases => {
+            const rules = JSON.parse(document.querySelector("[data-complaint-form]").dataset.rules);
+            return cases.map(values => AduanComplaintCheck.fields(values, rules));
+        }""",
+        cases,
+    )
+    for case, phone_says in zip(cases, on_phone, strict=True):
+        assert phone_says == server_errors(case), case
 
     # Fixed, it is saved; back online, this same open page shows the ticket number.
     page.evaluate("window.__sameFormPage = true")
