@@ -18,6 +18,9 @@ from tests.outbox_helpers import (
 from web.city import get_city
 from web.complaints.forms import parse_complaint_form
 from web.forms import FormErrors
+from web.photos.pipeline import empty_photo, photo_too_large
+from web.photos.uploads import photo_refused, too_many_photos
+from web.settings import get_settings
 
 pytestmark = pytest.mark.browser
 
@@ -102,6 +105,24 @@ def test_offline_form_checks_the_servers_rules_and_the_page_follows_the_outbox(p
     )
     for case, phone_says in zip(cases, on_phone, strict=True):
         assert phone_says == server_errors(case), case
+    # Photos as they would leave the phone (after downscaling): the upload's limits and words.
+    photo_checks = page.evaluate(
+        """() => {
+            const rules = JSON.parse(document.querySelector("[data-complaint-form]").dataset.rules);
+            const check = (blobs) => AduanComplaintCheck.photos(blobs, ["a.jpg", "b.jpg"], rules);
+            const big = new Blob([new Uint8Array(rules.photo_max_bytes + 1)]);
+            const fine = new Blob([new Uint8Array(1000)]);
+            return [check([fine, fine]), check([fine, new Blob([])]), check([big]),
+                    AduanComplaintCheck.photos(Array(6).fill(fine), [], rules)];
+        }"""
+    )
+    settings = get_settings()
+    assert photo_checks == [
+        {},
+        {"photos": photo_refused(2, "b.jpg", empty_photo())},
+        {"photos": photo_refused(1, "a.jpg", photo_too_large(settings.photo_max_bytes))},
+        {"photos": too_many_photos(settings.photos_per_complaint)},
+    ]
 
     # Fixed, it is saved; back online, this same open page shows the ticket number.
     page.evaluate("window.__sameFormPage = true")

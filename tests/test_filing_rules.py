@@ -1,5 +1,6 @@
 """The filing page checks, on the phone, the server's own rules: the limits and words it is handed
-(the form's data-rules) are those of parse_complaint_form and the photo upload, settings included."""
+(the form's data-rules) are those of parse_complaint_form and the photo upload, settings included.
+And without JavaScript its photo picker is a plain file input."""
 
 from __future__ import annotations
 
@@ -54,3 +55,12 @@ def test_the_page_knows_the_words_the_server_refuses_with(client):
         .get_text(strip=True)
         == rules["outside_city"]
     )
+
+
+def test_without_javascript_the_photo_picker_is_a_plain_file_input(client):
+    picker = soup(client.get("/lapor")).select_one("[data-photo-picker]")
+    plain = picker.select_one("input[type=file][name=photos]")
+    assert plain.has_attr("multiple") and not plain.has_attr("hidden")
+    # The large buttons and their unnamed inputs appear only when app.js takes over.
+    assert picker.select_one("[data-photo-buttons]").has_attr("hidden")
+    assert [i.get("name") for i in picker.select("input[type=file]")] == ["photos", None, None]
