@@ -14,8 +14,10 @@ from tests.browser import GPS_FIX
 from tests.images import exif_of, textured_camera_jpeg
 from tests.outbox_helpers import (
     DEWI,
+    RETIRED_CATEGORY,
     controlled_by_worker,
     fill_complaint,
+    offer_retired_category,
     outbox_items,
     query,
     sign_in,
@@ -133,26 +135,37 @@ def test_item_rejected_by_the_server_stays_with_its_reason(phone, live_server):
     sign_up(page, live_server)
     controlled_by_worker(page, live_server)
     phone.set_offline(True)
-    fill_complaint(page, title="Got", description="rusak")  # too short: only the server says so
+    offer_retired_category(page)  # only the server knows the category is gone
+    fill_complaint(
+        page,
+        title="Got mampet",
+        description="Got mampet di Jalan Sudirman, air meluap.",
+        category=RETIRED_CATEGORY,
+    )
     expect(page.locator("[data-outbox-notice]")).to_contain_text("Tersimpan di ponsel ini")
-    phone.set_offline(False)
-    wait_for_state(page, "rejected")
-    [item] = outbox_items(page)
-    assert "Judul terlalu pendek" in item["error"]
-    assert query(lambda: Complaint.count()) == 0
 
+    # The list is open (from the worker's cache) when the signal comes back: it follows the
+    # outbox without a reload and says what happened in its status region.
     page.goto(live_server.url + "/menunggu")
     entry = page.locator(".outbox-item")
-    entry.wait_for()
-    assert entry.get_attribute("data-state") == "rejected"
-    assert "Judul terlalu pendek" in entry.locator(".outbox-reason").inner_text()
+    expect(entry).to_have_attribute("data-state", "waiting")
+    page.evaluate("window.__sameListPage = true")
+    phone.set_offline(False)
+    expect(entry).to_have_attribute("data-state", "rejected", timeout=30_000)
+    expect(entry.locator(".outbox-reason")).to_contain_text("Kategori tidak dikenal")
+    announce = page.locator("[role=status][data-outbox-announce]")
+    expect(announce).to_contain_text("ditolak server")
+    expect(announce).to_contain_text("Kategori tidak dikenal")
+    assert page.evaluate("window.__sameListPage === true"), "the list was reloaded"
+    [item] = outbox_items(page)
+    assert item["state"] == "rejected" and "Kategori tidak dikenal" in item["error"]
+    assert query(lambda: Complaint.count()) == 0
 
     # The citizen fixes it from the list and it goes through, as the same outbox item.
-    entry.locator("a.button").click()
+    entry.locator("a.button:has-text('Perbaiki dan kirim ulang')").click()
     page.wait_for_url("**/lapor?ubah=*")
-    page.wait_for_function("document.querySelector('#title').value === 'Got'")
-    page.fill("#title", "Got rusak di Jalan Sudirman")
-    page.fill("#description", "Saluran got rusak dan air meluap ke jalan setiap hujan.")
+    expect(page.locator("#title")).to_have_value("Got mampet")
+    page.select_option("#category", "jalan-rusak")
     page.click("button[type=submit]:has-text('Kirim laporan')")
     page.wait_for_url("**/laporan/CLG-*")
     assert query(lambda: Complaint.count()) == 1

@@ -14,8 +14,10 @@ from db.tables import Complaint, DailyReport, PublicSnapshot
 from tests.factories import complaint_form
 from tests.helpers import db, post_form, register, soup
 from tests.outbox_helpers import (
+    RETIRED_CATEGORY,
     controlled_by_worker,
     fill_complaint,
+    offer_retired_category,
     outbox_items,
     query,
     sign_up,
@@ -183,7 +185,7 @@ def test_the_migration_rewrites_stored_codes_and_can_run_again(citizen):
 @pytest.mark.browser
 def test_fixing_an_item_queued_by_an_old_page_keeps_it_confidential(phone, live_server):
     """A page cached before the rename queued an item with privacy "rahasia"; the server refused
-    it (title too short). Fixed on today's form, it must still go out confidential: a radio the
+    it (its category was retired). Fixed on today's form, it must still go out confidential: a radio the
     form could not match would silently make it public."""
     page = phone.new_page()
     sign_up(page, live_server)
@@ -196,7 +198,13 @@ def test_fixing_an_item_queued_by_an_old_page_keeps_it_confidential(phone, live_
         })"""
     )
     phone.set_offline(True)
-    fill_complaint(page, title="Got", description="rusak")
+    offer_retired_category(page)
+    fill_complaint(
+        page,
+        title="Got mampet",
+        description="Got mampet di Jalan Sudirman, air meluap.",
+        category=RETIRED_CATEGORY,
+    )
     expect(page.locator("[data-outbox-notice]")).to_contain_text("Tersimpan di ponsel ini")
     phone.set_offline(False)
     wait_for_state(page, "rejected")
@@ -204,10 +212,9 @@ def test_fixing_an_item_queued_by_an_old_page_keeps_it_confidential(phone, live_
     page.goto(live_server.url + "/menunggu")
     page.locator(".outbox-item a.button").click()
     page.wait_for_url("**/lapor?ubah=*")
-    page.wait_for_function("document.querySelector('#title').value === 'Got'")
+    expect(page.locator("#title")).to_have_value("Got mampet")
     expect(page.locator("input[name=privacy][value=confidential]")).to_be_checked()
-    page.fill("#title", "Got rusak di Jalan Sudirman")
-    page.fill("#description", "Saluran got rusak dan air meluap ke jalan setiap hujan.")
+    page.select_option("#category", "jalan-rusak")
     page.click("button[type=submit]:has-text('Kirim laporan')")
     page.wait_for_url("**/laporan/CLG-*")
     assert [i["state"] for i in outbox_items(page)] == ["sent"]

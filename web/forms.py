@@ -51,18 +51,25 @@ def text_errors(values: Mapping[str, str]) -> dict[str, str]:
     errors = {}
     for field, value in values.items():
         if "\x00" in value:
-            errors[field] = _(
-                "Isian ini memuat karakter yang tidak diizinkan (NUL). Hapus lalu kirim lagi."
-            )
+            errors[field] = nul_message()
             continue
         limit = MAX_LENGTH.get(field, OTHER_MAX)
         if len(value.strip()) > limit:
-            errors[field] = _(
-                "Isian ini terlalu panjang: paling banyak %(n)s karakter, tertulis %(got)s.",
-                n=limit,
-                got=len(value.strip()),
-            )
+            errors[field] = too_long_message(limit, len(value.strip()))
     return errors
+
+
+# The words of text_errors, also handed to pages that check a form before it leaves the phone.
+def nul_message() -> str:
+    return _("Isian ini memuat karakter yang tidak diizinkan (NUL). Hapus lalu kirim lagi.")
+
+
+def too_long_message(limit: int | str, got: int | str) -> str:
+    return _(
+        "Isian ini terlalu panjang: paling banyak %(n)s karakter, tertulis %(got)s.",
+        n=limit,
+        got=got,
+    )
 
 
 def check_text(values: Mapping[str, str]) -> None:

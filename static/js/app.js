@@ -1,5 +1,5 @@
 // Progressive enhancement on every page: service worker (offline, updates), the outbox's
-// background sending, the GPS button, the map picker and photo previews.
+// background sending, the GPS button, the map picker and the photo picker.
 // Every form works without this file.
 (function () {
   "use strict";
@@ -229,21 +229,109 @@
     });
   }
 
-  function setupPreviews(input) {
-    var list = input.parentElement.querySelector("[data-photo-previews]");
-    if (!list || !window.URL) return;
-    input.addEventListener("change", function () {
+  // --- Photo picker (components/_photo_picker.html) -------------------------------------------
+  // Large camera/gallery buttons, a thumbnail and a remove button per photo. The chosen files are
+  // kept in the named input (so any submit sends them) and on the element as `photoFiles`.
+  function setupPhotoPicker(picker) {
+    var input = picker.querySelector("input[type=file][name]");
+    var buttons = picker.querySelector("[data-photo-buttons]");
+    var list = picker.querySelector("[data-photo-previews]");
+    var status = picker.querySelector("[data-photo-status]");
+    var camera = picker.querySelector("[data-photo-camera]");
+    var gallery = picker.querySelector("[data-photo-gallery]");
+    var texts = picker.dataset;
+    var max = Number(texts.maxPhotos) || 5;
+    // Without DataTransfer the chosen files cannot be put back into the input: keep the plain one.
+    if (!input || !buttons || typeof DataTransfer !== "function" || !window.URL) return;
+    var files = [];
+
+    function fill(text, values) {
+      return text.replace(/\{(\w+)\}/g, function (all, name) {
+        return values[name] === undefined ? all : values[name];
+      });
+    }
+
+    function sync() {
+      var transfer = new DataTransfer();
+      files.forEach(function (file) { transfer.items.add(file); });
+      input.files = transfer.files;
+      picker.photoFiles = files.slice();
+      picker.dispatchEvent(new CustomEvent("photos-change", { bubbles: true }));
+    }
+
+    function render(focusIndex) {
       list.innerHTML = "";
-      Array.prototype.slice.call(input.files, 0, 5).forEach(function (file) {
+      files.forEach(function (file, i) {
+        var n = i + 1;
         var item = document.createElement("li");
         var img = document.createElement("img");
-        img.alt = file.name;
+        img.alt = fill(texts.textPhoto, { n: n, nama: file.name });
         img.src = URL.createObjectURL(file);
         img.onload = function () { URL.revokeObjectURL(img.src); };
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "button button-secondary photo-remove";
+        remove.textContent = fill(texts.textRemove, { n: n });
+        remove.addEventListener("click", function () {
+          files.splice(i, 1);
+          sync();
+          render(Math.min(i, files.length - 1));
+          say(fill(texts.textRemoved, { n: files.length, maks: max }));
+        });
         item.appendChild(img);
+        item.appendChild(remove);
         list.appendChild(item);
       });
+      if (focusIndex === undefined) return;
+      // Focus stays in the list after a removal; with none left, on the gallery button.
+      var target = focusIndex >= 0 ? list.querySelectorAll(".photo-remove")[focusIndex] : null;
+      (target || picker.querySelector("[data-photo-choose]")).focus();
+    }
+
+    function say(text, isError) {
+      status.textContent = text;
+      status.className = isError ? "field-error photo-status" : "hint photo-status";
+    }
+
+    function add(chosen) {
+      var room = max - files.length;
+      var taken = chosen.slice(0, Math.max(0, room));
+      files = files.concat(taken);
+      sync();
+      render();
+      if (chosen.length > taken.length) say(texts.textTooMany, true);
+      else say(fill(texts.textCount, { n: files.length, maks: max }));
+    }
+
+    function fromInput(source) {
+      var chosen = Array.prototype.slice.call(source.files || []);
+      source.value = ""; // the same photo can be chosen again after removing it
+      if (chosen.length) add(chosen);
+    }
+
+    input.hidden = true;
+    buttons.hidden = false;
+    picker.setPhotoFiles = function (chosen) {
+      files = [];
+      add(Array.prototype.slice.call(chosen || []));
+    };
+    picker.querySelector("[data-photo-take]").addEventListener("click", function () { camera.click(); });
+    picker.querySelector("[data-photo-choose]").addEventListener("click", function () { gallery.click(); });
+    camera.addEventListener("change", function () { fromInput(camera); });
+    gallery.addEventListener("change", function () { fromInput(gallery); });
+    // Files put into the named input itself (a test, or a browser restoring the form) replace the list.
+    input.addEventListener("change", function () {
+      var chosen = Array.prototype.slice.call(input.files || []);
+      files = [];
+      add(chosen);
     });
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        files = [];
+        setTimeout(function () { sync(); render(); say(""); }, 0);
+      });
+    }
+    picker.photoFiles = [];
   }
 
   // --- Notifications: the browser asks for permission only when "Aktifkan notifikasi" is pressed -
@@ -398,7 +486,7 @@
       setupGps(root);
       setupMap(root);
     });
-    document.querySelectorAll("input[type=file][data-max-photos]").forEach(setupPreviews);
+    document.querySelectorAll("[data-photo-picker]").forEach(setupPhotoPicker);
     document.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
     document.querySelectorAll("form[data-push-sign-in]").forEach(function (form) {
       form.addEventListener("submit", function () { sessionStorage.setItem("aduan-push-offer", "1"); });

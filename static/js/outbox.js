@@ -33,14 +33,199 @@
     });
   }
 
+  // --- The server's rules, checked on the phone before a report is queued ---------------------
+  // The same checks and words as web/complaints/forms.py parse_complaint_form and the photo upload,
+  // fed from there (client_rules, in the form's data-rules): nothing the server would refuse for
+  // a reason the phone can see is ever "saved, will be sent".
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values[name] === undefined ? all : String(values[name]);
+    });
+  }
+
+  function chars(text) { return Array.from(text).length; } // code points, as Python's len()
+
+  function squeeze(text) { return text.split(/\s+/).filter(Boolean).join(" "); }
+
+  function number(raw) {
+    raw = raw.trim().replace(/,/g, ".");
+    if (!raw) return null;
+    var value = Number(raw);
+    if (!isFinite(value)) throw new Error("not a number");
+    return value;
+  }
+
+  function inCity(rules, lat, lng) {
+    var box = rules.bbox; // south, west, north, east
+    var padLat = rules.pad_km / rules.km_per_degree;
+    var padLng = rules.pad_km / (rules.km_per_degree * Math.cos(((box[0] + box[2]) / 2) * Math.PI / 180));
+    return box[0] - padLat <= lat && lat <= box[2] + padLat && box[1] - padLng <= lng && lng <= box[3] + padLng;
+  }
+
+  // values: field name -> text, as the form sends them. Returns field -> message ({} when fine).
+  function checkComplaint(values, rules) {
+    var says = rules.messages;
+    var errors = {};
+    function get(name) { return String(values[name] || "").trim(); }
+    rules.fields.forEach(function (name) {
+      var value = String(values[name] || "");
+      if (value.indexOf("\u0000") !== -1) {
+        errors[name] = says.nul;
+        return;
+      }
+      var length = chars(value.trim());
+      if (length > rules.max_length[name]) errors[name] = fill(says.too_long, { n: rules.max_length[name], got: length });
+    });
+    var key = get("client_key").replace(/^urn:/i, "").replace(/^uuid:/i, "").replace(/[{}-]/g, "");
+    if (!/^[0-9a-f]{32}$/i.test(key)) errors.__all__ = says.incomplete_form;
+    function current(code) { return rules.old_codes[code] || code; }
+    if (rules.classifications.indexOf(current(get("classification"))) === -1) errors.classification = says.classification;
+    if (!get("category")) errors.category = says.category;
+    var title = chars(squeeze(get("title")));
+    if (title < rules.title[0]) errors.title = says.title_short;
+    else if (title > rules.title[1]) errors.title = says.title_long;
+    var description = chars(get("description"));
+    if (description < rules.description[0]) errors.description = says.description_short;
+    else if (description > rules.description[1]) errors.description = says.description_long;
+    var lat = null;
+    var lng = null;
+    try {
+      lat = number(get("latitude"));
+      lng = number(get("longitude"));
+      number(get("accuracy"));
+      if ((lat === null) !== (lng === null)) errors.location = says.location_incomplete;
+      else if (lat !== null && !(-90 <= lat && lat <= 90 && -180 <= lng && lng <= 180)) errors.location = says.location_invalid;
+    } catch (e) {
+      errors.location = says.location_invalid;
+    }
+    if (chars(squeeze(get("address"))) > rules.address_max) errors.address = says.address_long;
+    var kelurahan = get("kelurahan");
+    if (kelurahan && rules.kelurahan.indexOf(kelurahan) === -1) errors.kelurahan = says.kelurahan_unknown;
+    if (!kelurahan && !errors.location) {
+      if (lat === null || lng === null) errors.kelurahan = says.kelurahan_missing;
+      else if (!inCity(rules, lat, lng) || !rules.kelurahan.length) errors.kelurahan = says.outside_city;
+    }
+    if (rules.privacy_levels.indexOf(current(get("privacy")) || rules.default_privacy) === -1) errors.privacy = says.privacy;
+    return errors;
+  }
+
+  // The photos as they will leave the phone (after downscaling): count, empty, too large.
+  function checkPhotos(blobs, names, rules) {
+    var says = rules.messages;
+    if (blobs.length > rules.max_photos) return { photos: says.too_many_photos };
+    for (var i = 0; i < blobs.length; i++) {
+      var reason = !blobs[i].size ? says.photo_empty : blobs[i].size > rules.photo_max_bytes ? says.photo_too_large : "";
+      if (reason) return { photos: fill(says.photo_refused, { n: i + 1, name: names[i], reason: reason }) };
+    }
+    return {};
+  }
+  window.AduanComplaintCheck = { fields: checkComplaint, photos: checkPhotos };
+
+  // Errors next to their fields and in a summary at the top that takes the focus (as the server's).
+  function errorTarget(form, name) {
+    if (name === "classification" || name === "privacy") {
+      var radio = form.querySelector("input[name=" + name + "]");
+      return { control: radio, box: radio && radio.closest("fieldset"), labelled: radio && radio.closest("fieldset") };
+    }
+    if (name === "location") {
+      var gps = form.querySelector("[data-gps-button]");
+      var control = gps && !gps.hidden ? gps : form.querySelector("#kelurahan");
+      return { control: control, box: form.querySelector("label[for=kelurahan]"), before: true, labelled: control };
+    }
+    if (name === "photos") {
+      var choose = form.querySelector("[data-photo-choose]");
+      var input = form.querySelector("#photos");
+      var visible = choose && choose.offsetParent !== null ? choose : input;
+      return { control: visible, box: input && input.closest(".field"), labelled: input };
+    }
+    var field = form.querySelector("#" + name);
+    if (!field) return null;
+    if (name === "kelurahan" || name === "address") return { control: field, box: field, after: true, labelled: field };
+    return { control: field, box: field.closest(".field"), labelled: field };
+  }
+
+  function describedBy(el, id, add) {
+    var ids = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+    if (add) ids.push(id);
+    if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+    else el.removeAttribute("aria-describedby");
+  }
+
+  function clearErrors(form) {
+    var old = document.getElementById("form-errors");
+    if (old) old.remove();
+    form.querySelectorAll(".field-error[id$='-error']").forEach(function (p) {
+      form.querySelectorAll("[aria-describedby~='" + p.id + "']").forEach(function (el) {
+        describedBy(el, p.id, false);
+        el.removeAttribute("aria-invalid");
+      });
+      p.remove();
+    });
+    form.querySelectorAll(".field-invalid").forEach(function (el) { el.classList.remove("field-invalid"); });
+  }
+
+  function showErrors(form, errors) {
+    clearErrors(form);
+    var summary = document.createElement("div");
+    summary.className = "notice notice-error";
+    summary.id = "form-errors";
+    summary.setAttribute("role", "alert");
+    summary.tabIndex = -1;
+    var heading = document.createElement("p");
+    var strong = document.createElement("strong");
+    strong.textContent = form.dataset.textErrors;
+    heading.appendChild(strong);
+    summary.appendChild(heading);
+    var ul = document.createElement("ul");
+    Object.keys(errors).forEach(function (name) {
+      var li = document.createElement("li");
+      var target = errorTarget(form, name);
+      if (target && target.control) {
+        var id = name + "-error";
+        var p = document.createElement("p");
+        p.className = "field-error";
+        p.id = id;
+        p.textContent = errors[name];
+        if (target.before) target.box.parentNode.insertBefore(p, target.box);
+        else if (target.after) target.box.parentNode.insertBefore(p, target.box.nextSibling);
+        else target.box.appendChild(p);
+        var container = target.box.closest(".field") || target.box.parentNode;
+        container.classList.add("field-invalid");
+        describedBy(target.labelled, id, true);
+        target.labelled.setAttribute("aria-invalid", "true");
+        var link = document.createElement("a");
+        link.href = "#" + (target.control.id || id);
+        link.textContent = errors[name];
+        link.addEventListener("click", function (event) {
+          event.preventDefault();
+          target.control.focus();
+          target.control.scrollIntoView({ block: "center" });
+        });
+        li.appendChild(link);
+      } else {
+        li.textContent = errors[name];
+      }
+      ul.appendChild(li);
+    });
+    summary.appendChild(ul);
+    var notice = document.querySelector("[data-outbox-notice]");
+    if (notice) notice.hidden = true;
+    form.parentNode.insertBefore(summary, notice || form);
+    summary.focus();
+  }
+
   // --- The filing form ---------------------------------------------------------------------
   function setupForm(form) {
     var notice = document.querySelector("[data-outbox-notice]");
     var keyInput = form.querySelector("input[name=client_key]");
     var photoInput = form.querySelector("input[type=file][name=photos]");
     var editing = null;
+    var rules = null;
+    try { rules = JSON.parse(form.dataset.rules); } catch (e) { /* the server still checks */ }
 
-    function say(text, kind, link) {
+    // quiet: an update that arrives later (the outbox sent or refused it) is announced by the
+    // notice's role=status without taking the focus from whatever the citizen is doing.
+    function say(text, kind, link, quiet) {
       notice.hidden = false;
       notice.className = "notice " + (kind === "error" ? "notice-error" : "notice-ok");
       notice.textContent = text + " ";
@@ -50,8 +235,28 @@
         a.textContent = link.text;
         notice.appendChild(a);
       }
-      notice.focus();
+      if (!quiet) notice.focus();
     }
+
+    // The page that said "will be sent" follows the item until it is sent or refused.
+    var watched = null;
+    function follow() {
+      if (!watched) return;
+      AduanOutbox.get(watched).then(function (item) {
+        if (!item || item.key !== watched) return;
+        if (item.state === "sent") {
+          watched = null;
+          say(fill(form.dataset.textSent, { nomor: item.number }), "ok", { href: item.url, text: form.dataset.textOpen }, true);
+        } else if (item.state === "rejected") {
+          watched = null;
+          say(form.dataset.textRejected + " " + item.error, "error",
+            { href: "/lapor?ubah=" + encodeURIComponent(item.key), text: form.dataset.textFix }, true);
+        }
+      });
+    }
+    try {
+      new BroadcastChannel("aduan-outbox").onmessage = follow;
+    } catch (e) { /* no BroadcastChannel: the list shows the outcome */ }
 
     var params = new URLSearchParams(window.location.search);
     if (params.get("ubah")) {
@@ -106,11 +311,21 @@
       data.forEach(function (value, name) {
         if (name !== "photos" && name !== "_csrf_token" && typeof value === "string") fields[name] = value;
       });
-      var files = Array.prototype.slice.call(photoInput.files || [], 0, Number(photoInput.dataset.maxPhotos) || 5);
+      var files = Array.prototype.slice.call(photoInput.files || []);
+      var errors = rules ? checkComplaint(fields, rules) : {};
+      if (rules && files.length > rules.max_photos) errors.photos = rules.messages.too_many_photos;
+      if (Object.keys(errors).length) {
+        submit.disabled = false;
+        showErrors(form, errors); // nothing saved; what was typed stays
+        return;
+      }
+      clearErrors(form);
       say(files.length ? form.dataset.textPreparing : form.dataset.textSending, "ok");
       // null keeps the photos already saved with an item being fixed.
       var photosReady = files.length ? Promise.all(files.map(downscale)) : Promise.resolve(editing ? null : []);
       Promise.all([photosReady, whoWrites()]).then(function (both) {
+        var photoErrors = rules && both[0] ? checkPhotos(both[0], files.map(function (f) { return f.name; }), rules) : {};
+        if (photoErrors.photos) throw { formErrors: photoErrors };
         var item = {
           key: keyInput.value,
           fields: fields,
@@ -159,6 +374,7 @@
           say(text, "error", { href: "/masuk?next=/menunggu", text: form.dataset.textSignInLink });
         } else {
           say(form.dataset.textQueued, "ok", outbox);
+          watched = item.key;
           AduanPage.sendOutbox();
         }
         ready();
@@ -166,6 +382,10 @@
       }).catch(function (error) {
         submit.disabled = false;
         // Nothing was saved; what the citizen typed stays in the form.
+        if (error && error.formErrors) {
+          showErrors(form, error.formErrors);
+          return;
+        }
         var full = error && (error.name === "QuotaExceededError" || /quota/i.test(String(error.message)));
         say(full ? form.dataset.textFull : form.dataset.textSaveFailed, "error");
       });
@@ -230,10 +450,28 @@
       return texts.ownerWaiting.replace("{akun}", item.owner.label);
     }
 
+    // What each item was when last shown: a change to sent or refused is announced once.
+    var announce = document.querySelector("[data-outbox-announce]");
+    var shownState = null;
+    function announceChanges(items) {
+      var said = [];
+      items.forEach(function (item) {
+        var before = shownState && shownState[item.key];
+        if (!before || before === item.state) return;
+        var values = { judul: item.title || "—", nomor: item.number || "", alasan: item.error || "" };
+        if (item.state === "sent") said.push(fill(texts.announceSent, values));
+        if (item.state === "rejected") said.push(fill(texts.announceRejected, values));
+      });
+      shownState = {};
+      items.forEach(function (item) { shownState[item.key] = item.state; });
+      if (said.length && announce) announce.textContent = said.join(" ");
+    }
+
     function render() {
       Promise.all([AduanOutbox.all(), AduanOutbox.lastAccount()]).then(function (both) {
         var items = both[0];
         var account = both[1];
+        announceChanges(items);
         items.sort(function (a, b) { return b.createdAt - a.createdAt; });
         list.innerHTML = "";
         var waitingBytes = 0;

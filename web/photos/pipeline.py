@@ -56,14 +56,9 @@ def process_photo(
     Raises ``PhotoRejected`` for empty, too large, non-photo, bomb-like or corrupt input.
     """
     if not raw:
-        raise PhotoRejected(_("Berkas foto kosong. Pilih foto lain."))
+        raise PhotoRejected(empty_photo())
     if len(raw) > max_bytes:
-        raise PhotoRejected(
-            _(
-                "Foto terlalu besar (lebih dari %(mb)s MB). Kecilkan atau pilih foto lain.",
-                mb=megabytes(max_bytes),
-            )
-        )
+        raise PhotoRejected(photo_too_large(max_bytes))
     # Pillow warns from MAX_IMAGE_PIXELS and raises from twice that; warnings.catch_warnings
     # is process-wide and not thread-safe, so apply the lower of both limits ourselves instead.
     pixel_limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
@@ -100,6 +95,18 @@ def process_photo(
         height=rgb.height,
         thumb_width=thumb.width,
         thumb_height=thumb.height,
+    )
+
+
+# The two reasons a phone can see before sending (the filing form checks them too, same words).
+def empty_photo() -> str:
+    return _("Berkas foto kosong. Pilih foto lain.")
+
+
+def photo_too_large(max_bytes: int) -> str:
+    return _(
+        "Foto terlalu besar (lebih dari %(mb)s MB). Kecilkan atau pilih foto lain.",
+        mb=megabytes(max_bytes),
     )
 
 

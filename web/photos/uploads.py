@@ -26,9 +26,7 @@ async def process_uploads(uploads: Sequence[Upload], settings: Settings) -> list
     Reads at most one byte past the size limit, so an oversize file is never held in memory whole.
     """
     if len(uploads) > settings.photos_per_complaint:
-        raise FormErrors.single(
-            "photos", _("Paling banyak %(n)s foto per laporan.", n=settings.photos_per_complaint)
-        )
+        raise FormErrors.single("photos", too_many_photos(settings.photos_per_complaint))
     processed = []
     for position, upload in enumerate(uploads, start=1):
         raw = await upload.read(settings.photo_max_bytes + 1)
@@ -45,14 +43,19 @@ async def process_uploads(uploads: Sequence[Upload], settings: Settings) -> list
             )
         except PhotoRejected as exc:
             raise FormErrors.single(
-                "photos",
-                _(
-                    "Foto ke-%(n)s (%(name)s): %(reason)s",
-                    n=position,
-                    name=upload.filename,
-                    reason=exc.message,
-                )
-                + " "
-                + _("Laporan belum terkirim; pilih ulang foto Anda."),
+                "photos", photo_refused(position, upload.filename, exc.message)
             ) from exc
     return processed
+
+
+# Messages the filing form also shows from the phone (complaints.forms.client_rules).
+def too_many_photos(limit: int) -> str:
+    return _("Paling banyak %(n)s foto per laporan.", n=limit)
+
+
+def photo_refused(position: int | str, filename: str, reason: str) -> str:
+    return (
+        _("Foto ke-%(n)s (%(name)s): %(reason)s", n=position, name=filename, reason=reason)
+        + " "
+        + _("Laporan belum terkirim; pilih ulang foto Anda.")
+    )
