@@ -219,3 +219,37 @@ def test_the_stream_ends_when_the_staff_member_signs_out(server):
     assert stream.next() is None and stream.ended(timeout=5)
     other_tab.close()
     operator.close()
+
+
+@pytest.mark.postgres
+def test_the_stream_hears_again_after_the_listen_connection_was_cut(server, make_client):
+    """A database restart, a fail-over or a firewall's idle cut: the process listens again, the
+    page refreshes once for whatever it missed, and later changes arrive as before."""
+    import asyncpg
+
+    from tests.conftest import POSTGRES_URL
+
+    operator = staff_client(server, "operator", "operator-putus")
+    stream = Stream(operator)
+    assert stream.next().name == "ready"
+
+    async def cut() -> int:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            return await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name LIKE 'aduan-listen-%'"
+            )
+        finally:
+            await conn.close()
+
+    assert run_async(cut) == 1
+    catch_up = stream.next()
+    assert catch_up is not None and (catch_up.name, catch_up.data) == ("inbox-changed", "")
+
+    citizen = make_client()
+    register(citizen)
+    filed = complaint_id(citizen, file_ticket(citizen))
+    changed = stream.next()
+    assert changed is not None and (changed.name, changed.data) == ("inbox-changed", str(filed))
+    operator.close()

@@ -19,6 +19,7 @@ in memory; the only per-process state is that list of open streams.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -97,7 +98,10 @@ class TicketFeed:
         async with self._start_lock:
             if self._task is None or self._task.done():
                 self._ready.clear()
-                self._task = asyncio.create_task(self._listen(), name="ticket-feed")
+                # A context of its own: its log lines must not carry the first stream's request id.
+                self._task = asyncio.create_task(
+                    self._listen(), name="ticket-feed", context=contextvars.Context()
+                )
         await self._ready.wait()
         subscriber = Subscriber()
         self.subscribers.add(subscriber)
@@ -155,14 +159,19 @@ class TicketFeed:
                     self.settings.resolved_database_url,
                     server_settings={"application_name": application_name("listen")},
                 )
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, heard)
                 self._ready.set()
                 if not first:
                     self.publish(set())  # whatever was announced while we were away
                 first, delay = False, 1.0
-                while True:
-                    await asyncio.sleep(LISTEN_CHECK_SECONDS)
-                    await asyncio.wait_for(conn.execute("SELECT 1"), timeout=10)
+                while not lost.is_set():
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=LISTEN_CHECK_SECONDS)
+                    if not lost.is_set():  # a dead link says nothing: ask
+                        await asyncio.wait_for(conn.execute("SELECT 1"), timeout=10)
+                raise ConnectionError("the server closed the connection")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
