@@ -232,6 +232,9 @@ def test_the_stream_hears_again_after_the_listen_connection_was_cut(server, make
     operator = staff_client(server, "operator", "operator-putus")
     stream = Stream(operator)
     assert stream.next().name == "ready"
+    colleague = staff_client(server, "supervisor", "supervisor-putus")
+    other = Stream(colleague)
+    assert other.next().name == "ready"
 
     async def cut() -> int:
         conn = await asyncpg.connect(POSTGRES_URL)
@@ -243,13 +246,54 @@ def test_the_stream_hears_again_after_the_listen_connection_was_cut(server, make
         finally:
             await conn.close()
 
-    assert run_async(cut) == 1
-    catch_up = stream.next()
-    assert catch_up is not None and (catch_up.name, catch_up.data) == ("inbox-changed", "")
+    assert run_async(cut) == 1  # one LISTEN connection for the process, whatever its streams
+    for tab in (stream, other):
+        catch_up = tab.next()
+        assert catch_up is not None and (catch_up.name, catch_up.data) == ("inbox-changed", "")
 
     citizen = make_client()
     register(citizen)
     filed = complaint_id(citizen, file_ticket(citizen))
     changed = stream.next()
     assert changed is not None and (changed.name, changed.data) == ("inbox-changed", str(filed))
+    operator.close()
+    colleague.close()
+
+
+def _last_seen(username: str, moved_back: float = 0) -> float:
+    """The staff session's "last request of their own" stamp; ``moved_back`` seconds earlier
+    first, as if the person had left the desk that long ago."""
+    import json
+
+    from db.tables import HttpSession, StaffUser
+
+    async def read() -> float:
+        staff = await StaffUser.select(StaffUser.id).where(StaffUser.username == username).first()
+        row = await HttpSession.select().where(HttpSession.staff_id == staff["id"]).first()
+        data = json.loads(bytes(row["data"]))
+        if moved_back:
+            data["staff_seen_at"] -= moved_back
+            await HttpSession.update({HttpSession.data: json.dumps(data).encode()}).where(
+                HttpSession.id == row["id"]
+            )
+        return data["staff_seen_at"]
+
+    return run_async(read)
+
+
+def test_an_open_stream_is_not_activity_and_ends_when_the_desk_is_left(server):
+    operator = staff_client(server, "operator", "operator-meja")
+    # Two minutes since the last click: a request of the person's own would stamp it again.
+    seen = _last_seen("operator-meja", moved_back=120)
+    stream = Stream(operator)
+    assert stream.next().name == "ready"
+    deadline = time.monotonic() + 5 * HEARTBEAT
+    while stream.comments == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.comments > 0 and _last_seen("operator-meja") == seen  # the stream is no click
+
+    _last_seen("operator-meja", moved_back=30 * 60)  # ADUAN_STAFF_IDLE_MINUTES passed
+    last = stream.next(timeout=5 * HEARTBEAT)
+    assert last is not None and last.name == "signed-out"
+    assert stream.next() is None
     operator.close()
