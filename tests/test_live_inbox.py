@@ -82,7 +82,9 @@ class Stream:
         self.events: queue.Queue[Event | BaseException | None] = queue.Queue()
         self.comments = 0
         self.status: int | None = None
-        self._http = http
+        # A connection of its own (a browser tab), signed in with the same cookies.
+        self._http = httpx.Client(base_url=http.base_url, cookies=http.cookies, timeout=10)
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -92,6 +94,8 @@ class Stream:
                 self.status = response.status_code
                 name, data = "message", []
                 for line in response.iter_lines():
+                    if self._closing.is_set():
+                        break  # leaving the block drops the connection: the tab is gone
                     if line.startswith(":"):
                         self.comments += 1
                     elif line.startswith("event:"):
@@ -112,6 +116,12 @@ class Stream:
         if isinstance(item, BaseException):
             raise item
         return item
+
+    def close(self) -> None:
+        """The tab is closed: its connection goes away (at the next line, a keep-alive at most)."""
+        self._closing.set()
+        self._thread.join(timeout=5 * HEARTBEAT)
+        self._http.close()
 
     def ended(self, timeout: float) -> bool:
         self._thread.join(timeout)
@@ -170,6 +180,7 @@ def test_the_stream_announces_what_another_process_committed_and_not_what_rolled
     db(citizen, lambda: act(number[0]["number"], "verify", system, expected_version=1))
     changed = stream.next()
     assert changed is not None and changed.name == "inbox-changed" and changed.data == str(first)
+    stream.close()
     operator.close()
 
 
@@ -191,10 +202,24 @@ def test_only_signed_in_readers_get_a_stream_and_never_a_hanging_one(server):
     assert all(tab.next().name == "ready" for tab in tabs)
     extra = operator.get("/operator/langsung", headers=EVENT_STREAM)
     assert extra.status_code == 429
+    # A closed tab gives its place back (once the server notices the connection is gone).
+    tabs.pop().close()
+    deadline = time.monotonic() + 5
+    while True:
+        reopened = Stream(operator)
+        first = reopened.next()
+        if first is not None or time.monotonic() > deadline:
+            break
+        reopened.close()
+        time.sleep(0.1)  # 429: the server has not seen the closed tab go yet
+    assert first is not None and first.name == "ready"
+    tabs.append(reopened)
     # Another operator is not counted against this one.
     colleague = staff_client(server, "operator", "operator-rekan")
     other = Stream(colleague)
     assert other.next().name == "ready"
+    for tab in [*tabs, other]:
+        tab.close()
     for http in (operator, colleague, opd, stranger):
         http.close()
 
@@ -218,6 +243,7 @@ def test_the_stream_ends_when_the_staff_member_signs_out(server):
     assert last is not None and last.name == "signed-out"
     assert stream.next() is None and stream.ended(timeout=5)
     other_tab.close()
+    stream.close()
     operator.close()
 
 
@@ -256,6 +282,8 @@ def test_the_stream_hears_again_after_the_listen_connection_was_cut(server, make
     filed = complaint_id(citizen, file_ticket(citizen))
     changed = stream.next()
     assert changed is not None and (changed.name, changed.data) == ("inbox-changed", str(filed))
+    stream.close()
+    other.close()
     operator.close()
     colleague.close()
 
@@ -296,4 +324,5 @@ def test_an_open_stream_is_not_activity_and_ends_when_the_desk_is_left(server):
     last = stream.next(timeout=5 * HEARTBEAT)
     assert last is not None and last.name == "signed-out"
     assert stream.next() is None
+    stream.close()
     operator.close()

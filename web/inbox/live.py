@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from litestar import Request, get
 from litestar.exceptions import HTTPException
@@ -44,34 +45,37 @@ def live_inbox(request: Request) -> LiveInbox:
 
 
 async def _events(
-    request: Request, live: LiveInbox, member_id: int, heartbeat: int, idle_seconds: int
+    request: Request, live: LiveInbox, heartbeat: int, idle_seconds: int
 ) -> AsyncIterator[ServerSentEventMessage]:
     member = current_staff(request)
-    live.open_streams[member_id] += 1  # here, not in the handler: only a started stream ends
+    live.open_streams[member.id] += 1  # here, not in the handler: only a started stream ends
     try:
         async with live.feed.subscribe() as subscriber:
             # Sent once the feed listens: whatever commits after this reaches the page.
             yield ServerSentEventMessage(event="ready", data="", retry=RETRY_MS)
-            sent_at = 0.0
+            sent_at, checked_at = 0.0, time.monotonic()
             while True:
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(subscriber.wake.wait(), timeout=heartbeat)
-                except TimeoutError:
+                now = time.monotonic()
+                if now - checked_at >= heartbeat:  # also while events keep coming
                     if not await still_signed_in(request, member, idle_seconds):
                         yield ServerSentEventMessage(event="signed-out", data="")
                         return
+                    checked_at = now
+                if not subscriber.wake.is_set():
                     yield ServerSentEventMessage(data=None, comment="ping")
                     continue
-                await asyncio.sleep(max(0.0, sent_at + MIN_GAP_SECONDS - time.monotonic()))
+                await asyncio.sleep(max(0.0, sent_at + MIN_GAP_SECONDS - now))
                 sent_at = time.monotonic()
                 ids = subscriber.take()
                 yield ServerSentEventMessage(
                     event="inbox-changed", data=",".join(str(i) for i in ids)
                 )
     finally:
-        live.open_streams[member_id] -= 1
-        if live.open_streams[member_id] <= 0:
-            del live.open_streams[member_id]
+        live.open_streams[member.id] -= 1
+        if live.open_streams[member.id] <= 0:
+            del live.open_streams[member.id]
 
 
 @get(
@@ -94,7 +98,6 @@ async def inbox_live(request: Request) -> ServerSentEvent:
         _events(
             request,
             live,
-            member.id,
             settings.live_heartbeat_seconds,
             settings.staff_idle_minutes * 60,
         ),
