@@ -326,3 +326,23 @@ def test_an_open_stream_is_not_activity_and_ends_when_the_desk_is_left(server):
     assert stream.next() is None
     stream.close()
     operator.close()
+
+
+def test_every_function_that_writes_a_timeline_row_announces_it():
+    """PostgreSQL hears only what ``announce`` says (SQLite would hear any timeline row): a new
+    kind of ticket change must not be silent in production only."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "web"
+    writers, silent = [], []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+                continue
+            source = ast.unparse(node)
+            if "TimelineEvent.insert(" in source:
+                writers.append(f"{path.name}:{node.name}")
+                if "ticket_feed.announce(" not in source:
+                    silent.append(f"{path.relative_to(root)}:{node.name}")
+    assert len(writers) >= 4 and silent == []
