@@ -141,6 +141,7 @@ class TicketFeed:
                 self._ready.set()
             except Exception:
                 log.exception("ticket feed: reading the timeline failed; trying again")
+                self._ready.set()  # streams open anyway; the inbox's 30 s refresh covers the gap
             await asyncio.sleep(self.poll_seconds)
 
     async def _listen_postgres(self) -> None:
