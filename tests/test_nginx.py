@@ -20,7 +20,10 @@ import httpx
 import pytest
 
 from tests.browser import free_port, start_server, stop_server
+from tests.conftest import run_async
+from tests.factories import make_staff_user
 from tests.helpers import refused_for_this_network, request_code
+from tests.staff_helpers import PASSWORD
 from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,6 +220,29 @@ def test_a_client_dripping_its_headers_is_cut_off(proxied):
 
 
 # Last in this module: it stops one of the two nodes.
+def test_the_live_inbox_stream_passes_through_at_once(proxied):
+    """Server-sent events reach the browser as they are sent: not gzipped, not held in a buffer."""
+    url, _ = proxied
+    run_async(lambda: make_staff_user("operator-nginx"))
+    with _client(url) as http:
+        http.get("/staf/masuk")
+        token = http.cookies.get("__Host-csrftoken") or http.cookies["csrftoken"]
+        signed_in = http.post(
+            "/staf/masuk",
+            data={"username": "operator-nginx", "password": PASSWORD},
+            headers={"x-csrftoken": token},
+        )
+        assert signed_in.status_code == 303
+        started = time.monotonic()
+        headers = {"Accept": "text/event-stream", "Accept-Encoding": "gzip"}
+        with http.stream("GET", "/operator/langsung", headers=headers, timeout=5) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert "content-encoding" not in stream.headers
+            first = next(stream.iter_lines())
+        # The first event is a few bytes: buffered, it would wait for the next keep-alive (15 s).
+        assert first == "event: ready" and time.monotonic() - started < 2
+
+
 def test_both_nodes_serve_and_a_node_that_goes_down_is_skipped(proxied, web_nodes):
     url, _ = proxied
     with _client(url) as http:

@@ -28,6 +28,7 @@ from web.deps import Services, SignInRequired
 from web.forwarded import Network
 from web.http import LANG_COOKIE, BadParameter, refuse_nul_in_url, wants_json
 from web.i18n import _
+from web.inbox.live import LiveInbox
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
 from web.logs import configure_logging, log_request
@@ -47,6 +48,7 @@ from web.staff.access import StaffSignInRequired
 from web.system.headers import headers_hook, is_https
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config
+from web.ticket_feed import TicketFeed
 
 log = logging.getLogger("aduan")
 
@@ -56,7 +58,7 @@ ROUTE_HANDLERS = [
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
     *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
-    *INBOX_ROUTES,  # /operator, /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
+    *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         messenger=messenger_from_settings(settings),
     )
     assets = AssetManifest()
+    live_inbox = LiveInbox(TicketFeed(settings, poll_seconds=settings.live_poll_ms / 1000))
 
     async def on_startup(app: Litestar) -> None:
         vapid_keys(settings)  # made on first run and kept; a bad ADUAN_VAPID_PRIVATE_KEY stops here
@@ -197,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if jobs_task := app.state.get("jobs_task"):
             app.state.jobs_stop.set()
             await asyncio.gather(jobs_task, return_exceptions=True)
+        await live_inbox.feed.stop()
         await close_pool()
 
     secure_cookies = is_https(settings)
@@ -233,7 +237,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[headers_hook(settings)],  # CSP, framing, HSTS, Secure cookies, no-store
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        state=State({"services": services, "assets": assets}),
+        state=State({"services": services, "assets": assets, "live_inbox": live_inbox}),
         # No /schema pages: the HTML app has no public API description to publish, and a listing of
         # every route and parameter only helps a prober.
         openapi_config=None,

@@ -102,6 +102,16 @@ async def delete_expired(now: datetime) -> int:
     return len(expired)
 
 
+async def reload(connection: ASGIConnection) -> dict[str, Any] | None:
+    """The session this request came with, as stored now (None: ended or expired since).
+    For responses that outlive their request (the live inbox stream)."""
+    key = connection.scope[_STATE].key  # type: ignore[literal-required]
+    if key is None:
+        return None
+    row = await _load(key)
+    return json.loads(row.data) if row.key is not None and row.data else None
+
+
 async def _load(cookie: str | None) -> _Loaded:
     if cookie and _ID.fullmatch(cookie):
         row = (

@@ -147,6 +147,21 @@ class Settings:
         "Staff are signed out after this many minutes without a request of their own (the "
         "inbox's automatic refresh does not count).",
     )
+    live_heartbeat_seconds: int = setting(
+        15,
+        "The live inbox stream sends a keep-alive line this often (below any proxy's read "
+        "timeout) and checks each time that the staff session is still signed in.",
+    )
+    live_streams_per_staff: int = setting(
+        4,
+        "Live inbox streams one staff member may hold open on one web process (tabs); beyond "
+        "it a tab is refused and refreshes its inbox every 30 s instead.",
+    )
+    live_poll_ms: int = setting(
+        500,
+        "SQLite only: how often (milliseconds) each web process looks for ticket changes made by "
+        "the others (PostgreSQL announces them at once with NOTIFY).",
+    )
     staff_login_max_failures: int = setting(
         5,
         "Staff sign-in tries per username from one IP address per window (x3 per IP for all "

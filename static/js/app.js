@@ -471,6 +471,30 @@
       event.stopPropagation();
     }
   }, true);
+  // --- Live inbox: the server says when tickets changed; the list refreshes itself ----------------
+  // The list's own refresh (hx-trigger "inbox-changed from:body") does the work, with the form's
+  // filters, exactly as its 30 s timer does; that timer stays as the fallback.
+  function setupLiveInbox(hook) {
+    if (!window.EventSource) return;
+    var source = new EventSource(hook.dataset.liveInbox);
+    var opened = false;
+    function changed() { document.body.dispatchEvent(new CustomEvent("inbox-changed")); }
+    source.addEventListener("ready", function () {
+      if (opened) changed(); // back after a drop: whatever changed meanwhile
+      opened = true;
+      hook.dataset.liveState = "open";
+    });
+    source.addEventListener("inbox-changed", changed);
+    source.addEventListener("signed-out", function () {
+      source.close(); // the next refresh finds the session ended and goes to the sign-in page
+      hook.dataset.liveState = "closed";
+    });
+    source.addEventListener("error", function () {
+      // CONNECTING: EventSource retries by itself; CLOSED (refused): polling only from now on.
+      hook.dataset.liveState = source.readyState === EventSource.CLOSED ? "closed" : "retrying";
+    });
+  }
+
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
     // The account chip says who is signed in: the outbox writes new items under that account.
@@ -488,6 +512,7 @@
     });
     document.querySelectorAll("[data-photo-picker]").forEach(setupPhotoPicker);
     document.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
+    document.querySelectorAll("[data-live-inbox]").forEach(setupLiveInbox);
     document.querySelectorAll("form[data-push-sign-in]").forEach(function (form) {
       form.addEventListener("submit", function () { sessionStorage.setItem("aduan-push-offer", "1"); });
     });

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from db.city_data import City
 from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
-from web import audit
+from web import audit, ticket_feed
 from web.complaints.forms import ComplaintDraft
 from web.errors import UserError
 from web.forms import FormErrors, check_text, parse_int
@@ -208,6 +208,7 @@ async def _insert(
         ).returning(Complaint.id)
         complaint_id = rows[0]["id"]
         await insert_photo_rows(complaint_id, placed, kind="report", now=now)
+        await ticket_feed.announce(complaint_id)  # the live inbox hears it once this commits
         await TimelineEvent.insert(
             TimelineEvent(
                 complaint=complaint_id,
@@ -368,6 +369,7 @@ async def rate(number: str, citizen_id: int, *, stars: str, comment: str) -> Non
         )
         if not rated:
             raise FormErrors.single("rating", _already_rated())
+        await ticket_feed.announce(ticket["id"])
         await TimelineEvent.insert(
             TimelineEvent(
                 complaint=ticket["id"],

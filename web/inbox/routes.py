@@ -14,6 +14,7 @@ from web.forms import FormErrors
 from web.http import path_id, row_id
 from web.i18n import _
 from web.inbox import queries
+from web.inbox.live import inbox_live
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
@@ -280,6 +281,14 @@ async def staff_thumb(request: Request, photo_id: FromPath[str]) -> Response:
 
 ROUTES = [
     staff_router(
-        inbox, inbox_detail, inbox_act, opd_queue, opd_detail, opd_act, staff_photo, staff_thumb
+        inbox,
+        inbox_live,
+        inbox_detail,
+        inbox_act,
+        opd_queue,
+        opd_detail,
+        opd_act,
+        staff_photo,
+        staff_thumb,
     )
 ]

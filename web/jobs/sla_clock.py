@@ -19,6 +19,7 @@ from piccolo.columns import Column, Timestamptz
 
 from db.engine import write_transaction
 from db.tables import AuditLog, Complaint, TimelineEvent
+from web import ticket_feed
 from web.notifications import notify_ticket_events
 from web.workflow.sla import SlaState, sla_condition
 
@@ -90,6 +91,7 @@ async def _escalate_batch(escalation: Escalation, *, now: datetime, whatsapp_fal
         )
         if not marked:
             return 0
+        await ticket_feed.announce(*(row["id"] for row in marked))
         await TimelineEvent.insert(
             *[
                 TimelineEvent(

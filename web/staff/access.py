@@ -17,6 +17,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
 from db.tables import StaffUser
+from web import sessions
 from web.sessions import STAFF_KEY
 
 SESSION_STAFF = STAFF_KEY
@@ -28,7 +29,12 @@ POLL_HEADER = "x-aduan-poll"
 
 
 def is_poll(connection: ASGIConnection) -> bool:
-    return connection.headers.get(POLL_HEADER) == "1"
+    # An event stream (the live inbox) is opened by the page too: EventSource sends this Accept.
+    return connection.headers.get(POLL_HEADER) == "1" or is_event_stream(connection)
+
+
+def is_event_stream(connection: ASGIConnection) -> bool:
+    return "text/event-stream" in connection.headers.get("accept", "")
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,19 @@ async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMemb
         role=row["role"],
         opd_id=row["opd"],
     )
+
+
+async def still_signed_in(
+    connection: ASGIConnection, member: StaffMember, idle_seconds: int
+) -> bool:
+    """For a response that outlives its request (the live inbox): the session it came with still
+    exists (no sign-out, no password reset), is still this active member's, and is not idle."""
+    session = await sessions.reload(connection)
+    if not session or session.get(SESSION_STAFF) != member.id:
+        return False
+    if datetime.now(UTC).timestamp() - session.get(SESSION_SEEN, 0) > idle_seconds:
+        return False
+    return await StaffUser.exists().where((StaffUser.id == member.id) & (StaffUser.active == True))
 
 
 async def staff_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -17,7 +17,7 @@ from piccolo.columns import Column
 
 from db.engine import write_transaction
 from db.tables import Complaint, Opd, TimelineEvent
-from web import audit
+from web import audit, ticket_feed
 from web.errors import UserError
 from web.forms import text_errors
 from web.i18n import _
@@ -171,6 +171,7 @@ async def act(
             await insert_photo_rows(
                 ticket["id"], placed, kind="proof", now=now, event_id=event[0]["id"]
             )
+            await ticket_feed.announce(ticket["id"])  # heard by the inbox once this commits
             # In this transaction: nobody is told about a change that did not happen.
             await notify_ticket_event(
                 ticket["id"],
