@@ -11,9 +11,10 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import city_tz, services
 from web.forms import FormErrors
-from web.http import path_id, row_id
+from web.http import path_id, row_id, wants_json
 from web.i18n import _
 from web.inbox import queries
+from web.inbox.outbox import answer_queued_action
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
@@ -236,8 +237,10 @@ async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
 
 
 @post("/opd/tiket/{number:str}/aksi", name="opd:act", opt={"roles": OPD_STAFF})
-async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect:
+async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect | Response:
     values, uploads = await _read_action_form(request)
+    if wants_json(request):  # from the phone's outbox, maybe done offline a while ago
+        return await answer_queued_action(request, number, values, uploads)
     problem = await _apply(request, number, values, uploads)
     if problem is None:
         # Back to the queue after resolving or returning; stay on the ticket otherwise.
