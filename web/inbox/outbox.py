@@ -20,6 +20,8 @@ from web.workflow.offline import apply_queued, parse_done_at
 from web.workflow.service import Actor
 
 RETRY_AFTER_SECONDS = 30
+# Names the account whose OPD page this is, for the service worker's per-account cache.
+OUTBOX_ACCOUNT_HEADER = "X-Aduan-Account"
 
 
 async def answer_queued_action(
