@@ -214,13 +214,16 @@
   }
 
   // --- Offline reading: keep the queue's tickets on this phone, for this account only -----------
+  var KEEP_TICKETS = 20; // the most urgent first (the queue is sorted by SLA): a bounded download
   function keepQueueTickets() {
     if (!window.caches || navigator.onLine === false) return;
     var links = Array.prototype.map.call(document.querySelectorAll("a[href^='/opd/tiket/']"), function (a) {
       return new URL(a.href).pathname;
     });
-    links.filter(function (url, i) { return links.indexOf(url) === i; }).forEach(function (url) {
-      fetch(url, { credentials: "same-origin" }).then(function (response) {
+    links = links.filter(function (url, i) { return links.indexOf(url) === i; }).slice(0, KEEP_TICKETS);
+    links.forEach(function (url) {
+      // A poll, not a person: keeping copies must not keep an unattended session signed in.
+      fetch(url, { credentials: "same-origin", headers: { "x-aduan-poll": "1" } }).then(function (response) {
         var account = response.headers.get("X-Aduan-Account");
         if (!response.ok || response.redirected || response.headers.get("X-Aduan") !== "1" || !account) return;
         return caches.open(STAFF_PREFIX + account).then(function (cache) { return cache.put(url, response); });
