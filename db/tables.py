@@ -184,6 +184,9 @@ class TimelineEvent(Table, tablename="timeline_event"):
     opd = ForeignKey(references=Opd, null=True, default=None)
     is_public = Boolean(default=True)
     created_at = Timestamptz()
+    # The idempotency key of an action queued on a staff phone (web/workflow/offline.py): a resend
+    # finds the event it already made. Two sends of one key cannot both apply (ticket version).
+    client_key = UUID(null=True, default=None, index=True)
 
 
 class ComplaintPhoto(Table, tablename="complaint_photo"):

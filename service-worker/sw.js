@@ -8,6 +8,12 @@ importScripts(ADUAN.idb, ADUAN.outboxCore);
 var STATIC_CACHE = "aduan-static-" + ADUAN.version;
 var PAGES_CACHE = "aduan-pages-" + ADUAN.version;
 var OFFLINE_URL = "/offline";
+// OPD staff's pages (the queue and its tickets), one cache per staff account, for reading offline.
+// Named by the account the server says the page is for (X-Aduan-Account); served only while that
+// account is the one this phone last saw signed in; deleted on sign-out (static/js/opd.js) and by
+// each new release (their assets change).
+var STAFF_PREFIX = "aduan-staff-";
+var ACCOUNT_HEADER = "X-Aduan-Account";
 
 self.addEventListener("install", function (event) {
   // Precache the shell. The new worker then waits: the page offers a reload, so a tab never runs
@@ -28,7 +34,7 @@ self.addEventListener("activate", function (event) {
   event.waitUntil(
     caches.keys().then(function (keys) {
       return Promise.all(keys.filter(function (key) {
-        return key.indexOf("aduan-") === 0 && key !== STATIC_CACHE && key !== PAGES_CACHE;
+        return key.indexOf("aduan-") === 0 && key !== STATIC_CACHE && key !== PAGES_CACHE; // staff too
       }).map(function (key) { return caches.delete(key); }));
     }).then(function () { return self.clients.claim(); })
   );
@@ -98,6 +104,11 @@ self.addEventListener("fetch", function (event) {
     return;
   }
 
+  if (request.mode === "navigate" && isStaffPage(url) && !request.headers.get("HX-Request")) {
+    event.respondWith(staffPage(request, url));
+    return;
+  }
+
   if (request.mode === "navigate") {
     // Personal pages (my reports, a ticket, the account) are never stored on the phone.
     event.respondWith(
@@ -116,6 +127,36 @@ self.addEventListener("fetch", function (event) {
   }
   // Everything else (htmx fragments, photos, /sw.js) goes to the network untouched.
 });
+
+function isStaffPage(url) {
+  return url.pathname === "/opd" || /^\/opd\/tiket\/[^/]+$/.test(url.pathname);
+}
+
+// Network first; kept per account; offline, the copy of the account this phone is signed in as.
+function staffPage(request, url) {
+  return fetch(request).then(function (response) {
+    var account = response.headers.get(ACCOUNT_HEADER);
+    if (response.ok && !response.redirected && fromUs(response) && account) {
+      var copy = response.clone();
+      caches.open(STAFF_PREFIX + account).then(function (cache) { cache.put(url.pathname, copy); });
+    }
+    if (response.status >= 500 && !fromUs(response)) return offlineCopy(url, response);
+    return response;
+  }).catch(function () {
+    return offlineCopy(url, null);
+  });
+}
+
+function offlineCopy(url, fallback) {
+  return AduanOutbox.lastAccount().catch(function () { return null; }).then(function (account) {
+    if (!account) return null;
+    return caches.has(STAFF_PREFIX + account.account).then(function (has) {
+      return has ? caches.match(url.pathname, { cacheName: STAFF_PREFIX + account.account }) : null;
+    });
+  }).then(function (hit) {
+    return hit || fallback || caches.match(OFFLINE_URL, { cacheName: PAGES_CACHE });
+  });
+}
 
 // Background sync: the browser wakes this worker when the phone is online, even with the app closed.
 // The event lasts while anything owned by the signed-in citizen can still leave: items in backoff

@@ -61,7 +61,8 @@ def test_operator_opd_and_citizen_work_one_ticket(chromium, phone, live_server):
     assert opd.evaluate("document.documentElement.scrollWidth") <= 360
     opd.click(f"a:has-text('{number}')")
     opd.once("dialog", lambda dialog: dialog.accept())
-    opd.click("button:has-text('Mulai tangani')")
+    with opd.expect_navigation():  # sent through the outbox, then the page shows the new state
+        opd.click("button:has-text('Mulai tangani')")
     opd.fill("#reply-note", "Tim PUPR sudah menambal aspal pagi ini.")
     opd.set_input_files(
         "#photos",

@@ -120,6 +120,12 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+# The outbox protocol (README, "The outbox protocol"): every JSON answer to an outbox send names the
+# item it answers in this header and in the body's "client_key".
+OUTBOX_HEADER = "X-Aduan-Outbox"
+OUTBOX_KEY_MAX = 64
+
+
 def wants_json(request: Request) -> bool:
     """The offline outbox sends with Accept: application/json and reads the answer itself."""
     return "application/json" in request.headers.get("accept", "")

@@ -122,7 +122,7 @@
     AduanOutbox.lastAccount().then(function (account) {
       return AduanOutbox.all().then(function (items) {
         mine = items.filter(function (i) {
-          return i.state !== "sent" && (!account || !i.owner || AduanOutbox.ownedBy(i, account));
+          return i.state !== "sent" && !i.endpoint && (!account || !i.owner || AduanOutbox.ownedBy(i, account));
         });
         if (!mine.length) return;
         box.querySelector("[data-outbox-keep-count]").textContent = String(mine.length);

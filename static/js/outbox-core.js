@@ -11,6 +11,9 @@
 //   a success) sends every item that waited for the network.
 // - A full phone never stops what is queued from leaving: state marks are small records apart from
 //   the photos, a failed mark does not stop the send, and a sent item's photos are freed first.
+// Items are citizens' reports (POST /lapor) or, with `endpoint` set, OPD staff's actions on a ticket
+// (POST /opd/tiket/N/aksi, static/js/opd.js). An action whose ticket changed meanwhile ends in the
+// state "conflict" (kept, with the server's reason and the ticket's current state in `ticket`).
 (function (root) {
   "use strict";
 
@@ -206,7 +209,8 @@
   // answer is not ours (no network, a captive portal, a proxy's error page): nothing can be sent.
   function whoIsSignedIn() {
     return timedFetch("/akun", {
-      headers: { Accept: "application/json" },
+      // A poll, not a person: it must not keep an unattended staff session alive.
+      headers: { Accept: "application/json", "x-aduan-poll": "1" },
       credentials: "same-origin",
       cache: "no-store",
       redirect: "manual",
@@ -286,7 +290,29 @@
     return Math.min(SERVER_WAIT_MAX_MS, seconds * 1000);
   }
 
-  function post(item, photos, csrf) {
+  // Like timedFetch, through XMLHttpRequest: fetch cannot tell how much of an upload has gone.
+  // Pages only (a worker has no XHR); it follows redirects, but a page that is not ours never echoes
+  // the item's key, so it still counts as no answer.
+  function timedUpload(url, init, ms, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(init.method, url);
+      Object.keys(init.headers).forEach(function (name) { xhr.setRequestHeader(name, init.headers[name]); });
+      xhr.timeout = ms;
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = function () {
+        resolve({
+          response: { status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300,
+            headers: { get: function (name) { return xhr.getResponseHeader(name); } } },
+          text: xhr.responseText,
+        });
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("outbox: no answer")); };
+      xhr.send(init.body);
+    });
+  }
+
+  function post(item, photos, csrf, onProgress) {
     var body = new FormData();
     Object.keys(item.fields).forEach(function (name) { body.append(name, item.fields[name]); });
     body.set("client_key", item.key);
@@ -297,14 +323,18 @@
       body.append("photos", blob, "foto-" + (i + 1) + ".jpg");
     });
     var timeout = SEND_TIMEOUT_MS + Math.ceil(bytes / (1024 * 1024)) * SEND_TIMEOUT_PER_MB_MS;
-    return timedFetch("/lapor", {
+    var init = {
       method: "POST",
       body: body,
       credentials: "same-origin",
       cache: "no-store",
       redirect: "manual", // a Wi-Fi login page's redirect is not an answer from us
       headers: { Accept: "application/json", "x-csrftoken": csrf || "" },
-    }, timeout).then(function (answer) {
+    };
+    var url = item.endpoint || "/lapor";
+    var sent = onProgress && typeof XMLHttpRequest === "function"
+      ? timedUpload(url, init, timeout, onProgress) : timedFetch(url, init, timeout);
+    return sent.then(function (answer) {
       var data = parseJson(answer.text);
       var ours = answer.response.headers.get(ANSWER_HEADER) === item.key && data && data.client_key === item.key;
       return { status: answer.response.status, data: ours ? data : null, ours: Boolean(ours), wait: retryAfterMs(answer.response) };
@@ -313,8 +343,9 @@
     });
   }
 
-  function isFiled(answer) {
+  function isFiled(item, answer) {
     var data = answer.data;
+    if (item.endpoint) return answer.ours && answer.status === 200 && data.applied === true;
     return answer.ours && (answer.status === 200 || answer.status === 201) &&
       typeof data.number === "string" && data.number !== "" &&
       typeof data.url === "string" && data.url.indexOf("/laporan/") === 0;
@@ -323,7 +354,11 @@
   // What our answer (or its absence) means for the item: the changes to store.
   function outcome(item, answer) {
     var now = Date.now();
-    if (isFiled(answer)) {
+    if (isFiled(item, answer) && item.endpoint) {
+      return { state: "sent", ticket: answer.data.ticket || null, sentAt: now, error: null, problem: null,
+        photoCount: 0, photoBytes: 0, sendingUntil: null };
+    }
+    if (isFiled(item, answer)) {
       return { state: "sent", number: answer.data.number, url: answer.data.url, sentAt: now, error: null,
         problem: null, photoCount: 0, photoBytes: 0, sendingUntil: null };
     }
@@ -333,10 +368,15 @@
     if (answer.ours && answer.status === 409 && answer.data.owner_mismatch) {
       return { state: "needs_sign_in", error: null, problem: "other_account", sendingUntil: null };
     }
+    if (answer.ours && answer.status === 409 && answer.data.conflict) {
+      // The ticket changed since the action was done: kept on the phone for a person to decide.
+      return { state: "conflict", error: answer.data.reason || errorText(answer.data), ticket: answer.data.ticket || null,
+        problem: null, sendingUntil: null };
+    }
     if (answer.ours && [400, 409, 413, 422].indexOf(answer.status) !== -1) {
       // The server says the citizen must change something: keep it, with the server's reason.
       return { state: "rejected", error: errorText(answer.data) || "HTTP " + answer.status, problem: null,
-        sendingUntil: null };
+        ticket: answer.data.ticket || item.ticket || null, sendingUntil: null };
     }
     // Not an answer from us (no network, a captive portal, a proxy), or our server busy: try again.
     var attempts = (item.attempts || 0) + 1;
@@ -383,7 +423,7 @@
       var again = navigator.locks.request(lockName(key) + ":again", { ifAvailable: true }, function (lock) {
         if (!lock) return BUSY;
         return Promise.all([photosOf(key), csrfFor(options)]).then(function (both) {
-          return post(item, both[0], both[1]);
+          return post(item, both[0], both[1], null);
         }).then(function (answer) { return settle(key, item, answer); });
       });
       return again.then(function (r) { return r === BUSY ? { item: item, busy: true } : r; });
@@ -394,7 +434,7 @@
     return Promise.resolve().then(function () {
       return get(key).then(function (item) {
         if (!item) return { item: null };
-        if (!options.force && (item.state === "sent" || item.state === "rejected")) return { item: item };
+        if (!options.force && isFinal(item)) return { item: item };
         if (!ownedBy(item, account)) {
           if (item.state === "needs_sign_in") return { item: item };
           return update(key, { state: "needs_sign_in", problem: account ? "other_account" : "signed_out" })
@@ -407,11 +447,16 @@
           return update(key, { state: "sending", sendingSince: Date.now(), sendingUntil: until })
             .catch(function () { return null; })
             .then(function () { return csrfFor(options); })
-            .then(function (csrf) { return post(item, photos, csrf); })
+            .then(function (csrf) { return post(item, photos, csrf, options.onProgress); })
             .then(function (answer) { return settle(key, item, answer); });
         });
       });
     });
+  }
+
+  // Waiting for a person, not for the network: the server's refusal, or a conflict to decide.
+  function isFinal(item) {
+    return item.state === "sent" || item.state === "rejected" || item.state === "conflict";
   }
 
   function settle(key, item, answer) {
@@ -501,13 +546,29 @@
         var due = items.filter(function (item) { return isDue(item, now, held, networkBack); });
         if (!due.length) return finish(summary, account);
         var proved = false;
-        var queue = due.slice();
+        // Actions on one ticket go one after the other, in the order they were done: each was
+        // queued against the version the one before it makes.
+        var settled = {};
+        function waitsForEarlier(item) {
+          return item.endpoint && items.some(function (other) {
+            return other.endpoint === item.endpoint && other.key !== item.key && other.createdAt < item.createdAt &&
+              !isFinal(other) && !settled[other.key];
+          });
+        }
+        var blocked = due.filter(waitsForEarlier);
+        var queue = due.filter(function (item) { return blocked.indexOf(item) === -1; });
         function worker() {
           var item = queue.shift();
           if (!item) return Promise.resolve();
           return sendItem(item.key, account, options).then(function (r) {
             if (r.proved) proved = true;
             if (r.item && r.item.state === "sent" && item.state !== "sent") summary.sent += 1;
+            if (r.item && (r.item === REMOVED || isFinal(r.item))) settled[item.key] = true;
+            blocked = blocked.filter(function (next) {
+              if (waitsForEarlier(next)) return true;
+              queue.push(next);
+              return false;
+            });
           }).then(worker);
         }
         var workers = [];
@@ -571,9 +632,10 @@
     return update(key, { owner: account, state: "waiting", nextTryAt: 0, problem: null });
   }
 
+  // The citizen's reports not yet sent (the staff's actions are listed on their own pages).
   function unsentCount() {
     return all().then(function (items) {
-      return items.filter(function (item) { return item.state !== "sent"; }).length;
+      return items.filter(function (item) { return item.state !== "sent" && !item.endpoint; }).length;
     });
   }
 
@@ -594,6 +656,7 @@
     forgetAccount: forgetAccount,
     ownedBy: ownedBy,
     isPending: isPending,
+    isFinal: isFinal,
     sendNow: sendNow,
     sendDue: sendDue,
     send: function (key, options) { // kept for tests: send one item now, even if sent (force)

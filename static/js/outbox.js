@@ -2,9 +2,6 @@
 (function () {
   "use strict";
 
-  var MAX_SIDE = 1600;
-  var JPEG_QUALITY = 0.8;
-
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (c) {
@@ -12,26 +9,8 @@
     });
   }
 
-  // Downscale in the phone before queueing: longest side 1600 px, JPEG ~0.8, orientation applied.
-  // Re-encoding through a canvas also leaves the camera's EXIF (GPS!) behind.
-  function downscale(file) {
-    if (!window.createImageBitmap) return Promise.resolve(file);
-    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
-      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-      var width = Math.round(bitmap.width * scale);
-      var height = Math.round(bitmap.height * scale);
-      var canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
-      bitmap.close();
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", JPEG_QUALITY);
-      });
-    }).catch(function () {
-      return file; // a format the browser cannot decode (e.g. HEIC): the server converts it
-    });
-  }
+  // Downscaled on the phone before queueing (static/js/photos.js, shared with the OPD's forms).
+  var downscale = function (file) { return AduanPhotos.downscale(file); };
 
   // --- The server's rules, checked on the phone before a report is queued ---------------------
   // The same checks and words as web/complaints/forms.py parse_complaint_form and the photo upload,
@@ -469,7 +448,7 @@
 
     function render() {
       Promise.all([AduanOutbox.all(), AduanOutbox.lastAccount()]).then(function (both) {
-        var items = both[0];
+        var items = both[0].filter(function (i) { return !i.endpoint; }); // OPD actions: their own pages
         var account = both[1];
         announceChanges(items);
         items.sort(function (a, b) { return b.createdAt - a.createdAt; });

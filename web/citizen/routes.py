@@ -20,6 +20,8 @@ from web.http import client_ip, safe_next
 from web.i18n import _
 from web.messaging.phone import PhoneError, mask_phone, normalize_phone
 from web.notifications.subscriptions import Owner, forget_this_device_on_sign_out
+from web.staff.access import load_staff
+from web.staff.access import outbox_owner as staff_owner
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -199,13 +201,19 @@ async def account(request: HTMXRequest) -> Template | Redirect | Response:
     if "application/json" in request.headers.get("accept", ""):
         # The outbox asks this to learn whose items it may send now, and whom the others wait for.
         citizen = await accounts.get_citizen(citizen_id) if citizen_id else None
+        content = {
+            "signed_in": citizen is not None,
+            "account": accounts.outbox_owner(citizen["id"]) if citizen else None,
+            "label": mask_phone(citizen["phone"]) if citizen else None,
+        }
+        if citizen is None:
+            # OPD staff queue their actions in the same outbox, under their staff account.
+            settings = services(request).settings
+            member = await load_staff(request, settings.staff_idle_minutes * 60)
+            if member is not None:
+                content = {"signed_in": True, "account": staff_owner(member), "label": member.name}
         return Response(
-            content={
-                "signed_in": citizen is not None,
-                "account": accounts.outbox_owner(citizen["id"]) if citizen else None,
-                "label": mask_phone(citizen["phone"]) if citizen else None,
-            },
-            headers={"Vary": "Accept", "Cache-Control": "private, no-store"},
+            content=content, headers={"Vary": "Accept", "Cache-Control": "private, no-store"}
         )
     if request.htmx:
         # The "who is signed in" chip that cacheable pages load for themselves.

@@ -18,7 +18,15 @@ from web.complaints import service
 from web.complaints.forms import FIELDS, parse_complaint_form
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
-from web.http import client_ip, cursor_id, path_id, row_id, wants_json
+from web.http import (
+    OUTBOX_HEADER,
+    OUTBOX_KEY_MAX,
+    client_ip,
+    cursor_id,
+    path_id,
+    row_id,
+    wants_json,
+)
 from web.i18n import _
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
@@ -31,10 +39,6 @@ log = logging.getLogger("aduan.complaints")
 
 citizen_only = {"citizen_id": Provide(require_citizen)}
 
-# The outbox protocol (README, "The outbox protocol"): every JSON answer of POST /lapor names the
-# item it answers in this header and in the body's "client_key".
-OUTBOX_HEADER = "X-Aduan-Outbox"
-OUTBOX_KEY_MAX = 64
 # How long the outbox waits before resending after a fault on our side (storage down, a bug).
 RETRY_AFTER_SECONDS = 30
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -11,15 +13,16 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import city_tz, services
 from web.forms import FormErrors
-from web.http import path_id, row_id
+from web.http import path_id, row_id, wants_json
 from web.i18n import _
 from web.inbox import queries
 from web.inbox.live import inbox_live
+from web.inbox.outbox import OUTBOX_ACCOUNT_HEADER, answer_queued_action
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
-from web.staff.access import current_staff, staff_router
+from web.staff.access import StaffMember, current_staff, outbox_owner, staff_router
 from web.staff.policy import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, may_see, reporter_of
 from web.workflow.lifecycle import (
     REJECT_REASONS,
@@ -205,6 +208,12 @@ async def inbox_act(request: HTMXRequest, number: FromPath[str]) -> Template | R
 # --- OPD queue (phone) ------------------------------------------------------------------------
 
 
+def _staff_page_headers(member: StaffMember) -> dict[str, str]:
+    # The service worker keeps the OPD's pages for offline reading in a cache of this account
+    # only (service-worker/sw.js), and serves them only while this account is the phone's.
+    return {"Cache-Control": "private, no-store", OUTBOX_ACCOUNT_HEADER: outbox_owner(member)}
+
+
 @get("/opd", name="opd:queue", opt={"roles": OPD_STAFF})
 async def opd_queue(request: HTMXRequest) -> Template:
     member = current_staff(request)
@@ -220,9 +229,10 @@ async def opd_queue(request: HTMXRequest) -> Template:
             "filters": filters,
             "next_cursor": next_cursor,
             "staff": member,
+            "refreshed_at": datetime.now(UTC),
             **_sla_context(),
         },
-        headers={"Cache-Control": "private, no-store"},
+        headers=_staff_page_headers(member),
     )
 
 
@@ -231,14 +241,16 @@ async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
     context = await _detail_context(request, number)
     return Template(
         template_name="opd/detail.html",
-        context=context,
-        headers={"Cache-Control": "private, no-store"},
+        context={**context, "refreshed_at": datetime.now(UTC)},
+        headers=_staff_page_headers(current_staff(request)),
     )
 
 
 @post("/opd/tiket/{number:str}/aksi", name="opd:act", opt={"roles": OPD_STAFF})
-async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect:
+async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirect | Response:
     values, uploads = await _read_action_form(request)
+    if wants_json(request):  # from the phone's outbox, maybe done offline a while ago
+        return await answer_queued_action(request, number, values, uploads)
     problem = await _apply(request, number, values, uploads)
     if problem is None:
         # Back to the queue after resolving or returning; stay on the ticket otherwise.
@@ -247,7 +259,7 @@ async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirec
             "/opd?selesai=" + number if done else f"/opd/tiket/{number}", status_code=303
         )
     context = await _detail_context(request, number)
-    context.update({"problem": problem, "values": values})
+    context.update({"problem": problem, "values": values, "refreshed_at": datetime.now(UTC)})
     return Template(template_name="opd/detail.html", context=context, status_code=409)
 
 

@@ -25,6 +25,8 @@ SHELL_ASSETS = (
     "js/app.js",
     "js/outbox-core.js",
     "js/outbox.js",
+    "js/photos.js",
+    "js/opd.js",
     "vendor/htmx.min.js",
     "vendor/idb.js",
     "icons/icon-192.png",

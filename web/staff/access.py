@@ -121,3 +121,10 @@ def staff_router(*handlers: HTTPRouteHandler) -> Router:
 def current_staff(connection: ASGIConnection) -> StaffMember:
     """Set by ``staff_guard``; handlers behind the guard can rely on it."""
     return connection.scope["state"]["staff"]
+
+
+def outbox_owner(member: StaffMember) -> str:
+    """The account id a staff phone's outbox items are written under (from GET /akun) and checked
+    against when sent; never equal to a citizen's (accounts.outbox_owner), so a shared phone keeps
+    the two apart."""
+    return f"staff:{member.id}"

@@ -9,6 +9,7 @@ silently overwriting the first.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,10 +106,13 @@ async def act(
     reopen_window_days: int = 7,
     whatsapp_fallback: bool = False,
     now: datetime | None = None,
+    client_key: uuid.UUID | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> dict:
     """Apply ``action`` to ticket ``number``; returns the ticket's new status and version.
 
     ``now`` (default: the clock) is the moment of the action: SLA times, reopen window, timeline.
+    ``client_key`` and ``audit_detail``: an action queued on a phone (web/workflow/offline.py).
     ``reopen_window_days`` and ``whatsapp_fallback`` come from the settings of the caller.
     Raises TicketNotFound, TransitionRefused (with an Indonesian message) or StaleTicket.
     """
@@ -166,6 +170,7 @@ async def act(
                     opd=changes.get("opd"),  # set by a dispatch only
                     is_public=decision.public,
                     created_at=now,
+                    client_key=client_key,
                 )
             ).returning(TimelineEvent.id)
             await insert_photo_rows(
@@ -188,6 +193,7 @@ async def act(
                 subject=f"complaint:{ticket['id']}",
                 from_status=ticket["status"],
                 to_status=decision.to_status,
+                **(audit_detail or {}),
             )
     except BaseException:
         if stored and storage:
