@@ -75,6 +75,7 @@ def test_opd_phone_and_citizen_are_told_what_happened(chromium, phone, live_serv
     opd.goto(f"{live_server.url}/opd/tiket/{number}")
     expect(opd.locator("dd.category")).to_have_text("Jalan rusak")
     expect(opd.locator("dd.deadline time")).to_be_visible()
+    assert opd.evaluate("document.documentElement.scrollWidth") <= 360
     # Before "Mulai tangani": only start and return are offered.
     expect(opd.locator("button:has-text('Mulai tangani')")).to_be_visible()
     expect(opd.locator("button:has-text('Kembalikan ke operator')")).to_be_visible()
