@@ -114,13 +114,17 @@ def test_every_status_action_role_combination():
     assert wrong == []
 
 
+# Accepted there but not offered: before "Mulai tangani" the OPD's page asks to start or return.
+NOT_OFFERED = {("dispatched", "follow_up"), ("dispatched", "resolve")}
+
+
 def test_allowed_actions_match_the_table():
     for status in STATUSES:
         for role in ROLES:
             expected = [
                 action
                 for action, (sources, roles, _target) in EXPECTED.items()
-                if status in sources and role in roles
+                if status in sources and role in roles and (status, action) not in NOT_OFFERED
             ]
             assert sorted(allowed_actions(status, role)) == sorted(expected), (status, role)
 

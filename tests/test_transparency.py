@@ -97,7 +97,13 @@ def test_map_points_are_rounded_to_about_100_m(client, public_data):
         lng, lat = feature["geometry"]["coordinates"]
         row = by_number[feature["properties"]["number"]]
         assert lat == round(row["latitude"], 3) and lng == round(row["longitude"], 3)
-        assert set(feature["properties"]) == {"number", "title", "category", "status"}
+        assert set(feature["properties"]) == {
+            "number",
+            "title",
+            "category",
+            "category_en",
+            "status",
+        }
     # Not a digit beyond the third decimal leaves the server, in any form.
     assert not re.search(r"\d+\.\d{4,}", response.text)
 

@@ -76,7 +76,7 @@ def test_operator_opd_and_citizen_work_one_ticket(chromium, phone, live_server):
     )
     opd.once("dialog", lambda dialog: dialog.accept())
     opd.click("button[value=resolve]")
-    opd.wait_for_url("**/opd?selesai=*")
+    opd.wait_for_url("**/opd?aksi=resolve*")
 
     operator.click(f"#inbox-rows a:has-text('{number}')")
     expect(detail).to_contain_text("Menunggu konfirmasi")

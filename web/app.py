@@ -40,11 +40,12 @@ from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
 from web.pwa.routes import ROUTES as PWA_ROUTES
 from web.reports.routes import ROUTES as REPORT_ROUTES
-from web.sessions import CSRF_COOKIE, SessionMiddleware, cookie_name
+from web.sessions import COOKIE, CSRF_COOKIE, SessionMiddleware, cookie_name, read_session
 from web.settings import Settings, get_settings
 from web.sign_in.routes import ROUTES as STAFF_ROUTES
 from web.slow_clients import BodyDeadlineMiddleware
-from web.staff.access import StaffSignInRequired
+from web.staff.access import StaffSignInRequired, is_staff_path, peek_staff
+from web.staff.policy import staff_home
 from web.system.headers import headers_hook, is_https
 from web.system.routes import ROUTES as SYSTEM_ROUTES
 from web.templating import make_template_config
@@ -128,11 +129,43 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail
     if wants_json(request):
         return Response(content={"errors": {"__all__": message}}, status_code=status)
+    # Staff see their own layout and a way back to their work (found by staff_on_error_pages).
+    staff = request.scope.get("state", {}).get("staff")
     return Template(
         template_name="error.html",
-        context={"status": status, "message": message},
+        context={
+            "status": status,
+            "message": message,
+            "staff": staff,
+            "staff_layout": staff is not None or is_staff_path(request.url.path),
+            "home": staff_home(staff.role) if staff else "/",
+        },
         status_code=status,
     )
+
+
+async def staff_on_error_pages(exc: Exception, scope: Scope) -> None:
+    """Before an error page: who is signed in as staff, when the guard has not said so already
+    (a 403 from the guard, or a URL no route matches, where no middleware ran)."""
+    if scope["type"] != "http" or not isinstance(exc, HTTPException) or exc.status_code >= 500:
+        return
+    if isinstance(exc, SignInRequired | StaffSignInRequired):
+        return
+    state = scope.setdefault("state", {})
+    if "staff" in state:
+        return
+    settings = scope["litestar_app"].state.services.settings
+    try:
+        session = scope.get("session")
+        if not isinstance(session, dict):
+            cookies = Request(scope).cookies
+            session = await read_session(cookies.get(cookie_name(COOKIE, is_https(settings))))
+        member = await peek_staff(session, settings.staff_idle_minutes * 60)
+    except Exception:  # the error page must show even when the database does not answer
+        log.exception("could not tell who is signed in for an error page")
+        return
+    if member is not None:
+        state["staff"] = member
 
 
 def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -234,6 +267,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.photos_per_complaint * settings.photo_max_bytes
         + 2 * 1024 * 1024,
         before_request=refuse_nul_in_url,
+        after_exception=[staff_on_error_pages],
         before_send=[headers_hook(settings)],  # CSP, framing, HSTS, Secure cookies, no-store
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -3,6 +3,7 @@ from URLs and forms, client IP, language, sign-in redirect target."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
@@ -41,6 +42,15 @@ def path_id(raw: str) -> int:
     if value is None:
         raise NotFoundException(_("Halaman tidak ditemukan."))
     return value
+
+
+# ``CLG-2026-000123`` (complaints.service.next_ticket_number): what a URL may name as a ticket.
+_TICKET_NUMBER = re.compile(r"[A-Z0-9]{1,10}-[0-9]{4}-[0-9]{1,10}")
+
+
+def ticket_number(raw: str | None) -> str | None:
+    """A ticket number from a query string, or None for anything else (it is shown on the page)."""
+    return raw if raw and _TICKET_NUMBER.fullmatch(raw) else None
 
 
 class BadParameter(ClientException):

@@ -124,6 +124,13 @@ async def _load(cookie: str | None) -> _Loaded:
     return _Loaded(None, b"", None)
 
 
+async def read_session(cookie: str | None) -> dict[str, Any]:
+    """The session this cookie names, read only (empty when unknown or expired): for error pages
+    of URLs no route matches, which the middleware below never sees."""
+    loaded = await _load(cookie)
+    return json.loads(loaded.data) if loaded.data else {}
+
+
 class SessionMiddleware(ASGIMiddleware):
     """Puts the session dict in ``scope["session"]`` (``request.session``) and saves it after."""
 

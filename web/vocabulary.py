@@ -10,7 +10,10 @@ Codes are stored and sent in forms and URLs, always English snake_case; labels a
 
 from __future__ import annotations
 
-from web.i18n import _, per_locale
+from collections.abc import Mapping
+from typing import Any
+
+from web.i18n import _, get_locale, per_locale
 
 CLASSIFICATIONS = ("complaint", "aspiration", "information")
 PRIVACY_LEVELS = ("public", "anonymous", "confidential")
@@ -131,3 +134,45 @@ def event_label(kind: str) -> str:
         "sla_near_breach": _("Peringatan: hampir lewat batas waktu"),
         "sla_overdue": _("Lewat batas waktu, diteruskan ke pimpinan"),
     }.get(kind, kind)
+
+
+def localized(row: Mapping[str, Any] | object, field: str) -> str:
+    """A name the city's data file gives in two languages (a category's): ``row[field + "_en"]``
+    for an English page when the file has one, else the Indonesian ``row[field]``. ``row``: a
+    query row, or an object with those attributes."""
+
+    def value(key: str) -> Any:
+        return row.get(key) if isinstance(row, Mapping) else getattr(row, key, None)
+
+    english = value(f"{field}_en") if get_locale() == "en" else None
+    return str(english or value(field) or "")
+
+
+def done_notice(code: str | None, number: str) -> str | None:
+    """The confirmation shown at the top of the page a successful action leads to (the redirect's
+    ``?aksi=`` names the action: a workflow action's code, or "rate"); None for anything else."""
+    notices = {
+        "start": lambda: _("Tiket %(number)s sekarang Anda tangani.", number=number),
+        "follow_up": lambda: _(
+            "Tindak lanjut untuk tiket %(number)s tersimpan dan dikirim ke pelapor.", number=number
+        ),
+        "add_note": lambda: _("Catatan internal pada tiket %(number)s tersimpan.", number=number),
+        "resolve": lambda: _(
+            "Tiket %(number)s ditandai selesai. Pelapor diminta mengonfirmasi hasilnya.",
+            number=number,
+        ),
+        "return_to_operator": lambda: _(
+            "Tiket %(number)s dikembalikan ke operator.", number=number
+        ),
+        "confirm": lambda: _(
+            "Terima kasih. Laporan %(number)s sudah Anda konfirmasi selesai.", number=number
+        ),
+        "reopen": lambda: _(
+            "Laporan %(number)s dibuka kembali. Operator akan menindaklanjutinya.", number=number
+        ),
+        "rate": lambda: _(
+            "Terima kasih atas penilaian Anda untuk laporan %(number)s.", number=number
+        ),
+    }
+    notice = notices.get(code or "")
+    return notice() if notice else None

@@ -12,7 +12,9 @@
     var title = document.createElement("strong");
     title.textContent = properties.title;
     var meta = document.createElement("p");
-    meta.textContent = properties.number + " · " + properties.category + " · " +
+    // Both names come with every point; the page's language picks one.
+    var category = (document.documentElement.lang === "en" && properties.category_en) || properties.category;
+    meta.textContent = properties.number + " · " + category + " · " +
       (labels[properties.status] || properties.status);
     node.appendChild(title);
     node.appendChild(meta);

@@ -190,6 +190,7 @@ async def list_categories() -> list[dict]:
         Category.id,
         Category.slug,
         Category.name,
+        Category.name_en,
         Category.sla_hours,
         Category.default_opd,
         Category.active,

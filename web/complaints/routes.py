@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -31,7 +32,7 @@ from web.i18n import _
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.uploads import process_uploads
-from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC
+from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC, done_notice
 from web.workflow import service as workflow
 from web.workflow.lifecycle import TransitionRefused, allowed_actions
 
@@ -206,6 +207,7 @@ async def _detail_page(
     values: dict | None = None,
     status: int = 200,
     just_filed: bool = False,
+    done: str | None = None,
 ) -> Template:
     complaint = await service.get_for_citizen(number, citizen_id)
     if complaint is None:
@@ -218,6 +220,7 @@ async def _detail_page(
             "photos": await service.photos_of(complaint["id"]),
             "actions": allowed_actions(complaint["status"], "citizen"),
             "just_filed": just_filed,
+            "notice": done_notice(done, complaint["number"]),
             "problem": problem,
             "values": values or {},
         },
@@ -227,9 +230,12 @@ async def _detail_page(
 
 @get("/laporan/{number:str}", name="complaints:detail", dependencies=citizen_only)
 async def complaint_detail(
-    number: FromPath[str], citizen_id: NamedDependency[int], terkirim: FromQuery[int | None] = None
+    number: FromPath[str],
+    citizen_id: NamedDependency[int],
+    terkirim: FromQuery[int | None] = None,
+    aksi: FromQuery[str | None] = None,
 ) -> Template:
-    return await _detail_page(number, citizen_id, just_filed=bool(terkirim))
+    return await _detail_page(number, citizen_id, just_filed=bool(terkirim), done=aksi)
 
 
 @post("/laporan/{number:str}/aksi", name="complaints:act", dependencies=citizen_only)
@@ -255,7 +261,10 @@ async def citizen_act(
         return await _detail_page(
             number, citizen_id, problem=exc.message, values=values, status=409
         )
-    return Redirect(f"/laporan/{number}", status_code=303)
+    # The page confirms what was done (``aksi``: the action's code).
+    return Redirect(
+        f"/laporan/{number}?{urlencode({'aksi': values.get('action', '')})}", status_code=303
+    )
 
 
 @post("/laporan/{number:str}/nilai", name="complaints:rate", dependencies=citizen_only)
@@ -270,7 +279,7 @@ async def citizen_rate(
         return await _detail_page(
             number, citizen_id, problem=" ".join(exc.errors.values()), values=values, status=400
         )
-    return Redirect(f"/laporan/{number}", status_code=303)
+    return Redirect(f"/laporan/{number}?aksi=rate", status_code=303)
 
 
 async def _photo(

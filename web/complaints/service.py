@@ -257,6 +257,7 @@ async def list_for_citizen(
         Complaint.classification,
         Complaint.created_at,
         Complaint.category.name.as_alias("category_name"),
+        Complaint.category.name_en.as_alias("category_name_en"),
         Complaint.kelurahan.name.as_alias("kelurahan_name"),
     ).where(Complaint.citizen == citizen_id)
     if before_id:
@@ -272,6 +273,7 @@ async def get_for_citizen(number: str, citizen_id: int) -> dict | None:
         await Complaint.select(
             *Complaint.all_columns(),
             Complaint.category.name.as_alias("category_name"),
+            Complaint.category.name_en.as_alias("category_name_en"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),
             # `._` is Piccolo's typed way across a second foreign key (same SQL).
             Complaint.kelurahan._.kecamatan.name.as_alias("kecamatan_name"),

@@ -116,6 +116,7 @@ LIST_COLUMNS = (
     Complaint.sla_due_at,
     Complaint.version,
     Complaint.category.name.as_alias("category_name"),
+    Complaint.category.name_en.as_alias("category_name_en"),
     Complaint.opd.short_name.as_alias("opd_name"),
     Complaint.kelurahan.name.as_alias("kelurahan_name"),
     Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
@@ -288,9 +289,9 @@ async def reference() -> Reference:
     and an admin's change reaches the other processes within REFERENCE_TTL_SECONDS."""
     global _reference
     if _reference is None or monotonic() - _reference.loaded_at > REFERENCE_TTL_SECONDS:
-        categories = await Category.select(Category.id, Category.slug, Category.name).order_by(
-            Category.position
-        )
+        categories = await Category.select(
+            Category.id, Category.slug, Category.name, Category.name_en
+        ).order_by(Category.position)
         opds = (
             await Opd.select(Opd.id, Opd.short_name, Opd.name)
             .where(Opd.active == True)
@@ -323,6 +324,7 @@ async def ticket_detail(number: str) -> dict | None:
         await Complaint.select(
             *Complaint.all_columns(),
             Complaint.category.name.as_alias("category_name"),
+            Complaint.category.name_en.as_alias("category_name_en"),
             Complaint.category.default_opd.as_alias("default_opd"),
             Complaint.opd.name.as_alias("opd_name"),
             Complaint.kelurahan.name.as_alias("kelurahan_name"),

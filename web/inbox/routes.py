@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -13,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import city_tz, services
 from web.forms import FormErrors
-from web.http import path_id, row_id, wants_json
+from web.http import path_id, row_id, ticket_number, wants_json
 from web.i18n import _
 from web.inbox import queries
 from web.inbox.live import inbox_live
@@ -24,6 +25,7 @@ from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.staff.access import StaffMember, current_staff, outbox_owner, staff_router
 from web.staff.policy import ANY_STAFF, OPD_STAFF, OPERATORS, READERS, may_see, reporter_of
+from web.vocabulary import done_notice
 from web.workflow.lifecycle import (
     REJECT_REASONS,
     RULES,
@@ -218,6 +220,8 @@ def _staff_page_headers(member: StaffMember) -> dict[str, str]:
 async def opd_queue(request: HTMXRequest) -> Template:
     member = current_staff(request)
     params = dict(request.query_params)
+    number = ticket_number(params.pop("tiket", None))
+    notice = done_notice(params.pop("aksi", None), number) if number else None
     filters = queries.parse_filters({**params, "urut": params.get("urut", "sla")})
     rows, next_cursor = await queries.list_tickets(
         filters, tz=city_tz(request), opd_id=member.opd_id
@@ -230,6 +234,7 @@ async def opd_queue(request: HTMXRequest) -> Template:
             "next_cursor": next_cursor,
             "staff": member,
             "refreshed_at": datetime.now(UTC),
+            "notice": notice,
             **_sla_context(),
         },
         headers=_staff_page_headers(member),
@@ -239,6 +244,7 @@ async def opd_queue(request: HTMXRequest) -> Template:
 @get("/opd/tiket/{number:str}", name="opd:detail", opt={"roles": OPD_STAFF})
 async def opd_detail(request: HTMXRequest, number: FromPath[str]) -> Template:
     context = await _detail_context(request, number)
+    context["notice"] = done_notice(request.query_params.get("aksi"), context["ticket"]["number"])
     return Template(
         template_name="opd/detail.html",
         context={**context, "refreshed_at": datetime.now(UTC)},
@@ -253,10 +259,13 @@ async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirec
         return await answer_queued_action(request, number, values, uploads)
     problem = await _apply(request, number, values, uploads)
     if problem is None:
-        # Back to the queue after resolving or returning; stay on the ticket otherwise.
-        done = values.get("action") in (Action.RESOLVE, Action.RETURN_TO_OPERATOR)
+        # Back to the queue after resolving or returning; stay on the ticket otherwise. Either
+        # page confirms what was done (``aksi``).
+        action = values.get("action", "")
+        done = action in (Action.RESOLVE, Action.RETURN_TO_OPERATOR)
+        query = urlencode({"aksi": action, "tiket": number} if done else {"aksi": action})
         return Redirect(
-            "/opd?selesai=" + number if done else f"/opd/tiket/{number}", status_code=303
+            f"/opd?{query}" if done else f"/opd/tiket/{number}?{query}", status_code=303
         )
     context = await _detail_context(request, number)
     context.update({"problem": problem, "values": values, "refreshed_at": datetime.now(UTC)})

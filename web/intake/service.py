@@ -111,6 +111,7 @@ async def handover(now: datetime, since: datetime) -> dict:
         Complaint.created_at,
         Complaint.sla_due_at,
         Complaint.category.name.as_alias("category_name"),
+        Complaint.category.name_en.as_alias("category_name_en"),
         Complaint.opd.short_name.as_alias("opd_name"),
     )
     arrived = (

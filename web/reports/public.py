@@ -56,6 +56,7 @@ CACHE_SECONDS = 300
 @dataclass
 class Breakdown:
     name: str
+    name_en: str = ""  # categories only (the city file's English name); none in older snapshots
     total: int = 0
     done: int = 0
     done_on_time: int = 0
@@ -100,8 +101,10 @@ async def compute_aggregates(now: datetime) -> dict:
         since,
     )
     categories = {
-        r["id"]: r["name"]
-        for r in await Category.select(Category.id, Category.name).order_by(Category.position)
+        r["id"]: (r["name"], r["name_en"])
+        for r in await Category.select(Category.id, Category.name, Category.name_en).order_by(
+            Category.position
+        )
     }
     kelurahan = {
         r["id"]: r["kecamatan_name"]
@@ -117,13 +120,15 @@ async def compute_aggregates(now: datetime) -> dict:
     for row in rows:
         n, status = int(row["n"]), row["status"]
         by_status[status] = by_status.get(status, 0) + n
-        keys = {
-            "category": categories.get(row["category"], "?"),
-            "kecamatan": kelurahan.get(row["kelurahan"]) if row["kelurahan"] else None,
-            "opd": opds.get(row["opd"]) if row["opd"] else None,
+        kecamatan = kelurahan.get(row["kelurahan"]) if row["kelurahan"] else None
+        opd = opds.get(row["opd"]) if row["opd"] else None
+        keys = {  # group -> (name, English name)
+            "category": categories.get(row["category"], ("?", "")),
+            "kecamatan": (kecamatan, "") if kecamatan else None,
+            "opd": (opd, "") if opd else None,
         }
         for target in [city] + [
-            groups[g].setdefault(name, Breakdown(name)) for g, name in keys.items() if name
+            groups[g].setdefault(names[0], Breakdown(*names)) for g, names in keys.items() if names
         ]:
             target.total += n
             target.done += n if status in DONE else 0
@@ -245,6 +250,7 @@ async def public_tickets(after: int | None = None) -> tuple[list[dict], int | No
         Complaint.status,
         Complaint.created_at,
         Complaint.category.name.as_alias("category_name"),
+        Complaint.category.name_en.as_alias("category_name_en"),
         Complaint.kelurahan.name.as_alias("kelurahan_name"),
     ).where(Complaint.id.is_in(ids))
     by_id = {row["id"]: row for row in rows}
@@ -261,6 +267,7 @@ async def map_points(limit: int = MAP_LIMIT) -> dict:
             Complaint.latitude,
             Complaint.longitude,
             Complaint.category.name.as_alias("category_name"),
+            Complaint.category.name_en.as_alias("category_name_en"),
         )
         .where(_listed() & Complaint.latitude.is_not_null() & Complaint.longitude.is_not_null())
         .order_by(Complaint.id, ascending=False)
@@ -282,6 +289,7 @@ async def map_points(limit: int = MAP_LIMIT) -> dict:
                     "number": row["number"],
                     "title": row["title"],
                     "category": row["category_name"],
+                    "category_en": row["category_name_en"],
                     "status": row["status"],
                 },
             }

@@ -19,7 +19,7 @@ from web.notifications.subscriptions import Owner, forget_this_device_on_sign_ou
 from web.sign_in.alerts import warn_admins
 from web.staff import auth
 from web.staff.access import SESSION_SEEN, SESSION_STAFF
-from web.staff.policy import OPD_STAFF
+from web.staff.policy import staff_home
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -54,10 +54,8 @@ async def sign_in_submit(request: Request, data: FormData) -> Template | Redirec
     # A fresh session under a new id: nothing from before sign-in carries over (session fixation).
     sessions.rotate(request, {SESSION_STAFF: staff_id, SESSION_SEEN: datetime.now(UTC).timestamp()})
     member = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
-    # OPD staff start at their queue, everyone else at the inbox; None: deleted meanwhile.
-    home = (
-        "/staf/masuk" if member is None else "/opd" if member["role"] in OPD_STAFF else "/operator"
-    )
+    # None: deleted meanwhile.
+    home = "/staf/masuk" if member is None else staff_home(member["role"])
     return Redirect(safe_next(data.get("next"), home), status_code=303)
 
 

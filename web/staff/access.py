@@ -50,30 +50,16 @@ class StaffSignInRequired(HTTPException):
     status_code = 401
 
 
-async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMember | None:
-    """The signed-in staff member, or None; an idle session ends here (and is cleared).
-    A poll needs a live session like any request but does not count as activity."""
-    session = connection.scope.get("session")
-    if not isinstance(session, dict) or SESSION_STAFF not in session:
-        return None
-    now = datetime.now(UTC).timestamp()
-    seen = session.get(SESSION_SEEN, 0)
-    if now - seen > idle_seconds:
-        session.pop(SESSION_STAFF, None)
-        session.pop(SESSION_SEEN, None)
-        return None
+async def _active_staff(staff_id: object) -> StaffMember | None:
     row = (
         await StaffUser.select(
             StaffUser.id, StaffUser.username, StaffUser.name, StaffUser.role, StaffUser.opd
         )
-        .where((StaffUser.id == session[SESSION_STAFF]) & (StaffUser.active == True))
+        .where((StaffUser.id == staff_id) & (StaffUser.active == True))
         .first()
     )
     if row is None:
         return None
-    if now - seen > SEEN_RESOLUTION_SECONDS and not is_poll(connection):
-        # Stamped at most once a minute: every stamp rewrites the session row.
-        session[SESSION_SEEN] = now
     return StaffMember(
         id=row["id"],
         username=row["username"],
@@ -94,6 +80,48 @@ async def still_signed_in(
     if datetime.now(UTC).timestamp() - session.get(SESSION_SEEN, 0) > idle_seconds:
         return False
     return await StaffUser.exists().where((StaffUser.id == member.id) & (StaffUser.active == True))
+
+
+def _idle(session: dict, now: float, idle_seconds: int) -> bool:
+    return now - session.get(SESSION_SEEN, 0) > idle_seconds
+
+
+async def load_staff(connection: ASGIConnection, idle_seconds: int) -> StaffMember | None:
+    """The signed-in staff member, or None; an idle session ends here (and is cleared).
+    A poll needs a live session like any request but does not count as activity."""
+    session = connection.scope.get("session")
+    if not isinstance(session, dict) or SESSION_STAFF not in session:
+        return None
+    now = datetime.now(UTC).timestamp()
+    if _idle(session, now, idle_seconds):
+        session.pop(SESSION_STAFF, None)
+        session.pop(SESSION_SEEN, None)
+        return None
+    member = await _active_staff(session[SESSION_STAFF])
+    if member is None:
+        return None
+    if now - session.get(SESSION_SEEN, 0) > SEEN_RESOLUTION_SECONDS and not is_poll(connection):
+        # Stamped at most once a minute: every stamp rewrites the session row.
+        session[SESSION_SEEN] = now
+    return member
+
+
+async def peek_staff(session: object, idle_seconds: int) -> StaffMember | None:
+    """Who is signed in to ``session``, read only: for an error page's layout, which is not
+    activity and must not end or extend anything."""
+    if not isinstance(session, dict) or SESSION_STAFF not in session:
+        return None
+    if _idle(session, datetime.now(UTC).timestamp(), idle_seconds):
+        return None
+    return await _active_staff(session[SESSION_STAFF])
+
+
+# The staff areas: an error page under these wears the staff layout, signed in or not.
+STAFF_PATHS = ("/operator", "/opd", "/pimpinan", "/admin", "/staf")
+
+
+def is_staff_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in STAFF_PATHS)
 
 
 async def staff_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

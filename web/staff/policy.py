@@ -63,6 +63,11 @@ class Viewer(HasRole, Protocol):
     def opd_id(self) -> int | None: ...
 
 
+def staff_home(role: str) -> str:
+    """Where a staff member's work starts: OPD staff at their queue, everyone else at the inbox."""
+    return "/opd" if role in OPD_STAFF else "/operator"
+
+
 def can(member: HasRole | None, permission: str) -> bool:
     """Whether ``member`` holds ``permission`` (a key of ``PERMISSIONS``; a typo raises)."""
     allowed = PERMISSIONS[permission]

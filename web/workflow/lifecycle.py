@@ -85,10 +85,19 @@ class Rule:
     responds: bool = False  # the OPD's first response, if it has not responded yet
     effects: Callable[[Inputs], Changes] | None = None  # changes that need the action's inputs
     takes_photos: bool = False  # proof photos may come with it (only on events the citizen sees)
+    # Statuses whose page offers the action, when fewer than ``sources`` (None: all of them).
+    offered_in: frozenset[str] | None = None
+
+    def offered(self, status: str, role: str) -> bool:
+        return role in self.roles and status in (self.offered_in or self.sources)
 
 
 # The SLA clock stops when the ticket leaves the OPD other than by resolving it.
 _STOP_SLA = ("sla_due_at",)
+# Follow-up and resolution are offered once the OPD has started ("Mulai tangani"), so a dispatched
+# ticket's page asks first: start it, or return it. They are still accepted on a dispatched ticket
+# (an action sent from an older page, a client that skips the start) and move it on as before.
+_AFTER_START = frozenset({Status.IN_PROGRESS})
 
 RULES: dict[Action, Rule] = {
     rule.action: rule
@@ -132,6 +141,7 @@ RULES: dict[Action, Rule] = {
             needs_note=True,
             responds=True,
             takes_photos=True,
+            offered_in=_AFTER_START,
         ),
         Rule(
             Action.RESOLVE,
@@ -142,6 +152,7 @@ RULES: dict[Action, Rule] = {
             responds=True,
             stamps=("resolved_at",),
             takes_photos=True,
+            offered_in=_AFTER_START,
         ),
         Rule(
             Action.RETURN_TO_OPERATOR,
@@ -248,10 +259,9 @@ def action_label(action: Action | str) -> str:
 
 
 def allowed_actions(status: str, role: str) -> list[Action]:
-    """Actions to offer as buttons; inputs (note, OPD, reopen window...) are checked by decide()."""
-    return [
-        action for action, rule in RULES.items() if role in rule.roles and status in rule.sources
-    ]
+    """Actions to offer as buttons (``Rule.offered``); inputs (note, OPD, reopen window...) are
+    checked by decide()."""
+    return [action for action, rule in RULES.items() if rule.offered(status, role)]
 
 
 def decide(
