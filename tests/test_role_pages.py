@@ -48,26 +48,26 @@ def test_opd_ticket_page_offers_what_fits_the_status_and_confirms_each_action(ma
     deadline = select(page, "dd.deadline time")[0]
     assert deadline["datetime"].endswith("+07:00")  # the city's time (Asia/Jakarta)
     assert has(page, ".card .badge.sla-on_time")
-    assert not has(page, "p.notice[role=status]")
+    assert not has(page, "p.notice-ok[role=status]")
 
     started = _opd_act(officer, number, "start")
     assert started.url.path == f"/opd/tiket/{number}"
-    assert number in text_of(started, "p.notice[role=status]")
+    assert number in text_of(started, "p.notice-ok[role=status]")
     assert _offered(started) == {"follow_up", "resolve", "return_to_operator"}
 
     followed = _opd_act(officer, number, "follow_up", note="Tim sudah ke lokasi.")
-    assert "Tindak lanjut" in text_of(followed, "p.notice[role=status]")
+    assert "Tindak lanjut" in text_of(followed, "p.notice-ok[role=status]")
     assert not has(
-        officer.get(f"/opd/tiket/{number}"), "p.notice[role=status]"
+        officer.get(f"/opd/tiket/{number}"), "p.notice-ok[role=status]"
     )  # said once, not kept
 
     resolved = _opd_act(officer, number, "resolve", note="Lubang sudah ditambal.")
     assert resolved.url.path == "/opd"
-    notice = text_of(resolved, "p.notice[role=status]")
+    notice = text_of(resolved, "p.notice-ok[role=status]")
     assert number in notice and "selesai" in notice
     # The notice names only something that looks like a ticket number.
-    assert not has(officer.get("/opd?aksi=resolve&tiket=<b>Hadiah</b>"), "p.notice[role=status]")
-    assert not has(officer.get(f"/opd?aksi=bogus&tiket={number}"), "p.notice[role=status]")
+    assert not has(officer.get("/opd?aksi=resolve&tiket=<b>Hadiah</b>"), "p.notice-ok[role=status]")
+    assert not has(officer.get(f"/opd?aksi=bogus&tiket={number}"), "p.notice-ok[role=status]")
 
 
 def test_returning_a_ticket_says_so_on_the_queue(make_client):
@@ -75,7 +75,7 @@ def test_returning_a_ticket_says_so_on_the_queue(make_client):
     officer = _staff(make_client, "opd_staff", "pupr")
     returned = _opd_act(officer, number, "return_to_operator", note="Bukan wewenang PUPR.")
     assert returned.url.path == "/opd"
-    assert text_of(returned, "p.notice[role=status]") == (
+    assert text_of(returned, "p.notice-ok[role=status]") == (
         f"Tiket {number} dikembalikan ke operator."
     )
 
@@ -124,7 +124,7 @@ def _resolve(client, number: str) -> None:
 def test_citizen_sees_a_confirmation_after_confirming_and_rating(make_client):
     citizen, number = _dispatched(make_client)
     _resolve(citizen, number)
-    assert not has(citizen.get(f"/laporan/{number}"), "p.notice[role=status]")
+    assert not has(citizen.get(f"/laporan/{number}"), "p.notice-ok[role=status]")
 
     confirmed = post_form(
         citizen,
@@ -132,15 +132,15 @@ def test_citizen_sees_a_confirmation_after_confirming_and_rating(make_client):
         {"action": "confirm", "version": version_of(citizen, number)},
     )
     assert confirmed.url.path == f"/laporan/{number}"
-    assert text_of(confirmed, "p.notice[role=status]") == (
+    assert text_of(confirmed, "p.notice-ok[role=status]") == (
         f"Terima kasih. Laporan {number} sudah Anda konfirmasi selesai."
     )
 
     rated = post_form(citizen, f"/laporan/{number}/nilai", {"rating": "5", "comment": "Cepat."})
-    assert text_of(rated, "p.notice[role=status]") == (
+    assert text_of(rated, "p.notice-ok[role=status]") == (
         f"Terima kasih atas penilaian Anda untuk laporan {number}."
     )
-    assert len(select(rated, "p.notice[role=status]")) == 1
+    assert len(select(rated, "p.notice-ok[role=status]")) == 1
 
 
 def test_category_names_follow_the_page_language(make_client):
@@ -151,7 +151,7 @@ def test_category_names_follow_the_page_language(make_client):
     pages = [
         (citizen, "/laporan", ".ticket-meta"),
         (citizen, f"/laporan/{number}", ".details"),
-        (officer, "/opd", ".ticket-list"),
+        (officer, "/opd", ".ticket-card"),
         (officer, f"/opd/tiket/{number}", "dd.category"),
         (operator, "/operator", f".ticket-row[data-number='{number}']"),
         (operator, f"/operator/tiket/{number}", ".details"),

@@ -60,7 +60,7 @@ def _citizen_id(phone_e164: str) -> int:
 
 
 def _notice(page):
-    return page.locator("main p.notice[role=status]")
+    return page.locator("main p.notice-ok[role=status]")
 
 
 def test_opd_phone_and_citizen_are_told_what_happened(chromium, phone, live_server):

@@ -111,8 +111,8 @@
       }).then(function (item) {
         if (item.state === "sent") {
           say(texts.textSent, "ok");
-          var done = fields.action === "resolve" || fields.action === "return_to_operator";
-          window.location.href = done ? "/opd?selesai=" + encodeURIComponent(number) : window.location.pathname;
+          // The server names the page that confirms what was done (as after a form's redirect).
+          window.location.href = item.next || window.location.pathname;
           return;
         }
         buttons(form, false);

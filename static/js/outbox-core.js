@@ -355,8 +355,8 @@
   function outcome(item, answer) {
     var now = Date.now();
     if (isFiled(item, answer) && item.endpoint) {
-      return { state: "sent", ticket: answer.data.ticket || null, sentAt: now, error: null, problem: null,
-        photoCount: 0, photoBytes: 0, sendingUntil: null };
+      return { state: "sent", ticket: answer.data.ticket || null, next: answer.data.next || null, sentAt: now,
+        error: null, problem: null, photoCount: 0, photoBytes: 0, sendingUntil: null };
     }
     if (isFiled(item, answer)) {
       return { state: "sent", number: answer.data.number, url: answer.data.url, sentAt: now, error: null,

@@ -4,6 +4,7 @@ echoed in ``X-Aduan-Outbox`` and ``client_key``). Rules: web/workflow/offline.py
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from litestar import Request
 from litestar.datastructures import UploadFile
@@ -16,12 +17,21 @@ from web.i18n import _
 from web.photos.storage import StorageError
 from web.photos.uploads import process_uploads
 from web.staff.access import current_staff, outbox_owner
+from web.workflow.lifecycle import Action
 from web.workflow.offline import apply_queued, parse_done_at
 from web.workflow.service import Actor
 
 RETRY_AFTER_SECONDS = 30
 # Names the account whose OPD page this is, for the service worker's per-account cache.
 OUTBOX_ACCOUNT_HEADER = "X-Aduan-Account"
+
+
+def after_action_url(action: str, number: str) -> str:
+    """Where the OPD page goes after an action, with ``aksi`` so that page confirms what was done:
+    back to the queue after resolving or returning, the ticket otherwise (form and outbox alike)."""
+    if action in (Action.RESOLVE, Action.RETURN_TO_OPERATOR):
+        return "/opd?" + urlencode({"aksi": action, "tiket": number})
+    return f"/opd/tiket/{number}?" + urlencode({"aksi": action})
 
 
 async def answer_queued_action(
@@ -79,6 +89,7 @@ async def answer_queued_action(
             {
                 **body,
                 "applied": True,
+                "next": after_action_url(values.get("action", ""), number),
                 "repeated": outcome.repeated,
                 "event_at": outcome.event_at.isoformat() if outcome.event_at else None,
                 "clamped": outcome.clamped,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -18,7 +17,7 @@ from web.http import path_id, row_id, ticket_number, wants_json
 from web.i18n import _
 from web.inbox import queries
 from web.inbox.live import inbox_live
-from web.inbox.outbox import OUTBOX_ACCOUNT_HEADER, answer_queued_action
+from web.inbox.outbox import OUTBOX_ACCOUNT_HEADER, after_action_url, answer_queued_action
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
@@ -259,14 +258,7 @@ async def opd_act(request: Request, number: FromPath[str]) -> Template | Redirec
         return await answer_queued_action(request, number, values, uploads)
     problem = await _apply(request, number, values, uploads)
     if problem is None:
-        # Back to the queue after resolving or returning; stay on the ticket otherwise. Either
-        # page confirms what was done (``aksi``).
-        action = values.get("action", "")
-        done = action in (Action.RESOLVE, Action.RETURN_TO_OPERATOR)
-        query = urlencode({"aksi": action, "tiket": number} if done else {"aksi": action})
-        return Redirect(
-            f"/opd?{query}" if done else f"/opd/tiket/{number}?{query}", status_code=303
-        )
+        return Redirect(after_action_url(values.get("action", ""), number), status_code=303)
     context = await _detail_context(request, number)
     context.update({"problem": problem, "values": values, "refreshed_at": datetime.now(UTC)})
     return Template(template_name="opd/detail.html", context=context, status_code=409)
