@@ -230,11 +230,33 @@
       return texts.ownerWaiting.replace("{akun}", item.owner.label);
     }
 
+    // Announce each item whose state changed since the last drawing (the first drawing says
+    // how many wait, so a screen reader hears the list's state on arrival).
+    var announce = document.querySelector("[data-outbox-announce]");
+    var shownStates = null;
+    function announceChanges(items) {
+      if (!announce) return;
+      var said = [];
+      var before = shownStates;
+      shownStates = {};
+      items.forEach(function (item) {
+        shownStates[item.key] = item.state;
+        if (before && before[item.key] !== item.state) said.push((item.title || "—") + ": " + stateText[item.state]);
+      });
+      if (!before) {
+        items.forEach(function (item) {
+          if (item.state === "rejected" || item.state === "waiting") said.push((item.title || "—") + ": " + stateText[item.state]);
+        });
+      }
+      if (said.length) announce.textContent = said.join(". ");
+    }
+
     function render() {
       Promise.all([AduanOutbox.all(), AduanOutbox.lastAccount()]).then(function (both) {
         var items = both[0];
         var account = both[1];
         items.sort(function (a, b) { return b.createdAt - a.createdAt; });
+        announceChanges(items);
         list.innerHTML = "";
         var waitingBytes = 0;
         items.forEach(function (item) {
