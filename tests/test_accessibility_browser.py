@@ -11,11 +11,13 @@ pages. Then the location picker without dragging and the focused error summary.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.a11y_walk import DESKTOP, PHONE, Findings, measure
-from tests.browser import create_staff, new_phone, staff_page
+from tests.browser import GPS_FIX, create_staff, new_phone, staff_page
 from tests.helpers import app_routes
 from tests.outbox_helpers import DEWI, fill_complaint
 
@@ -85,24 +87,6 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
     found = Findings()
     for _walk_role, (role, username, opd) in STAFF.items():
         create_staff(role, username, opd_slug=opd)
-
-    # Public: every page, and the forms with their errors shown.
-    public_context = new_phone(chromium)
-    public = public_context.new_page()
-    walk(public, live_server, "anonymous", "CLG-NONE", found)
-    public.goto(live_server.url + "/daftar")
-    public.fill("#nik", "123")
-    public.fill("#name", "A")
-    public.fill("#phone", "12")
-    public.click("button[type=submit]")
-    expect(public.locator("#form-errors")).to_be_focused()
-    measure(public, "anonymous /daftar with errors", found)
-    public.goto(live_server.url + "/staf/masuk")
-    public.fill("#username", "tidak-ada")
-    public.fill("#password", "salah-sekali")
-    public.click("button[type=submit]")
-    expect(public.locator("#form-errors")).to_be_visible()
-    measure(public, "anonymous /staf/masuk with errors", found)
 
     # Citizen: signs up (the code page), opens the map, files a report, walks every page.
     citizen_context = new_phone(chromium)
@@ -180,6 +164,35 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
     expect(opd.locator("#reply-note")).to_be_visible()
     measure(opd, "opd_staff /opd/tiket after start", found)
 
+    # Public, once there is a ticket to count: every page, and the forms with their errors shown.
+    public_context = new_phone(chromium)
+    public = public_context.new_page()
+    walk(public, live_server, "anonymous", ticket, found)
+    public.goto(live_server.url + "/daftar")
+    public.fill("#nik", "123")
+    public.fill("#name", "A")
+    public.fill("#phone", "12")
+    public.click("button[type=submit]")
+    expect(public.locator("#form-errors")).to_be_focused()
+    measure(public, "anonymous /daftar with errors", found)
+    public.goto(live_server.url + "/staf/masuk")
+    public.fill("#username", "tidak-ada")
+    public.fill("#password", "salah-sekali")
+    public.click("button[type=submit]")
+    expect(public.locator("#form-errors")).to_be_visible()
+    measure(public, "anonymous /staf/masuk with errors", found)
+
+    # The public figures fit a phone with no sideways scrolling, their tables included (a longer
+    # name than the city's may still scroll inside its own focusable box, never the page).
+    public.goto(live_server.url + "/transparansi")
+    expect(public.locator("#by-opd tbody th")).to_have_count(1)
+    wide = public.evaluate(
+        """() => [...document.querySelectorAll('.table-scroll')]
+             .filter(box => box.scrollWidth > box.clientWidth)
+             .map(box => box.ariaLabel + " " + box.scrollWidth + "/" + box.clientWidth)"""
+    )
+    assert wide == []
+
     # Leader and admin: every page.
     for role, username in (("supervisor", "pimpinan-a11y"), ("admin", "admin-a11y")):
         context, page = staff_page(chromium, live_server, username, PHONE)
@@ -192,3 +205,68 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
     print(f"\naxe walk: {len(found.checked)} page views checked")
     assert len(found.checked) >= 2 * 30, found.checked
     assert not (found.axe or found.width or found.targets), found.report()
+
+
+def test_location_without_dragging_error_summary_and_announced_outbox(chromium, live_server):
+    context = new_phone(chromium)
+    page = context.new_page()
+
+    # The location picker: a tap places the pin, the arrow keys move it (WCAG 2.5.7).
+    page.goto(live_server.url + "/lapor")
+    page.click("[data-map-button]")
+    box = page.locator("[data-map]")
+    expect(box).to_have_class(re.compile("leaflet-container"))
+    expect(page.locator("#map-help")).to_be_visible()
+    lat, lng = page.locator("[data-gps-lat]"), page.locator("[data-gps-lng]")
+    box.tap(position={"x": 60, "y": 60})
+    expect(lat).not_to_have_value("")
+    first = (float(lat.input_value()), float(lng.input_value()))
+    box.tap(position={"x": 200, "y": 200})
+    expect(lat).not_to_have_value(str(first[0]))
+    tapped = (float(lat.input_value()), float(lng.input_value()))
+    assert tapped[0] < first[0] and tapped[1] > first[1]  # lower and to the right: south-east
+    box.focus()
+    page.keyboard.press("ArrowUp")
+    expect(lat).not_to_have_value(f"{tapped[0]:.6f}")
+    assert float(lat.input_value()) > tapped[0]
+    assert float(lng.input_value()) == pytest.approx(tapped[1], abs=1e-6)
+    page.keyboard.press("ArrowRight")
+    assert float(lng.input_value()) > tapped[1]
+    expect(page.locator("[data-gps-status]")).to_contain_text("dipilih di peta")
+    # Without the map at all: the phone's GPS, or the kelurahan chosen from the list.
+    page.click("[data-gps-button]")
+    expect(lat).to_have_value(f"{GPS_FIX['latitude']:.6f}")
+    page.select_option("#kelurahan", index=1)
+
+    # A failed server-rendered form: the summary is focused and each message leads to its field.
+    page.goto(live_server.url + "/daftar")
+    page.fill("#nik", "123")
+    page.fill("#phone", "12")
+    page.click("main button[type=submit]")
+    summary = page.locator("#form-errors")
+    expect(summary).to_be_focused()
+    expect(summary).to_have_attribute("role", "alert")
+    summary.locator("a[href='#phone']").click()
+    expect(page.locator("#phone")).to_be_focused()
+    summary.locator("a[href='#nik']").click()
+    expect(page.locator("#nik")).to_be_focused()
+
+    # The outbox says each change of state in a status region (the list is redrawn whole).
+    page.goto(live_server.url + "/menunggu")
+    announce = page.locator("[data-outbox-announce]")
+    expect(announce).to_have_attribute("role", "status")
+    context.set_offline(True)
+    page.evaluate(
+        """() => AduanOutbox.save({key: "a11y-one", title: "Got mampet", state: "waiting",
+                                   createdAt: Date.now(), owner: null}, [])"""
+    )
+    expect(announce).to_have_text("Got mampet: Menunggu sinyal")
+    page.evaluate(
+        """() => AduanOutbox.update("a11y-one", {state: "rejected",
+                                                 error: "Pilih kategori laporan."})"""
+    )
+    expect(announce).to_have_text("Got mampet: Ditolak server")
+    page.evaluate("() => AduanOutbox.remove('a11y-one')")
+    context.set_offline(False)
+
+    context.close()
