@@ -217,6 +217,7 @@ def test_location_without_dragging_error_summary_and_announced_outbox(chromium, 
     box = page.locator("[data-map]")
     expect(box).to_have_class(re.compile("leaflet-container"))
     expect(page.locator("#map-help")).to_be_visible()
+    expect(box.get_by_role("button", name="Perbesar")).to_be_visible()  # in the page's language
     lat, lng = page.locator("[data-gps-lat]"), page.locator("[data-gps-lng]")
     box.tap(position={"x": 60, "y": 60})
     expect(lat).not_to_have_value("")

@@ -220,8 +220,10 @@
         var center = box.dataset.center.split(",").map(parseFloat);
         var start = isNaN(lat) ? center : [lat, lng];
         // Leaflet's own keyboard handler pans the map; here the arrow keys move the pin instead.
-        var map = L.map(box, { keyboard: false }).setView(start, isNaN(lat) ? 13 : 17);
+        var map = L.map(box, { keyboard: false, zoomControl: false }).setView(start, isNaN(lat) ? 13 : 17);
         box._map = map;
+        // Leaflet's zoom buttons are named in English; these speak the page's language.
+        L.control.zoom({ zoomInTitle: box.dataset.zoomIn, zoomOutTitle: box.dataset.zoomOut }).addTo(map);
         L.tileLayer(box.dataset.tileUrl, { maxZoom: 19, attribution: box.dataset.tileAttribution }).addTo(map);
         var marker = null;
         function place(latlng) {
