@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.a11y_walk import DESKTOP, PHONE, Findings, measure
@@ -73,11 +74,15 @@ def pages_for(walk_role: str, ticket: str) -> list[str]:
 
 def walk(page, server, role: str, ticket: str, found: Findings) -> None:
     for path in pages_for(role, ticket):
-        response = page.goto(server.url + path)
-        assert response is not None and response.ok, (role, path)
-        assert response.headers["content-type"].startswith("text/html"), (
-            f"{path} is not a page: list it in SKIPPED with the reason"
-        )
+        not_a_page = f"{path} is not a page for {role}: list it in SKIPPED with the reason"
+        try:
+            # "commit": back at the response's headers, so a stream or a download cannot hang here.
+            response = page.goto(server.url + path, wait_until="commit")
+        except PlaywrightError as exc:  # a download
+            raise AssertionError(not_a_page) from exc
+        assert response is not None and response.ok, (role, path, response and response.status)
+        assert response.headers["content-type"].startswith("text/html"), not_a_page
+        page.wait_for_load_state()
         if page.url.removeprefix(server.url).split("?")[0] != path:
             continue  # redirected (a citizen page signed out, /masuk signed in): walked there
         measure(page, f"{role} {path}", found)
