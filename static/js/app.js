@@ -207,23 +207,50 @@
     var status = root.querySelector("[data-gps-status]");
     if (!button || !box) return;
     button.hidden = false;
+    var help = root.querySelector("[data-map-help]");
+    // Arrow keys move the pin this many screen pixels (a few metres at street zoom).
+    var KEY_STEP = { ArrowUp: [0, -20], ArrowDown: [0, 20], ArrowLeft: [-20, 0], ArrowRight: [20, 0] };
     button.addEventListener("click", function () {
       box.hidden = false;
+      if (help) help.hidden = false;
       loadLeaflet(box).then(function (L) {
         if (box._map) return;
         var lat = parseFloat(root.querySelector("[data-gps-lat]").value);
         var lng = parseFloat(root.querySelector("[data-gps-lng]").value);
         var center = box.dataset.center.split(",").map(parseFloat);
         var start = isNaN(lat) ? center : [lat, lng];
-        var map = L.map(box).setView(start, isNaN(lat) ? 13 : 17);
+        // Leaflet's own keyboard handler pans the map; here the arrow keys move the pin instead.
+        var map = L.map(box, { keyboard: false, zoomControl: false }).setView(start, isNaN(lat) ? 13 : 17);
         box._map = map;
+        // Leaflet's zoom buttons are named in English; these speak the page's language.
+        L.control.zoom({ zoomInTitle: box.dataset.zoomIn, zoomOutTitle: box.dataset.zoomOut }).addTo(map);
         L.tileLayer(box.dataset.tileUrl, { maxZoom: 19, attribution: box.dataset.tileAttribution }).addTo(map);
         var marker = null;
-        map.on("click", function (e) {
-          if (marker) marker.setLatLng(e.latlng);
-          else marker = L.circleMarker(e.latlng, { radius: 10, color: "#0b5d3b" }).addTo(map);
-          setLocation(root, e.latlng.lat, e.latlng.lng, null);
+        function place(latlng) {
+          if (marker) marker.setLatLng(latlng);
+          else marker = L.circleMarker(latlng, { radius: 12, color: "#0b5d3b", interactive: false }).addTo(map);
+          setLocation(root, latlng.lat, latlng.lng, null);
           status.textContent = button.dataset.picked;
+        }
+        map.on("click", function (e) { place(e.latlng); });
+        box.addEventListener("keydown", function (event) {
+          if (event.target !== box) return; // the zoom buttons and links keep their own keys
+          var step = KEY_STEP[event.key];
+          if (step) {
+            var from = marker ? map.latLngToContainerPoint(marker.getLatLng()) : map.getSize().divideBy(2);
+            var latlng = map.containerPointToLatLng(from.add(L.point(step[0], step[1])));
+            place(latlng);
+            map.panInside(latlng, { padding: [24, 24] });
+          } else if (event.key === "Enter" || event.key === " ") {
+            place(marker ? marker.getLatLng() : map.getCenter());
+          } else if (event.key === "+" || event.key === "=") {
+            map.zoomIn();
+          } else if (event.key === "-") {
+            map.zoomOut();
+          } else {
+            return;
+          }
+          event.preventDefault();
         });
       });
     });
@@ -333,6 +360,40 @@
     }
     picker.photoFiles = [];
   }
+
+  // --- Error summary (components/_forms.html error_summary): focused, its links focus the field -
+  // Reusable by a page that shows errors without a reload: AduanPage.focusErrorSummary(container).
+  function errorTarget(name) {
+    var field = document.getElementById(name) || document.getElementsByName(name)[0];
+    if (!field) return null;
+    if (field.matches("fieldset, div")) {
+      var control = field.querySelector("input:not([type=hidden]), select, textarea, button:not([hidden])");
+      if (control) return control;
+    }
+    return field;
+  }
+
+  function focusErrorSummary(root) {
+    var summary = root.matches && root.matches("[data-error-summary]") ? root : root.querySelector("[data-error-summary]");
+    if (!summary) return null;
+    summary.querySelectorAll("a[data-error-field]").forEach(function (link) {
+      if (link.dataset.errorLinked) return;
+      link.dataset.errorLinked = "1";
+      var target = errorTarget(link.dataset.errorField);
+      if (!target) { // nothing to go to: keep the message as plain text
+        link.replaceWith(document.createTextNode(link.textContent));
+        return;
+      }
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        target.scrollIntoView({ block: "center" });
+        target.focus();
+      });
+    });
+    summary.focus();
+    return summary;
+  }
+  window.AduanPage.focusErrorSummary = focusErrorSummary;
 
   // --- Notifications: the browser asks for permission only when "Aktifkan notifikasi" is pressed -
   var pushEndpoint = ""; // this browser's push subscription, if it has one
@@ -521,8 +582,7 @@
     pushEndpointReady.then(function (endpoint) {
       document.querySelectorAll("[data-push-endpoint]").forEach(function (input) { input.value = endpoint; });
     });
-    var errors = document.getElementById("form-errors");
-    if (errors) errors.focus();
+    focusErrorSummary(document);
     showOutboxCount();
     document.querySelectorAll("form[data-outbox-sign-out]").forEach(setupSignOut);
     sendOutbox();

@@ -429,29 +429,35 @@
       return texts.ownerWaiting.replace("{akun}", item.owner.label);
     }
 
-    // What each item was when last shown: a change to sent or refused is announced once.
+    // Announce each item whose state changed since the last drawing: sent with its number, refused
+    // with the server's reason, any other state by name. The first drawing says what waits or was
+    // refused, so a screen reader hears the list's state on arrival.
     var announce = document.querySelector("[data-outbox-announce]");
-    var shownState = null;
+    var shownStates = null;
     function announceChanges(items) {
+      if (!announce) return;
       var said = [];
+      var before = shownStates;
+      shownStates = {};
       items.forEach(function (item) {
-        var before = shownState && shownState[item.key];
-        if (!before || before === item.state) return;
+        shownStates[item.key] = item.state;
+        var changed = before ? before[item.key] !== item.state
+          : item.state === "rejected" || item.state === "waiting";
+        if (!changed) return;
         var values = { judul: item.title || "—", nomor: item.number || "", alasan: item.error || "" };
-        if (item.state === "sent") said.push(fill(texts.announceSent, values));
-        if (item.state === "rejected") said.push(fill(texts.announceRejected, values));
+        if (before && item.state === "sent" && item.number) said.push(fill(texts.announceSent, values));
+        else if (item.state === "rejected" && item.error) said.push(fill(texts.announceRejected, values));
+        else said.push((item.title || "—") + ": " + stateText[item.state]);
       });
-      shownState = {};
-      items.forEach(function (item) { shownState[item.key] = item.state; });
-      if (said.length && announce) announce.textContent = said.join(" ");
+      if (said.length) announce.textContent = said.join(" ");
     }
 
     function render() {
       Promise.all([AduanOutbox.all(), AduanOutbox.lastAccount()]).then(function (both) {
         var items = both[0].filter(function (i) { return !i.endpoint; }); // OPD actions: their own pages
         var account = both[1];
-        announceChanges(items);
         items.sort(function (a, b) { return b.createdAt - a.createdAt; });
+        announceChanges(items);
         list.innerHTML = "";
         var waitingBytes = 0;
         items.forEach(function (item) {
