@@ -42,6 +42,7 @@ SKIPPED = {
     "/notifikasi/kunci": "push public key (JSON)",
     "/notifikasi/perangkat": "device list fragment: checked inside /akun and /staf/notifikasi",
     "/masuk/kode": "needs a code just asked for: checked in the sign-up (state below)",
+    "/operator/langsung": "the live inbox's event stream (text/event-stream, not a page)",
 }
 STAFF = {  # walk role -> (role, username, OPD)
     "operator": ("operator", "operator-a11y", None),
