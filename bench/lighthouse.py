@@ -162,32 +162,37 @@ def citizen_with_ticket(base: str, log: Path, phone: str) -> tuple[str, str]:
         return cookie, ticket
 
 
-def lighthouse(url: str, cookie: str, name: str) -> dict[str, int]:
+def lighthouse(url: str, cookie: str, name: str, attempts: int = 3) -> dict[str, int]:
     """One Lighthouse run (mobile preset): each category's score out of 100, and the machine's
-    benchmark index at the time (Lighthouse's CPU measure; a busy machine scores lower)."""
+    benchmark index at the time (Lighthouse's CPU measure; a busy machine scores lower).
+
+    A run that Lighthouse itself could not record (``NO_NAVSTART`` and the like on a busy machine,
+    "run Lighthouse again") is run again, up to ``attempts`` times in all."""
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"lighthouse-{name}"
-    subprocess.run(
-        [
-            "node",
-            str(LIGHTHOUSE),
-            url,
-            "--quiet",
-            "--output=json",
-            "--output=html",
-            f"--output-path={out}",
-            f"--only-categories={','.join(CATEGORIES)}",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --no-first-run",
-            f"--extra-headers={json.dumps({'Cookie': cookie})}",
-        ],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        check=True,
-    )
-    report = json.loads((RESULTS / f"lighthouse-{name}.report.json").read_text())
-    if report.get("runtimeError"):
-        raise RuntimeError(f"{url}: {report['runtimeError']}")
-    scores = {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
-    return {**scores, "benchmark": round(report["environment"]["benchmarkIndex"])}
+    for attempt in range(1, attempts + 1):
+        done = subprocess.run(
+            [
+                "node",
+                str(LIGHTHOUSE),
+                url,
+                "--quiet",
+                "--output=json",
+                "--output=html",
+                f"--output-path={out}",
+                f"--only-categories={','.join(CATEGORIES)}",
+                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --no-first-run",
+                f"--extra-headers={json.dumps({'Cookie': cookie})}",
+            ],
+            env={**os.environ, "CHROME_PATH": CHROMIUM},
+        )
+        report_path = RESULTS / f"lighthouse-{name}.report.json"
+        report = json.loads(report_path.read_text()) if done.returncode == 0 else {}
+        if report and not report.get("runtimeError"):
+            scores = {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
+            return {**scores, "benchmark": round(report["environment"]["benchmarkIndex"])}
+        print(f"{url}: Lighthouse run failed (attempt {attempt} of {attempts})", file=sys.stderr)
+    raise RuntimeError(f"{url}: Lighthouse failed {attempts} times")
 
 
 def measure(runs: int) -> list[tuple[str, dict[str, int]]]:
