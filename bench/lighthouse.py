@@ -8,7 +8,8 @@ and files one ticket over HTTP; every page is then loaded by Lighthouse as that 
 session cookie rides in ``--extra-headers``), with the mobile preset (Lighthouse's default:
 simulated slow 4G and a 4× slower CPU), on the installed Chromium. Map tiles come from a tile
 server on loopback (this machine has no internet; a failed tile is a console error that would cost
-best practices points a real phone does not lose), serving OpenStreetMap-sized 256 px PNGs.
+best practices points a real phone does not lose), serving one generated 256 px PNG of ≈ 8 KB
+(real tiles weigh 10–30 KB; the map loads only when scrolled to, so they are outside the score).
 
     .venv/bin/python bench/lighthouse.py            # Markdown table, median of 3; exits 1 below 95
     .venv/bin/python bench/lighthouse.py --runs 1   # one run per page
@@ -56,7 +57,7 @@ def install() -> None:
 
 
 def tile_png() -> bytes:
-    """A 256 px PNG about the size of an OpenStreetMap tile of a town: streets and buildings."""
+    """A 256 px PNG that looks like a town's map tile: streets and buildings."""
     import random
 
     from PIL import Image, ImageDraw
