@@ -17,9 +17,13 @@ from tests.browser import PRODUCTION_FLAGS, free_port  # noqa: E402
 
 
 @contextmanager
-def serve(env: dict, workers: int) -> Iterator[str]:
-    """Run uvicorn with ``workers`` processes on ``env``; yields the base URL once /readyz answers."""
+def serve(env: dict, workers: int, log: Path | None = None) -> Iterator[str]:
+    """Run uvicorn with ``workers`` processes on ``env``; yields the base URL once /readyz answers.
+
+    With ``log``, the server's output goes to that file (e.g. to read the dev messenger's codes).
+    """
     port = free_port()
+    output = log.open("ab") if log else None
     server = subprocess.Popen(
         [
             sys.executable,
@@ -38,6 +42,8 @@ def serve(env: dict, workers: int) -> Iterator[str]:
         cwd=ROOT,
         # No access line per request (the app's log level governs uvicorn's loggers too).
         env={"ADUAN_LOG_LEVEL": "WARNING", **env},
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -51,3 +57,5 @@ def serve(env: dict, workers: int) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait()
+        if output:
+            output.close()

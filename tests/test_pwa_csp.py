@@ -58,4 +58,5 @@ def test_maps_photos_and_ticket_pages_run_under_the_csp(phone, live_server):
 
     # The public map on the transparency page.
     page.goto(f"{live_server.url}/transparansi")
+    page.locator("#peta").scroll_into_view_if_needed()  # it loads when it comes near the screen
     expect(page.locator(".leaflet-container")).to_be_visible()

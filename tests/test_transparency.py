@@ -239,12 +239,17 @@ def test_public_map_shows_the_points_in_a_browser(live_server, chromium):
     run_async(
         lambda: make_dataset(seed=5, start=now - timedelta(days=12), end=now, now=now, tickets=60)
     )
-    context = chromium.new_context(viewport={"width": 1024, "height": 800})
+    context = chromium.new_context(viewport={"width": 360, "height": 780}, is_mobile=True)
     page = context.new_page()
     page.route("**/*tile*/**", lambda route: route.abort())  # no map tiles offline; points only
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/transparansi")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live_server.url + "/transparansi", wait_until="load")
+    # Below the figures on a phone, the map costs nothing until the visitor scrolls to it.
+    assert not [url for url in requested if "leaflet" in url or "peta.json" in url]
+    page.locator("#peta").scroll_into_view_if_needed()
     features = page.evaluate("fetch('/transparansi/peta.json').then(r => r.json())")["features"]
     page.wait_for_function(
         "n => document.querySelectorAll('[data-public-map] path.leaflet-interactive').length === n",

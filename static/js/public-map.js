@@ -21,20 +21,32 @@
     return node;
   }
 
+  function show() {
+    var labels = JSON.parse(box.dataset.statusLabels || "{}");
+    Promise.all([AduanPage.loadLeaflet(box), fetch(box.dataset.geojson).then(function (r) { return r.json(); })])
+      .then(function (results) {
+        var L = results[0];
+        var center = box.dataset.center.split(",").map(parseFloat);
+        var map = L.map(box).setView(center, 12);
+        L.tileLayer(box.dataset.tileUrl, { maxZoom: 18, attribution: box.dataset.tileAttribution }).addTo(map);
+        L.geoJSON(results[1], {
+          pointToLayer: function (feature, latlng) {
+            return L.circleMarker(latlng, { radius: 6, color: "#0b5d3b", weight: 2, fillOpacity: 0.5 });
+          },
+          onEachFeature: function (feature, layer) { layer.bindPopup(popup(feature.properties, labels)); },
+        }).addTo(map);
+      })
+      .catch(function () { box.hidden = true; });
+  }
+
   box.hidden = false;
-  var labels = JSON.parse(box.dataset.statusLabels || "{}");
-  Promise.all([AduanPage.loadLeaflet(box), fetch(box.dataset.geojson).then(function (r) { return r.json(); })])
-    .then(function (results) {
-      var L = results[0];
-      var center = box.dataset.center.split(",").map(parseFloat);
-      var map = L.map(box).setView(center, 12);
-      L.tileLayer(box.dataset.tileUrl, { maxZoom: 18, attribution: box.dataset.tileAttribution }).addTo(map);
-      L.geoJSON(results[1], {
-        pointToLayer: function (feature, latlng) {
-          return L.circleMarker(latlng, { radius: 6, color: "#0b5d3b", weight: 2, fillOpacity: 0.5 });
-        },
-        onEachFeature: function (feature, layer) { layer.bindPopup(popup(feature.properties, labels)); },
-      }).addTo(map);
-    })
-    .catch(function () { box.hidden = true; });
+  // The map sits below the figures: Leaflet, the points and the tiles load when it comes near the
+  // screen, not during the page load a phone on a slow network is waiting for.
+  if (!("IntersectionObserver" in window)) return show();
+  var watcher = new IntersectionObserver(function (entries) {
+    if (!entries.some(function (e) { return e.isIntersecting; })) return;
+    watcher.disconnect();
+    show();
+  }, { rootMargin: "400px 0px" });
+  watcher.observe(box);
 })();
