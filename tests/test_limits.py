@@ -370,3 +370,51 @@ def test_a_counter_grows_within_its_window_and_restarts_after_it():
     assert counts == [1, 2, 3]
     assert later.count == 4 and later.reset_at == start + timedelta(seconds=60)
     assert fresh.count == 1 and fresh.reset_at == start + timedelta(seconds=121)
+
+
+@pytest.mark.clock
+def test_a_leased_place_is_held_until_freed_or_its_lease_ends():
+    from web import limits
+
+    start = datetime.now(UTC)
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    async def leases():
+        take = limits.take_slot
+        first = await take("tabs", slots=2, lease_seconds=30, now=at(0))
+        second = await take("tabs", slots=2, lease_seconds=30, now=at(0))
+        full = await take("tabs", slots=2, lease_seconds=30, now=at(29))
+        renewed = await limits.renew_slot(first, lease_seconds=30, now=at(20))  # held to 50 s
+        # The second holder stopped renewing (its process died): its place is free after 30 s.
+        successor = await take("tabs", slots=2, lease_seconds=30, now=at(31))
+        stale_renew = await limits.renew_slot(second, lease_seconds=30, now=at(32))
+        await limits.release_slot(second, now=at(32))  # must not free the successor's place
+        still_full = await take("tabs", slots=2, lease_seconds=30, now=at(33))
+        await limits.release_slot(first, now=at(34))
+        after_release = await take("tabs", slots=2, lease_seconds=30, now=at(34))
+        return first, second, full, renewed, successor, stale_renew, still_full, after_release
+
+    first, second, full, renewed, successor, stale_renew, still_full, after_release = run_async(
+        leases
+    )
+    assert first and second and first.key != second.key
+    assert full is None and renewed is True
+    assert successor is not None and successor.key == second.key
+    assert stale_renew is False and still_full is None
+    assert after_release is not None and after_release.key == first.key
+
+
+def test_places_taken_at_once_never_exceed_the_limit():
+    import asyncio
+
+    from web import limits
+
+    async def at_once():
+        return await asyncio.gather(
+            *[limits.take_slot("crowd", slots=3, lease_seconds=60) for _ in range(12)]
+        )
+
+    taken = [slot for slot in run_async(at_once) if slot is not None]
+    assert len(taken) == 3 and len({slot.key for slot in taken}) == 3

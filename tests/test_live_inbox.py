@@ -35,6 +35,20 @@ def server(database, tmp_path_factory):
         ADUAN_LIVE_HEARTBEAT_SECONDS=str(HEARTBEAT),
         ADUAN_LIVE_STREAMS_PER_STAFF=str(STREAMS_PER_STAFF),
     )
+    live.pid = process.pid  # type: ignore[attr-defined]  # its LISTEN connection is named by it
+    yield live
+    stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def second_server(database, tmp_path_factory):
+    """Another web process on the same database, as behind a load balancer."""
+    process, live = start_server(
+        tmp_path_factory.mktemp("live-inbox-2"),
+        free_port(),
+        ADUAN_LIVE_HEARTBEAT_SECONDS=str(HEARTBEAT),
+        ADUAN_LIVE_STREAMS_PER_STAFF=str(STREAMS_PER_STAFF),
+    )
     yield live
     stop_server(process)
 
@@ -224,6 +238,34 @@ def test_only_signed_in_readers_get_a_stream_and_never_a_hanging_one(server):
         http.close()
 
 
+def test_the_tab_limit_holds_over_two_processes_and_tabs_opened_at_once(server, second_server):
+    operator = staff_client(server, "operator", "operator-banyak-tab")
+    elsewhere = httpx.Client(base_url=second_server.url, cookies=operator.cookies, timeout=10)
+    # Three tabs on each process, all opened at the same moment.
+    tabs = [Stream(http) for http in [operator, elsewhere] * 3]
+    firsts = [tab.next() for tab in tabs]
+    open_tabs = [tab for tab, first in zip(tabs, firsts, strict=True) if first is not None]
+    assert [first.name for first in firsts if first is not None] == ["ready"] * STREAMS_PER_STAFF
+    assert sorted(tab.status for tab in tabs) == [200] * STREAMS_PER_STAFF + [429] * (
+        len(tabs) - STREAMS_PER_STAFF
+    )
+    # A tab closed on one process gives its place to a tab on the other.
+    open_tabs.pop().close()
+    deadline = time.monotonic() + 5
+    while True:
+        reopened = Stream(elsewhere)
+        first = reopened.next()
+        if first is not None or time.monotonic() > deadline:
+            break
+        reopened.close()
+        time.sleep(0.1)  # 429: the closed tab's place is not freed yet
+    assert first is not None and first.name == "ready"
+    for tab in [*open_tabs, reopened]:
+        tab.close()
+    for http in (operator, elsewhere):
+        http.close()
+
+
 def test_the_stream_ends_when_the_staff_member_signs_out(server):
     operator = staff_client(server, "operator", "operator-keluar")
     stream = Stream(operator)
@@ -267,7 +309,8 @@ def test_the_stream_hears_again_after_the_listen_connection_was_cut(server, make
         try:
             return await conn.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name LIKE 'aduan-listen-%'"
+                " WHERE application_name = $1",
+                f"aduan-listen-{server.pid}",
             )
         finally:
             await conn.close()

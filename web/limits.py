@@ -10,6 +10,7 @@ PostgreSQL alike.
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address, IPv6Network, ip_address
@@ -120,3 +121,60 @@ async def take_turn(
             return None
         await RateLimit.update({RateLimit.reset_at: turn}).where(RateLimit.key == key[:200])
     return turn
+
+
+# A slot is a row that one holder leases: claimed only when free (new, or its lease has ended) in
+# one statement, so concurrent claims in any process get distinct slots. ``hits`` holds the
+# holder's random token: a holder whose lease ended cannot renew or free its successor's claim.
+_CLAIM_SLOT = """
+INSERT INTO rate_limit (key, hits, reset_at) VALUES ({}, {}, {})
+ON CONFLICT (key) DO UPDATE SET hits = excluded.hits, reset_at = excluded.reset_at
+WHERE rate_limit.reset_at <= {}
+RETURNING hits
+"""
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: str
+    token: int
+
+
+async def take_slot(
+    prefix: str, *, slots: int, lease_seconds: float, now: datetime | None = None
+) -> Slot | None:
+    """Lease one of ``slots`` places named ``prefix:0..slots-1`` until now + ``lease_seconds``,
+    or None when all are held. The holder renews it (``renew_slot``) and frees it when done; a
+    holder that died frees it by its lease ending."""
+    now = now or datetime.now(UTC)
+    until = now + timedelta(seconds=lease_seconds)
+    for place in range(slots):
+        key = f"{prefix}:{place}"[:200]
+        token = secrets.randbelow(2**31 - 2) + 1
+        if await RateLimit.raw(_CLAIM_SLOT, key, token, until, now):
+            return Slot(key=key, token=token)
+    return None
+
+
+async def renew_slot(slot: Slot, *, lease_seconds: float, now: datetime | None = None) -> bool:
+    """Extend the lease; False when it had ended and the place went to someone else (or away)."""
+    now = now or datetime.now(UTC)
+    rows = await RateLimit.raw(
+        "UPDATE rate_limit SET reset_at = {} WHERE key = {} AND hits = {} AND reset_at > {} "
+        "RETURNING id",
+        now + timedelta(seconds=lease_seconds),
+        slot.key,
+        slot.token,
+        now,
+    )
+    return bool(rows)
+
+
+async def release_slot(slot: Slot, *, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    await RateLimit.raw(
+        "UPDATE rate_limit SET reset_at = {} WHERE key = {} AND hits = {}",
+        now,
+        slot.key,
+        slot.token,
+    )

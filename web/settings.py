@@ -154,8 +154,9 @@ class Settings:
     )
     live_streams_per_staff: int = setting(
         4,
-        "Live inbox streams one staff member may hold open on one web process (tabs); beyond "
-        "it a tab is refused and refreshes its inbox every 30 s instead.",
+        "Live inbox streams one staff member may hold open at once, over every web process "
+        "(tabs; leased in the database); beyond it a tab is refused and refreshes its inbox every "
+        "30 s instead.",
     )
     live_poll_ms: int = setting(
         500,

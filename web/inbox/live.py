@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
@@ -21,6 +20,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from web.deps import services
 from web.http import BadParameter
 from web.i18n import _
+from web.limits import Slot, release_slot, renew_slot, take_slot
 from web.photos.serving import SKIP_COMPRESSION
 from web.staff.access import current_staff, is_event_stream, still_signed_in
 from web.staff.policy import READERS
@@ -33,11 +33,16 @@ MIN_GAP_SECONDS = 1.0
 
 
 class LiveInbox:
-    """This process's feed and how many streams each staff member holds open on it."""
+    """This process's feed, which its open streams subscribe to."""
 
     def __init__(self, feed: TicketFeed) -> None:
         self.feed = feed
-        self.open_streams: Counter[int] = Counter()
+
+
+def lease_seconds(heartbeat: int) -> int:
+    """How long a stream's place is held without renewal: three keep-alives, so a stream that
+    renews at each one keeps it, and a process that died frees its places within that time."""
+    return 3 * heartbeat
 
 
 def live_inbox(request: Request) -> LiveInbox:
@@ -45,10 +50,9 @@ def live_inbox(request: Request) -> LiveInbox:
 
 
 async def _events(
-    request: Request, live: LiveInbox, heartbeat: int, idle_seconds: int
+    request: Request, live: LiveInbox, slot: Slot, heartbeat: int, idle_seconds: int
 ) -> AsyncIterator[ServerSentEventMessage]:
     member = current_staff(request)
-    live.open_streams[member.id] += 1  # here, not in the handler: only a started stream ends
     try:
         async with live.feed.subscribe() as subscriber:
             # Sent once the feed listens: whatever commits after this reaches the page.
@@ -62,6 +66,8 @@ async def _events(
                     if not await still_signed_in(request, member, idle_seconds):
                         yield ServerSentEventMessage(event="signed-out", data="")
                         return
+                    if not await renew_slot(slot, lease_seconds=lease_seconds(heartbeat)):
+                        return  # its place lapsed (a stall): EventSource asks again
                     checked_at = now
                 if not subscriber.wake.is_set():
                     yield ServerSentEventMessage(data=None, comment="ping")
@@ -73,9 +79,7 @@ async def _events(
                     event="inbox-changed", data=",".join(str(i) for i in ids)
                 )
     finally:
-        live.open_streams[member.id] -= 1
-        if live.open_streams[member.id] <= 0:
-            del live.open_streams[member.id]
+        await release_slot(slot)
 
 
 @get(
@@ -89,15 +93,22 @@ async def inbox_live(request: Request) -> ServerSentEvent:
         # gets an answer at once instead of a connection that never ends.
         raise BadParameter(_("Alamat ini hanya untuk pembaruan otomatis kotak masuk."))
     settings = services(request).settings
-    live = live_inbox(request)
     member = current_staff(request)
-    if live.open_streams[member.id] >= settings.live_streams_per_staff:
-        # Per process, and only a guard on its sockets: the refused tab keeps its 30 s refresh.
+    # The places are leased in the database, so the limit holds across every web process and
+    # concurrent tabs. A stream whose client left before it started holds its place until the
+    # lease ends (three keep-alives). The refused tab keeps its 30 s refresh.
+    slot = await take_slot(
+        f"live-stream:{member.id}",
+        slots=settings.live_streams_per_staff,
+        lease_seconds=lease_seconds(settings.live_heartbeat_seconds),
+    )
+    if slot is None:
         raise HTTPException(status_code=429)
     return ServerSentEvent(
         _events(
             request,
-            live,
+            live_inbox(request),
+            slot,
             settings.live_heartbeat_seconds,
             settings.staff_idle_minutes * 60,
         ),
