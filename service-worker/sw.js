@@ -138,7 +138,12 @@ function staffPage(request, url) {
     var account = response.headers.get(ACCOUNT_HEADER);
     if (response.ok && !response.redirected && fromUs(response) && account) {
       var copy = response.clone();
-      caches.open(STAFF_PREFIX + account).then(function (cache) { cache.put(url.pathname, copy); });
+      // Only while this phone still knows that account as signed in (a sign-out forgets it first).
+      AduanOutbox.lastAccount().then(function (known) {
+        if (known && known.account === account) {
+          return caches.open(STAFF_PREFIX + account).then(function (cache) { return cache.put(url.pathname, copy); });
+        }
+      }).catch(function () {});
     }
     if (response.status >= 500 && !fromUs(response)) return offlineCopy(url, response);
     return response;

@@ -23,8 +23,8 @@ from tests.staff_helpers import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def _dispatched_ticket(number: str, title: str) -> None:
-    """A ticket dispatched to Dinas PUPR an hour ago."""
+def _dispatched_ticket(number: str, title: str, status: str = "dispatched") -> None:
+    """A ticket dispatched to Dinas PUPR an hour ago (and, with ``status``, taken on since)."""
 
     async def make():
         pupr = (await Opd.select(Opd.id).where(Opd.slug == "pupr").first())["id"]
@@ -41,7 +41,7 @@ def _dispatched_ticket(number: str, title: str) -> None:
                 title=title,
                 description="Lubang besar di tengah jalan.",
                 privacy="public",
-                status="dispatched",
+                status=status,
                 channel="pwa",
                 opd=pupr,
                 sla_started_at=an_hour_ago,
@@ -159,8 +159,10 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     create_staff("opd_staff", "staf-lapangan", opd_slug="pupr")
     create_staff("opd_staff", "rekan-pupr", opd_slug="pupr")
     online_ticket, conflict_ticket = "CLG-2026-777001", "CLG-2026-777002"
+    reapply_ticket = "CLG-2026-777003"
     _dispatched_ticket(online_ticket, "Lubang di Jl. Ahmad Yani")
     _dispatched_ticket(conflict_ticket, "Lampu jalan mati di Jl. Sudirman")
+    _dispatched_ticket(reapply_ticket, "Drainase tersumbat di Jl. Merdeka", status="in_progress")
 
     phone = new_phone(chromium)
     page = phone.new_page()
@@ -195,11 +197,12 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     # --- Offline: the queue and its tickets stay readable; actions are queued on the phone.
     page.goto(f"{live_server.url}/opd")
     expect(page.locator(f"a:has-text('{conflict_ticket}')")).to_be_visible()
-    page.wait_for_function(
-        "n => caches.keys().then(ks => Promise.all(ks.filter(k => k.startsWith('aduan-staff-'))"
-        ".map(k => caches.open(k).then(c => c.match('/opd/tiket/' + n))))).then(hits => hits.some(Boolean))",
-        arg=conflict_ticket,
-    )
+    for number in (conflict_ticket, reapply_ticket):
+        page.wait_for_function(
+            "n => caches.keys().then(ks => Promise.all(ks.filter(k => k.startsWith('aduan-staff-'))"
+            ".map(k => caches.open(k).then(c => c.match('/opd/tiket/' + n))))).then(hits => hits.some(Boolean))",
+            arg=number,
+        )
     phone.set_offline(True)
     page.goto(f"{live_server.url}/opd")
     expect(page.locator("h1")).to_have_text("Antrean OPD")
@@ -220,19 +223,29 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     page.click("button:has-text('Mulai tangani')")
     expect(page.locator("[data-opd-outbox] li[data-state=waiting]")).to_have_count(1)
 
-    # Meanwhile a colleague returns that ticket to the operator, over HTTP from another phone.
+    page.goto(f"{live_server.url}/opd/tiket/{reapply_ticket}")
+    page.fill("#reply-note", "Saluran sudah dibersihkan sebagian.")
+    page.click("button[value=follow_up]")
+    expect(page.locator("[data-opd-outbox] li[data-state=waiting]")).to_have_count(1)
+
+    # Meanwhile a colleague returns one ticket to the operator and adds a follow-up to the other,
+    # over HTTP from another phone.
     colleague_context, colleague = staff_page(
         chromium, live_server, "rekan-pupr", {"width": 360, "height": 780}
     )
     colleague.wait_for_url("**/opd")
     token = next(c["value"] for c in colleague_context.cookies() if c["name"].endswith("csrftoken"))
-    returned = colleague_context.request.post(
-        f"{live_server.url}/opd/tiket/{conflict_ticket}/aksi",
-        form={"action": "return_to_operator", "version": "1", "note": "Bukan wewenang PUPR."},
-        headers={"x-csrftoken": token},
-        max_redirects=0,
-    )
-    assert returned.status == 303
+    for number, form in (
+        (conflict_ticket, {"action": "return_to_operator", "note": "Bukan wewenang PUPR."}),
+        (reapply_ticket, {"action": "follow_up", "note": "Truk penyedot dijadwalkan besok."}),
+    ):
+        changed = colleague_context.request.post(
+            f"{live_server.url}/opd/tiket/{number}/aksi",
+            form={**form, "version": "1"},
+            headers={"x-csrftoken": token},
+            max_redirects=0,
+        )
+        assert changed.status == 303, (number, changed.status)
     colleague_context.close()
 
     # --- Signal back: sent by itself, applied once, at the moment it was done on the phone.
@@ -255,7 +268,24 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     assert detail["event_at"] == resolves[0]["created_at"].isoformat()
     assert datetime.fromisoformat(detail["arrived_at"]) >= resolves[0]["created_at"]
 
+    # A follow-up that met a colleague's follow-up is still worth adding: "Terapkan lagi" sends it
+    # against the ticket as it is now, and it is applied once, after the colleague's.
+    page.goto(f"{live_server.url}/opd/tiket/{reapply_ticket}")
+    conflict = page.locator("[data-opd-outbox] li[data-state=conflict]")
+    expect(conflict).to_contain_text("sudah berubah")
+    conflict.locator("button:has-text('Terapkan lagi')").click()
+    notes = eventually(
+        lambda: sorted(e["note"] for e in _events(reapply_ticket, "follow_up")),
+        15,
+        "the re-applied follow-up on the server",
+        page,
+        done=lambda notes: len(notes) >= 2,
+    )
+    assert notes == ["Saluran sudah dibersihkan sebagian.", "Truk penyedot dijadwalkan besok."]
+    expect(page.locator("[data-opd-outbox] li[data-state=conflict]")).to_have_count(0)
+
     # The changed ticket: kept on the phone as a conflict, with the reason and its state now.
+    page.goto(f"{live_server.url}/opd/tiket/{conflict_ticket}")
     conflict = page.locator("[data-opd-outbox] li[data-state=conflict]")
     expect(conflict).to_contain_text("sudah berubah")
     expect(conflict).to_contain_text("Dikembalikan OPD")

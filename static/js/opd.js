@@ -215,20 +215,39 @@
 
   // --- Offline reading: keep the queue's tickets on this phone, for this account only -----------
   var KEEP_TICKETS = 20; // the most urgent first (the queue is sorted by SLA): a bounded download
+  var keeping = []; // copies on their way into the cache: a sign-out waits for them, then wipes
+
+  // A copy is kept only for the account this phone still knows as signed in: once a sign-out has
+  // forgotten it, a copy that arrives late is dropped instead of re-creating the wiped cache.
+  function keepCopy(url, response, account) {
+    return AduanOutbox.lastAccount().then(function (known) {
+      if (!known || known.account !== account) return;
+      return caches.open(STAFF_PREFIX + account).then(function (cache) { return cache.put(url, response); });
+    });
+  }
+
+  function keepOne(url) {
+    // A poll, not a person: keeping copies must not keep an unattended session signed in.
+    keeping.push(fetch(url, { credentials: "same-origin", headers: { "x-aduan-poll": "1" } }).then(function (response) {
+      var account = response.headers.get("X-Aduan-Account");
+      if (!response.ok || response.redirected || response.headers.get("X-Aduan") !== "1" || !account) return;
+      return keepCopy(url, response, account);
+    }).catch(function () { /* offline meanwhile: the copy from the last visit stays */ }));
+  }
+
   function keepQueueTickets() {
     if (!window.caches || navigator.onLine === false) return;
     var links = Array.prototype.map.call(document.querySelectorAll("a[href^='/opd/tiket/']"), function (a) {
       return new URL(a.href).pathname;
     });
     links = links.filter(function (url, i) { return links.indexOf(url) === i; }).slice(0, KEEP_TICKETS);
-    links.forEach(function (url) {
-      // A poll, not a person: keeping copies must not keep an unattended session signed in.
-      fetch(url, { credentials: "same-origin", headers: { "x-aduan-poll": "1" } }).then(function (response) {
-        var account = response.headers.get("X-Aduan-Account");
-        if (!response.ok || response.redirected || response.headers.get("X-Aduan") !== "1" || !account) return;
-        return caches.open(STAFF_PREFIX + account).then(function (cache) { return cache.put(url, response); });
-      }).catch(function () { /* offline meanwhile: the copy from the last visit stays */ });
-    });
+    links.forEach(keepOne);
+    // The queue itself, when it has no copy yet: on the first visit after signing in, the worker
+    // saw this page before the phone knew who is signed in, so it kept none.
+    var queue = window.location.pathname;
+    AduanOutbox.lastAccount().then(function (known) {
+      return known && caches.match(queue, { cacheName: STAFF_PREFIX + known.account });
+    }).then(function (hit) { if (!hit) keepOne(queue); }).catch(function () {});
   }
 
   // --- Sign-out: nothing of this account stays readable on the phone ------------------------------
@@ -241,13 +260,19 @@
         form.dataset.staffDone = "1";
         form.submit();
       };
-      var wiped = window.caches ? caches.keys().then(function (keys) {
-        return Promise.all(keys.filter(function (k) { return k.indexOf(STAFF_PREFIX) === 0; })
-          .map(function (k) { return caches.delete(k); }));
-      }) : Promise.resolve();
       // Queued actions stay (never lost) but belong to nobody signed in here: not shown, not sent.
+      // Forgotten first, so no copy is kept from here on; then the copies already on their way
+      // land, and everything is wiped.
       var forgotten = window.AduanOutbox ? AduanOutbox.forgetAccount() : Promise.resolve();
-      Promise.all([wiped, forgotten]).then(go, go);
+      forgotten.catch(function () {}).then(function () {
+        return Promise.all(keeping);
+      }).then(function () {
+        if (!window.caches) return;
+        return caches.keys().then(function (keys) {
+          return Promise.all(keys.filter(function (k) { return k.indexOf(STAFF_PREFIX) === 0; })
+            .map(function (k) { return caches.delete(k); }));
+        });
+      }).then(go, go);
       setTimeout(go, 3000); // signing out never waits on a stuck phone storage
     });
   }
@@ -258,7 +283,10 @@
     document.querySelectorAll("[data-opd-actions]").forEach(setupActions);
     // Learn who is signed in (remembered for actions done offline and for the offline copies).
     var known = navigator.onLine === false ? Promise.resolve() : AduanOutbox.whoIsSignedIn().catch(function () {});
-    known.then(function () { document.querySelectorAll("[data-opd-outbox]").forEach(setupList); });
-    if (document.querySelector("[data-opd-outbox]:not([data-ticket])")) keepQueueTickets();
+    known.then(function () {
+      document.querySelectorAll("[data-opd-outbox]").forEach(setupList);
+      // Copies are kept for the account just learnt (see keepCopy), so only now.
+      if (document.querySelector("[data-opd-outbox]:not([data-ticket])")) keepQueueTickets();
+    });
   });
 })();
