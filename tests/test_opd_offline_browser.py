@@ -198,10 +198,17 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     page.goto(f"{live_server.url}/opd")
     expect(page.locator(f"a:has-text('{conflict_ticket}')")).to_be_visible()
     for number in (conflict_ticket, reapply_ticket):
-        page.wait_for_function(
-            "n => caches.keys().then(ks => Promise.all(ks.filter(k => k.startsWith('aduan-staff-'))"
-            ".map(k => caches.open(k).then(c => c.match('/opd/tiket/' + n))))).then(hits => hits.some(Boolean))",
-            arg=number,
+        # page.evaluate awaits the promise (wait_for_function would take the promise as truthy).
+        eventually(
+            lambda number=number: page.evaluate(
+                "n => caches.keys().then(ks => Promise.all(ks.filter(k => k.startsWith('aduan-staff-'))"
+                ".map(k => caches.open(k).then(c => c.match('/opd/tiket/' + n)))))"
+                ".then(hits => hits.some(Boolean))",
+                number,
+            ),
+            10,
+            f"an offline copy of {number}",
+            page,
         )
     phone.set_offline(True)
     page.goto(f"{live_server.url}/opd")
@@ -301,6 +308,28 @@ def test_opd_staff_work_offline_and_online_from_the_phone(chromium, live_server)
     assert _ticket(conflict_ticket)["status"] == "returned"
     page.wait_for_timeout(500)  # the resent resolve is not applied a second time meanwhile
     assert len(_events(online_ticket, "resolve")) == 1
+
+    # --- The session ends without a sign-out and a colleague signs in on this phone: the copies
+    # kept for the first account go as soon as the phone learns who is signed in now.
+    page.goto(f"{live_server.url}/opd")
+    first_account = page.evaluate("AduanOutbox.lastAccount().then(a => a.account)")
+    assert "aduan-staff-" + first_account in page.evaluate("caches.keys()")
+    phone.clear_cookies()
+    page.goto(live_server.url + "/staf/masuk")
+    page.fill("#username", "rekan-pupr")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/opd")
+    kept = eventually(
+        lambda: [k for k in page.evaluate("caches.keys()") if k.startswith("aduan-staff-")],
+        10,
+        "only the new account's offline copies",
+        page,
+        done=lambda keys: keys and "aduan-staff-" + first_account not in keys,
+    )
+    assert kept == [
+        f"aduan-staff-{page.evaluate('AduanOutbox.lastAccount().then(a => a.account)')}"
+    ]
 
     # --- Sign-out: the copies are gone; offline, /opd shows the offline page, not the old queue.
     page.goto(f"{live_server.url}/opd")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import free_port, start_server, stop_server
+from tests.outbox_helpers import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +39,15 @@ def test_new_release_is_offered_then_replaces_the_old_caches(database, phone, tm
         with page.expect_navigation():
             banner.locator("button").click()
         page.evaluate("navigator.serviceWorker.ready")
-        page.wait_for_function(
-            "old => caches.keys().then(keys => keys.length === 2 && !keys.some(k => old.includes(k)))",
-            arg=old_caches,
+        # Polled through page.evaluate, which awaits the promise (wait_for_function does not).
+        eventually(
+            lambda: page.evaluate(
+                "old => caches.keys().then(keys => keys.length === 2 && !keys.some(k => old.includes(k)))",
+                old_caches,
+            ),
+            10,
+            "the new worker's two caches and none of the old",
+            page,
         )
         new_caches = cache_names(page)
         assert set(new_caches).isdisjoint(old_caches), "old caches must be deleted on activation"

@@ -113,6 +113,14 @@ def test_opd_phone_and_citizen_are_told_what_happened(chromium, phone, live_serv
         f"Terima kasih atas penilaian Anda untuk laporan {number}."
     )
 
+    # In English, the ticket and "My reports" name the category from the city file's English name.
+    citizen.click("a[hreflang=en]")
+    citizen.wait_for_url(f"**/laporan/{number}")
+    expect(citizen.locator(".details")).to_contain_text("Damaged road")
+    expect(citizen.locator(".details")).not_to_contain_text("Jalan rusak")
+    citizen.goto(f"{live_server.url}/laporan")
+    expect(citizen.locator(".ticket-meta").first).to_contain_text("Damaged road")
+
 
 def test_inbox_keeps_search_filters_and_sort_after_an_action_and_a_refresh(chromium, live_server):
     numbers = [_file("jalan-rusak", f"Jalan berlubang nomor {i}") for i in range(2)]

@@ -283,7 +283,15 @@
     document.querySelectorAll("[data-opd-actions]").forEach(setupActions);
     // Learn who is signed in (remembered for actions done offline and for the offline copies).
     var known = navigator.onLine === false ? Promise.resolve() : AduanOutbox.whoIsSignedIn().catch(function () {});
-    known.then(function () {
+    known.then(function (account) {
+      // Another account signed in on this phone: what the previous one kept for offline reading goes.
+      if (account && window.caches) {
+        caches.keys().then(function (keys) {
+          keys.forEach(function (k) {
+            if (k.indexOf(STAFF_PREFIX) === 0 && k !== STAFF_PREFIX + account.account) caches.delete(k);
+          });
+        });
+      }
       document.querySelectorAll("[data-opd-outbox]").forEach(setupList);
       // Copies are kept for the account just learnt (see keepCopy), so only now.
       if (document.querySelector("[data-opd-outbox]:not([data-ticket])")) keepQueueTickets();
