@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from tests.a11y_walk import DESKTOP, PHONE, Findings, measure
 from tests.browser import GPS_FIX, create_staff, new_phone, staff_page
 from tests.helpers import app_routes
+from tests.images import textured_camera_jpeg
 from tests.outbox_helpers import DEWI, fill_complaint
 
 pytestmark = pytest.mark.browser
@@ -121,6 +122,19 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
     citizen.wait_for_url("**/laporan/CLG-*", timeout=30_000)
     ticket = citizen.url.split("/laporan/")[1].split("?")[0]
     walk(citizen, live_server, "citizen", ticket, found)
+    # The filing form with two photos chosen (thumbnails, remove buttons) and the phone's own
+    # checks shown (the summary and the messages by the fields, before anything is queued).
+    citizen.goto(live_server.url + "/lapor")
+    photo = textured_camera_jpeg(800, 600)
+    citizen.set_input_files(
+        "[data-photo-gallery]",
+        files=[{"name": f"IMG_{n}.jpg", "mimeType": "image/jpeg", "buffer": photo} for n in (1, 2)],
+    )
+    expect(citizen.get_by_role("button", name="Hapus foto 2")).to_be_visible()
+    citizen.fill("#title", "Got")
+    citizen.click("button[type=submit]:has-text('Kirim laporan')")
+    expect(citizen.locator("#form-errors[role=alert]")).to_be_focused()
+    measure(citizen, "citizen /lapor photos chosen, the phone's checks shown", found)
     # The outbox with an item waiting (offline) and one the server refused.
     citizen.goto(live_server.url + "/menunggu")
     citizen_context.set_offline(True)
@@ -169,6 +183,21 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
     opd.click("button:has-text('Mulai tangani')")
     expect(opd.locator("#reply-note")).to_be_visible()
     measure(opd, "opd_staff /opd/tiket after start", found)
+    # An action kept on the phone because the ticket changed meanwhile (a conflict to decide on).
+    opd.evaluate(
+        """n => AduanOutbox.whoIsSignedIn().then(account => AduanOutbox.save({
+             key: "a11y-conflict", title: n + " · Kirim tindak lanjut", state: "conflict",
+             endpoint: "/opd/tiket/" + n + "/aksi", ticketNumber: n, createdAt: Date.now(),
+             owner: account, fields: {action: "follow_up", note: "Sudah dicek", version: "2",
+                                      done_at: String(Date.now())},
+             error: "Tiket ini sudah berubah sejak Anda membukanya.",
+             ticket: {status: "returned", status_label: "Dikembalikan OPD", version: 3}}, []))""",
+        ticket,
+    )
+    opd.reload()
+    expect(opd.locator("[data-opd-outbox] li[data-state=conflict]")).to_be_visible()
+    measure(opd, "opd_staff /opd/tiket with a conflict kept on the phone", found)
+    opd.evaluate("() => AduanOutbox.remove('a11y-conflict')")
 
     # Public, once there is a ticket to count: every page, and the forms with their errors shown.
     public_context = new_phone(chromium)
