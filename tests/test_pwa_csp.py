@@ -45,7 +45,10 @@ def test_maps_photos_and_ticket_pages_run_under_the_csp(phone, live_server):
     number = page.url.split("/laporan/")[1].split("?")[0]
     thumbnail = page.locator(".photo-grid img").first
     expect(thumbnail).to_be_visible()
-    assert page.evaluate("img => img.naturalWidth", thumbnail.element_handle()) > 0
+    # Visible is not loaded (a lazy image on a busy machine): wait until its pixels arrived.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
     page.goto(f"{live_server.url}/laporan")
     page.goto(f"{live_server.url}/laporan/{number}")
     assert number in page.content()

@@ -98,6 +98,9 @@ def test_operator_opd_and_citizen_work_one_ticket(chromium, phone, live_server):
         assert step in timeline, step
     proof = citizen.locator(".timeline .photo-grid img")
     expect(proof).to_have_count(1)
-    assert citizen.evaluate("img => img.complete && img.naturalWidth > 0", proof.element_handle())
+    # Visible is not loaded (a lazy image on a busy machine): wait until its pixels arrived.
+    citizen.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=proof.element_handle()
+    )
     context.close()
     opd_context.close()
