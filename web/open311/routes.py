@@ -1,0 +1,104 @@
+"""Open311 GeoReport v2, reading: discovery, services, service definitions and public requests.
+
+Every path ends in ``.json`` or ``.xml``; the answer's format follows it, errors included. No
+session is read or written: the API is open data, the same for everyone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from litestar import Request, Router, get
+from litestar.params import FromPath
+from litestar.response import Response
+
+from web.deps import city_tz, services
+from web.open311 import reading
+from web.open311.formats import Open311Error, render, render_error, split_suffix
+
+BASE = "/open311/v2"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-11-30T00:00:00+07:00"  # when these endpoints last changed shape
+
+
+def _fmt(request: Request) -> str:
+    return request.url.path.rpartition(".")[2]
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+
+
+@get(["/discovery.json", "/discovery.xml"], name="open311:discovery", skip_session=True)
+async def discovery(request: Request) -> Response:
+    base = str(request.base_url).rstrip("/") + BASE
+    payload = {
+        "changeset": CHANGESET,
+        "contact": services(request).city.name,
+        "key_service": base.removesuffix(BASE) + "/",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": base,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return render(payload, _fmt(request), root="discovery", tz=city_tz(request))
+
+
+@get(["/services.json", "/services.xml"], name="open311:services", skip_session=True)
+async def service_list(request: Request) -> Response:
+    payload = await reading.service_list()
+    return render(payload, _fmt(request), root="services", tz=city_tz(request))
+
+
+def _suffixed(name: str) -> tuple[str, str]:
+    found = split_suffix(name)
+    if found is None:
+        raise Open311Error(404, "not found: add .json or .xml")
+    return found
+
+
+@get("/services/{name:str}", name="open311:service", skip_session=True)
+async def service_definition(request: Request, name: FromPath[str]) -> Response:
+    code, fmt = _suffixed(name)
+    payload = await reading.service_definition(code)
+    if payload is None:
+        raise Open311Error(404, f"service_code {code!r} not found", fmt)
+    return render(payload, fmt, root="service_definition", tz=city_tz(request))
+
+
+@get(["/requests.json", "/requests.xml"], name="open311:requests", skip_session=True)
+async def request_list(request: Request) -> Response:
+    fmt = _fmt(request)
+    try:
+        query = reading.parse_request_query(_params(request), datetime.now(UTC))
+    except reading.ParamError as error:
+        raise Open311Error(400, str(error), fmt) from None
+    payload = await reading.request_list(query)
+    return render(payload, fmt, root="service_requests", tz=city_tz(request))
+
+
+@get("/requests/{name:str}", name="open311:request", skip_session=True)
+async def one_request(request: Request, name: FromPath[str]) -> Response:
+    number, fmt = _suffixed(name)
+    payload = await reading.one_request(number)
+    if payload is None:
+        raise Open311Error(404, f"service_request_id {number!r} not found", fmt)
+    return render([payload], fmt, root="service_requests", tz=city_tz(request))
+
+
+def _error(request: Request, error: Open311Error) -> Response:
+    return render_error(error, city_tz(request))
+
+
+ROUTES = [
+    Router(
+        path=BASE,
+        route_handlers=[discovery, service_list, service_definition, request_list, one_request],
+        exception_handlers={Open311Error: _error},
+    )
+]
