@@ -71,13 +71,16 @@ def test_discovery_and_services_in_both_formats(client):
     road = by_code["jalan-rusak"]
     assert road["service_name"] == "Jalan rusak"
     assert road["type"] == "realtime" and road["metadata"] is False
-    assert road["group"] == db(
-        client,
-        lambda: Complaint.raw(
-            "SELECT o.name FROM category c JOIN opd o ON o.id = c.default_opd "
-            "WHERE c.slug = 'jalan-rusak'"
-        ),
-    )[0]["name"]
+    assert (
+        road["group"]
+        == db(
+            client,
+            lambda: Complaint.raw(
+                "SELECT o.name FROM category c JOIN opd o ON o.id = c.default_opd "
+                "WHERE c.slug = 'jalan-rusak'"
+            ),
+        )[0]["name"]
+    )
     root = xml(client.get(f"{BASE}/services.xml"))
     assert root.tag == "services"
     codes = [s.findtext("service_code") for s in root.findall("service")]
@@ -194,7 +197,9 @@ def test_filters_window_paging_and_bbox(client, api_data):
 
     located = [r for r in pages[0] if "lat" in r]
     box = located[0]
-    bbox = f"{box['long'] - 0.0005},{box['lat'] - 0.0005},{box['long'] + 0.0005},{box['lat'] + 0.0005}"
+    bbox = (
+        f"{box['long'] - 0.0005},{box['lat'] - 0.0005},{box['long'] + 0.0005},{box['lat'] + 0.0005}"
+    )
     inside = client.get(f"{BASE}/requests.json", params={"bbox": bbox, "page_size": "100"}).json()
     assert box["service_request_id"] in [r["service_request_id"] for r in inside]
     assert all(abs(r["lat"] - box["lat"]) <= 0.0015 for r in inside)

@@ -75,7 +75,9 @@ def to_xml(payload: Any, root: str) -> bytes:
     else:
         for key, value in payload.items():
             _fill(element, key, value)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + tostring(element, encoding="unicode").encode()
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n' + tostring(element, encoding="unicode").encode()
+    )
 
 
 def render(payload: Any, fmt: str, *, root: str, tz: tzinfo, status_code: int = 200) -> Response:
@@ -85,9 +87,7 @@ def render(payload: Any, fmt: str, *, root: str, tz: tzinfo, status_code: int = 
         body = to_xml(plain, root)
     else:
         body = json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(
-        content=body, media_type=FORMATS[fmt], status_code=status_code, headers=HEADERS
-    )
+    return Response(content=body, media_type=FORMATS[fmt], status_code=status_code, headers=HEADERS)
 
 
 class Open311Error(Exception):

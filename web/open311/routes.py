@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Request, Router, get
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from web.deps import city_tz, services
@@ -23,10 +23,6 @@ CHANGESET = "2026-11-30T00:00:00+07:00"  # when these endpoints last changed sha
 
 def _fmt(request: Request) -> str:
     return request.url.path.rpartition(".")[2]
-
-
-def _params(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
 
 
 @get(["/discovery.json", "/discovery.xml"], name="open311:discovery", skip_session=True)
@@ -62,9 +58,9 @@ def _suffixed(name: str) -> tuple[str, str]:
     return found
 
 
-@get("/services/{name:str}", name="open311:service", skip_session=True)
-async def service_definition(request: Request, name: FromPath[str]) -> Response:
-    code, fmt = _suffixed(name)
+@get("/services/{service_file:str}", name="open311:service", skip_session=True)
+async def service_definition(request: Request, service_file: FromPath[str]) -> Response:
+    code, fmt = _suffixed(service_file)
     payload = await reading.service_definition(code)
     if payload is None:
         raise Open311Error(404, f"service_code {code!r} not found", fmt)
@@ -72,19 +68,31 @@ async def service_definition(request: Request, name: FromPath[str]) -> Response:
 
 
 @get(["/requests.json", "/requests.xml"], name="open311:requests", skip_session=True)
-async def request_list(request: Request) -> Response:
+async def request_list(
+    request: Request,
+    service_request_id: FromQuery[str | None] = None,
+    service_code: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    start_date: FromQuery[str | None] = None,
+    end_date: FromQuery[str | None] = None,
+    page: FromQuery[str | None] = None,
+    page_size: FromQuery[str | None] = None,
+    bbox: FromQuery[str | None] = None,
+) -> Response:
+    # Named here (as plain text, checked by reading) so route walks send them hostile values.
+    params = {k: v for k, v in locals().items() if k != "request" and v is not None}
     fmt = _fmt(request)
     try:
-        query = reading.parse_request_query(_params(request), datetime.now(UTC))
+        query = reading.parse_request_query(params, datetime.now(UTC))
     except reading.ParamError as error:
         raise Open311Error(400, str(error), fmt) from None
     payload = await reading.request_list(query)
     return render(payload, fmt, root="service_requests", tz=city_tz(request))
 
 
-@get("/requests/{name:str}", name="open311:request", skip_session=True)
-async def one_request(request: Request, name: FromPath[str]) -> Response:
-    number, fmt = _suffixed(name)
+@get("/requests/{request_file:str}", name="open311:request", skip_session=True)
+async def one_request(request: Request, request_file: FromPath[str]) -> Response:
+    number, fmt = _suffixed(request_file)
     payload = await reading.one_request(number)
     if payload is None:
         raise Open311Error(404, f"service_request_id {number!r} not found", fmt)
