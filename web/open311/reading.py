@@ -80,7 +80,7 @@ def parse_moment(raw: str, name: str) -> datetime:
         raise ParamError(f"{name}: not an ISO 8601 date (e.g. 2026-01-31T00:00:00Z)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment
+    return moment.astimezone(UTC)  # compared as stored (UTC) by both engines
 
 
 def _positive(raw: str | None, name: str, default: int) -> int:
