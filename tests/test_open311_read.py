@@ -70,7 +70,8 @@ def test_discovery_and_services_in_both_formats(client):
     by_code = {s["service_code"]: s for s in services.json()}
     road = by_code["jalan-rusak"]
     assert road["service_name"] == "Jalan rusak"
-    assert road["type"] == "realtime" and road["metadata"] is False
+    assert road["type"] == "realtime" and road["metadata"] is True  # it asks its own questions
+    assert by_code["sampah"]["metadata"] is False
     assert (
         road["group"]
         == db(
@@ -85,7 +86,7 @@ def test_discovery_and_services_in_both_formats(client):
     assert root.tag == "services"
     codes = [s.findtext("service_code") for s in root.findall("service")]
     assert codes == list(by_code)
-    assert root.find("service/metadata").text == "false"
+    assert root.find("service/metadata").text == "true"
 
     client.cookies.set("bahasa", "en")
     english = {s["service_code"]: s for s in client.get(f"{BASE}/services.json").json()}
@@ -94,10 +95,24 @@ def test_discovery_and_services_in_both_formats(client):
 
 
 def test_service_definition_and_unknown_codes(client):
-    definition = client.get(f"{BASE}/services/jalan-rusak.json")
-    assert definition.json() == {"service_code": "jalan-rusak", "attributes": []}
+    definition = client.get(f"{BASE}/services/jalan-rusak.json").json()
+    assert definition["service_code"] == "jalan-rusak"
+    kind, width = definition["attributes"]  # from db/cities/cilegon.toml, in their order
+    assert kind["code"] == "jenis_kerusakan" and kind["datatype"] == "singlevaluelist"
+    assert kind["required"] is True and kind["variable"] is True and kind["order"] == 1
+    assert {"key": "berlubang", "name": "Berlubang"} in kind["values"]
+    assert width["datatype"] == "number" and width["required"] is False and "values" not in width
     root = xml(client.get(f"{BASE}/services/jalan-rusak.xml"))
     assert root.tag == "service_definition" and root.findtext("service_code") == "jalan-rusak"
+    first = root.find("attributes/attribute")
+    assert first.findtext("code") == "jenis_kerusakan" and first.findtext("required") == "true"
+    assert [v.findtext("key") for v in first.findall("values/value")] == [
+        "berlubang",
+        "retak",
+        "amblas",
+    ]
+    plain = client.get(f"{BASE}/services/sampah.json").json()
+    assert plain == {"service_code": "sampah", "attributes": []}
 
     missing = client.get(f"{BASE}/services/tidak-ada.json")
     assert missing.status_code == 404

@@ -9,6 +9,7 @@ kelurahan, and ``media_url`` is left out (no photo of a ticket is public today).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +45,7 @@ async def service_list() -> list[dict]:
             Category.slug,
             Category.name,
             Category.name_en,
+            Category.questions,
             Category.default_opd.name.as_alias("opd_name"),
         )
         .where(Category.active.eq(True))
@@ -54,7 +56,7 @@ async def service_list() -> list[dict]:
             "service_code": row["slug"],
             "service_name": _name(row),
             "description": _name(row),
-            "metadata": False,  # no category asks its own questions yet
+            "metadata": json.loads(row["questions"] or "[]") != [],
             "type": "realtime",
             "keywords": "",
             "group": row["opd_name"],
@@ -64,10 +66,28 @@ async def service_list() -> list[dict]:
 
 
 async def service_definition(code: str) -> dict | None:
-    found = await Category.exists().where((Category.slug == code) & Category.active.eq(True))
-    if not found:
+    """The category's own questions as the spec's attributes (``variable``: the client answers)."""
+    row = (
+        await Category.select(Category.questions)
+        .where((Category.slug == code) & Category.active.eq(True))
+        .first()
+    )
+    if row is None:
         return None
-    return {"service_code": code, "attributes": []}
+    attributes = [
+        {
+            "variable": True,
+            "code": q["code"],
+            "datatype": q["datatype"],
+            "required": q["required"],
+            "datatype_description": "",
+            "order": q["order"],
+            "description": q["description"],
+            **({"values": q["values"]} if q["values"] else {}),
+        }
+        for q in json.loads(row["questions"] or "[]")
+    ]
+    return {"service_code": code, "attributes": attributes}
 
 
 # --- Requests ---------------------------------------------------------------------------------
