@@ -28,10 +28,11 @@ def _fmt(request: Request) -> str:
 @get(["/discovery.json", "/discovery.xml"], name="open311:discovery", skip_session=True)
 async def discovery(request: Request) -> Response:
     base = str(request.base_url).rstrip("/") + BASE
-    payload = {
+    city = services(request).city
+    payload = {  # contact and key_service are human-readable text (Service_Discovery.md)
         "changeset": CHANGESET,
-        "contact": services(request).city.name,
-        "key_service": base.removesuffix(BASE) + "/",
+        "contact": "; ".join((city.name, *city.contact)),
+        "key_service": f"API keys are issued by the administrators of Aduan, {city.name}.",
         "endpoints": [
             {
                 "specification": SPECIFICATION,
