@@ -75,6 +75,33 @@ class Opd:
     kind: str
 
 
+# A category's own questions (Open311's service attributes), asked when a ticket of it is filed.
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
+
+
+@dataclass(frozen=True)
+class Question:
+    code: str
+    datatype: str
+    required: bool
+    order: int
+    description: str
+    values: tuple[tuple[str, str], ...] = ()
+    """(key, name) choices of a list question; empty for the others."""
+
+    def as_dict(self) -> dict:
+        """The stored (JSON) form, in ``category.questions``."""
+        return {
+            "code": self.code,
+            "datatype": self.datatype,
+            "required": self.required,
+            "order": self.order,
+            "description": self.description,
+            "values": [{"key": k, "name": n} for k, n in self.values],
+        }
+
+
 @dataclass(frozen=True)
 class Category:
     slug: str
@@ -83,6 +110,7 @@ class Category:
     default_opd: str
     sla_hours: int
     icon: str | None
+    questions: tuple[Question, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -398,7 +426,10 @@ class _Parser:
         for i, item in enumerate(self.array_of_tables(raw, "category", "file")):
             where = f"category #{i + 1}"
             data = self.table(
-                item, where, {"slug", "name", "name_en", "default_opd"}, {"sla_hours", "icon"}
+                item,
+                where,
+                {"slug", "name", "name_en", "default_opd"},
+                {"sla_hours", "icon", "questions"},
             )
             slug = self.slug(data, where)
             where = f"category {slug!r}"
@@ -420,6 +451,52 @@ class _Parser:
                     default_opd=default_opd,
                     sla_hours=sla,
                     icon=icon,
+                    questions=self.questions(data.get("questions", []), where),
                 )
             )
         return tuple(result)
+
+    def questions(self, items: Any, where: str) -> tuple[Question, ...]:
+        """``[[category.questions]]``: code, datatype, required, order, description, values."""
+        if not isinstance(items, list):
+            raise self.fail(where, "questions must be an array of tables")
+        result: list[Question] = []
+        for i, item in enumerate(items):
+            at = f"{where} question #{i + 1}"
+            data = self.table(
+                item, at, {"code", "datatype", "description"}, {"required", "order", "values"}
+            )
+            code = self.text(data, "code", at)
+            if not _SLUG.fullmatch(code.replace("_", "-")):
+                raise self.fail(at, f"code {code!r} must be lowercase letters, digits, '-' or '_'")
+            if code in {q.code for q in result}:
+                raise self.fail(at, f"duplicate question code {code!r}")
+            datatype = self.text(data, "datatype", at)
+            if datatype not in DATATYPES:
+                raise self.fail(at, f"datatype must be one of {', '.join(DATATYPES)}")
+            required = data.get("required", False)
+            order = data.get("order", i + 1)
+            if not isinstance(required, bool):
+                raise self.fail(at, "required must be true or false")
+            if isinstance(order, bool) or not isinstance(order, int):
+                raise self.fail(at, "order must be a whole number")
+            values = self.question_values(data.get("values", []), at)
+            if (datatype in LIST_DATATYPES) != bool(values):
+                raise self.fail(at, "values are given for list datatypes, and only for them")
+            result.append(
+                Question(
+                    code, datatype, required, order, self.text(data, "description", at), values
+                )
+            )
+        return tuple(sorted(result, key=lambda q: q.order))
+
+    def question_values(self, items: Any, where: str) -> tuple[tuple[str, str], ...]:
+        if not isinstance(items, list):
+            raise self.fail(where, "values must be a list of {key, name} tables")
+        values = []
+        for item in items:
+            data = self.table(item, f"{where} value", {"key", "name"})
+            values.append((self.text(data, "key", where), self.text(data, "name", where)))
+        if len({k for k, _ in values}) != len(values):
+            raise self.fail(where, "duplicate value key")
+        return tuple(values)

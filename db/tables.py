@@ -67,6 +67,9 @@ class Category(Table):
     sla_hours = Integer(default=72)
     position = Integer(default=0)
     active = Boolean(default=True)
+    # The category's own questions (db.city_data.Question.as_dict), as JSON: a short list read
+    # with its category, never searched inside.
+    questions = Text(default="[]")
 
 
 # --- People ------------------------------------------------------------------------------------

@@ -44,6 +44,14 @@ SKIPPED = {
     "/notifikasi/perangkat": "device list fragment: checked inside /akun and /staf/notifikasi",
     "/masuk/kode": "needs a code just asked for: checked in the sign-up (state below)",
     "/operator/langsung": "the live inbox's event stream (text/event-stream, not a page)",
+    "/open311/v2/discovery.json": "Open311 API (JSON)",
+    "/open311/v2/discovery.xml": "Open311 API (XML)",
+    "/open311/v2/services.json": "Open311 API (JSON)",
+    "/open311/v2/services.xml": "Open311 API (XML)",
+    "/open311/v2/services/{service_file:str}": "Open311 API (JSON or XML)",
+    "/open311/v2/requests.json": "Open311 API (JSON)",
+    "/open311/v2/requests.xml": "Open311 API (XML)",
+    "/open311/v2/requests/{request_file:str}": "Open311 API (JSON or XML)",
 }
 STAFF = {  # walk role -> (role, username, OPD)
     "operator": ("operator", "operator-a11y", None),

@@ -265,6 +265,53 @@ def test_minimal_valid_file_loads(tmp_path):
     assert available_cities(tmp_path) == ["kota-contoh"]
 
 
+QUESTION = """
+[[category.questions]]
+code = "jenis"
+datatype = "singlevaluelist"
+required = true
+description = "Jenis kerusakan"
+values = [{ key = "lubang", name = "Berlubang" }, { key = "retak", name = "Retak" }]
+
+[[category.questions]]
+code = "catatan"
+datatype = "text"
+order = 0
+description = "Catatan"
+"""
+
+
+def test_category_questions_load_in_their_order(tmp_path):
+    city = load_city("kota-contoh", directory=_write(tmp_path, VALID + QUESTION))
+    notes, kind = city.categories[0].questions
+    assert (notes.code, notes.datatype, notes.required, notes.order) == (
+        "catatan",
+        "text",
+        False,
+        0,
+    )
+    assert (kind.code, kind.required, kind.order) == ("jenis", True, 1)
+    assert kind.values == (("lubang", "Berlubang"), ("retak", "Retak"))
+    assert load_city("kota-contoh", directory=_write(tmp_path, VALID)).categories[0].questions == ()
+    road = next(c for c in load_city("cilegon").categories if c.slug == "jalan-rusak")
+    assert [q.code for q in road.questions] == ["jenis_kerusakan", "lebar_lubang_cm"]
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        (QUESTION.replace('"text"', '"essay"'), r"question #2: datatype must be one of"),
+        (QUESTION.replace("values = [", "# values = ["), r"question #1: values are given for list"),
+        (QUESTION.replace('code = "catatan"', 'code = "jenis"'), r"duplicate question code"),
+        (QUESTION.replace("required = true", 'required = "ya"'), r"required must be true or"),
+        (QUESTION.replace('key = "retak"', 'key = "lubang"'), r"duplicate value key"),
+    ],
+)
+def test_broken_questions_are_rejected(tmp_path, question, message):
+    with pytest.raises(CityDataError, match=message):
+        load_city("kota-contoh", directory=_write(tmp_path, VALID + question))
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -17,7 +17,14 @@ from tests.staff_helpers import make_staff, staff_sign_in
 
 HTTPS_URL = "https://aduan.cilegon.go.id"
 # Public, personal-data-free answers that may be kept by a browser (with revalidation or a hash).
-CACHEABLE = ("/static/", "/sw.js", "/manifest.webmanifest", "/notifikasi/kunci", "/transparansi")
+CACHEABLE = (
+    "/static/",
+    "/sw.js",
+    "/manifest.webmanifest",
+    "/notifikasi/kunci",
+    "/transparansi",
+    "/open311/",  # open data, the same for everyone; no session is read
+)
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -68,6 +75,8 @@ def fill(path: str, ticket: dict, static_path: str) -> str:
         "device_id": "999999",
         "locale": "en",
         "path": static_path,
+        "service_file": "jalan-rusak.json",
+        "request_file": f"{ticket['number']}.xml",
     }
     return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 

@@ -35,6 +35,7 @@ from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
+from web.open311.routes import ROUTES as OPEN311_READ_ROUTES
 from web.photos.pipeline import megabytes
 from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
@@ -64,6 +65,7 @@ ROUTE_HANDLERS = [
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi
+    *OPEN311_READ_ROUTES,  # /open311/v2/{discovery,services,requests}.{json,xml}, services/{code}.{fmt}, requests/{id}.{fmt}
 ]
 
 

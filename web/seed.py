@@ -5,6 +5,7 @@ Idempotent: running it again updates names and SLA hours in place and never dupl
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from db.city_data import City
@@ -55,6 +56,7 @@ async def seed_city(city: City) -> None:
                 default_opd=opd_ids[category.default_opd],
                 sla_hours=category.sla_hours,
                 position=position,
+                questions=json.dumps([q.as_dict() for q in category.questions]),
             )
 
 

@@ -227,7 +227,13 @@ async def compute(
     return figures, source_key
 
 
-def _listed():
+def rounded_coordinate(value: float) -> float:
+    """A public latitude or longitude: about 100 m, so the exact location never leaves the server."""
+    return round(value, MAP_DECIMALS)
+
+
+def listed():
+    """Tickets the public may see listed (here and on the Open311 API): past verification, not secret."""
     return Complaint.status.is_in(list(LISTED_STATUSES)) & Complaint.privacy.is_in(
         list(PUBLIC_PRIVACY)
     )
@@ -236,7 +242,7 @@ def _listed():
 async def public_tickets(after: int | None = None) -> tuple[list[dict], int | None]:
     """One page of public tickets, newest first, and the cursor for the next page."""
     # Late row lookup: the page's ids on the primary key first, then only those rows joined.
-    query = Complaint.select(Complaint.id).where(_listed())
+    query = Complaint.select(Complaint.id).where(listed())
     if after is not None:
         query = query.where(Complaint.id < after)
     keys = await query.order_by(Complaint.id, ascending=False).limit(PAGE_SIZE + 1)
@@ -269,7 +275,7 @@ async def map_points(limit: int = MAP_LIMIT) -> dict:
             Complaint.category.name.as_alias("category_name"),
             Complaint.category.name_en.as_alias("category_name_en"),
         )
-        .where(_listed() & Complaint.latitude.is_not_null() & Complaint.longitude.is_not_null())
+        .where(listed() & Complaint.latitude.is_not_null() & Complaint.longitude.is_not_null())
         .order_by(Complaint.id, ascending=False)
         .limit(limit)
     )
@@ -281,8 +287,8 @@ async def map_points(limit: int = MAP_LIMIT) -> dict:
                 "geometry": {
                     "type": "Point",
                     "coordinates": [
-                        round(row["longitude"], MAP_DECIMALS),
-                        round(row["latitude"], MAP_DECIMALS),
+                        rounded_coordinate(row["longitude"]),
+                        rounded_coordinate(row["latitude"]),
                     ],
                 },
                 "properties": {
