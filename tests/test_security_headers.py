@@ -68,6 +68,8 @@ def fill(path: str, ticket: dict, static_path: str) -> str:
         "device_id": "999999",
         "locale": "en",
         "path": static_path,
+        "key_id": "999999",
+        "token": "00000000-0000-0000-0000-000000000000.xml",
     }
     return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 
