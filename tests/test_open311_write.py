@@ -195,6 +195,9 @@ def test_bad_input_answers_spec_errors_in_indonesian_and_keeps_nothing(make_clie
     )
     assert broken.status_code == 400
     assert errors_of(broken)[0]["description"].startswith("media:")
+    nul = api_post(api, key=token, **{"attribute[kedalaman]": "30\x00cm"})
+    assert nul.status_code == 400
+    assert nul.json()[0]["description"].startswith("attribute[kedalaman]:")
     assert db(admin, lambda: Complaint.count()) == 0
     assert db(admin, lambda: ComplaintPhoto.count()) == 0
     assert stored_files(settings.media_dir) == []

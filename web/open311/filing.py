@@ -33,10 +33,10 @@ from db.tables import Category, Complaint, TimelineEvent
 from web.complaints import service
 from web.complaints.forms import TITLE_MAX, TITLE_MIN, parse_complaint_form
 from web.deps import services
-from web.forms import FormErrors
+from web.forms import FormErrors, text_errors
 from web.http import client_ip
 from web.i18n import _
-from web.open311.keys import FILE, READ, KeyRefused, authenticate_key
+from web.open311.keys import FILE, READ, KeyRefused, authenticate_key, authenticate_request
 from web.photos.uploads import process_uploads
 from web.vocabulary import CONFIDENTIAL, event_label
 
@@ -242,6 +242,8 @@ async def file_request(request: Request) -> Response:
         answers = _attributes(form)
         if len(json.dumps(answers)) > 5000:
             errors["attribute"] = _("Jawaban atribut terlalu panjang.")
+        elif bad := text_errors({f"attribute[{k}]": v for k, v in answers.items()}):
+            errors.update(bad)
         try:
             draft = parse_complaint_form(values, svc.city)
         except FormErrors as exc:
@@ -325,9 +327,7 @@ async def request_updates(request: Request) -> Response:
     fmt = _fmt_of(request.url.path)
     params = request.query_params
     try:
-        await authenticate_key(
-            str(params.get("api_key") or ""), READ, ip=client_ip(request, svc.settings)
-        )
+        await authenticate_request(request, READ)
     except KeyRefused as exc:
         return _refused(fmt, exc)
     now = datetime.now(UTC)

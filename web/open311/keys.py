@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from litestar import Request
+
 from db.engine import write_transaction
 from db.tables import ApiKey
 from web import audit, limits
@@ -179,6 +181,19 @@ async def authenticate_key(token: str, scope: str, *, ip: str = "") -> Key:
         default_privacy=row["default_privacy"],
         client_name=row["client_name"],
         rate_per_minute=row["rate_per_minute"],
+    )
+
+
+async def authenticate_request(request: Request, scope: str) -> Key:
+    """``authenticate_key`` for a GET route: the key comes as the ``api_key`` query parameter
+    (how Open311 clients, FixMyStreet included, send it)."""
+    from web.deps import services
+    from web.http import client_ip
+
+    return await authenticate_key(
+        request.query_params.get("api_key") or "",
+        scope,
+        ip=client_ip(request, services(request).settings),
     )
 
 
