@@ -70,6 +70,7 @@ def errors_of(response) -> list[dict]:
 
 def test_key_lifecycle_token_shown_once_hashed_revoked_and_scoped(make_client):
     admin = admin_client(make_client)
+    assert soup(admin.get("/admin")).select_one("a[href='/admin/kunci-api']")
     token = create_key(admin)
     reader = create_key(admin, name="Dasbor", scope="read")
     # The list shows the keys but never a token again; only the hash is stored.
