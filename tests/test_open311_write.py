@@ -196,6 +196,7 @@ def test_bad_input_answers_spec_errors_in_indonesian_and_keeps_nothing(make_clie
     )
     assert broken.status_code == 400
     assert errors_of(broken)[0]["description"].startswith("media:")
+    assert api_post(api, key=token, service_code="jalan\x00rusak").status_code == 400
     nul = api_post(api, key=token, **{"attribute[kedalaman]": "30\x00cm"})
     assert nul.status_code == 400
     assert nul.json()[0]["description"].startswith("attribute[kedalaman]:")

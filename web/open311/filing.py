@@ -162,7 +162,12 @@ async def _draft_values(form, city: City, key_id: int, idempotency: str, privacy
     get = lambda name: str(form.get(name) or "").strip()  # noqa: E731
     answers = _attributes(form)
     slug = get("service_code")
-    category = await Category.select(Category.name).where(Category.slug == slug).first()
+    # Only for the title; a value PostgreSQL cannot take (NUL) is left to the form's own checks.
+    category = (
+        await Category.select(Category.name).where(Category.slug == slug).first()
+        if slug and not text_errors({"category": slug})
+        else None
+    )
     kelurahan = get("address_id") or answers.get("kelurahan", "")
     address = get("address_string")
     if not kelurahan and not get("lat") and address:
