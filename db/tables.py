@@ -171,6 +171,25 @@ class Complaint(Table):
     updated_at = Timestamptz()
     # Bumped on every state change: the second of two concurrent editors is refused, not lost.
     version = Integer(default=1)
+    # Answers to the category's questions as sent (Open311 ``attribute[code]``), a JSON object.
+    attributes = Text(null=True, default=None)
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A key another system files or reads with (web/open311/keys.py); only its sha256 is kept."""
+
+    id: Serial
+
+    name = Varchar(length=80)
+    key_hash = Varchar(length=64, unique=True)
+    scopes = Varchar(length=20)  # "read" or "read file"
+    default_privacy = Varchar(length=12, default="public")
+    client_name = Varchar(length=80, default="")
+    rate_per_minute = Integer(default=60)
+    created_by = ForeignKey(references=StaffUser, null=True, default=None)
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
 
 
 class TimelineEvent(Table, tablename="timeline_event"):
@@ -348,6 +367,7 @@ ALL_TABLES: list[type[Table]] = [
     Complaint,
     ComplaintPhoto,
     TimelineEvent,
+    ApiKey,
     CallLog,
     AuditLog,
     HttpSession,

@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
 from db.tables import (  # noqa: E402
+    ApiKey,
     AuditLog,
     CallLog,
     Citizen,
@@ -117,6 +118,7 @@ MUTABLE_TABLES = [
     SignInCode,
     RateLimit,
     HttpSession,
+    ApiKey,
     StaffUser,
     Citizen,
 ]

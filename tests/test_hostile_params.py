@@ -108,6 +108,8 @@ def clients(make_client, dispatched_ticket):
         "path": "app.css",
         "service_file": "jalan-rusak.json",
         "request_file": f"{dispatched_ticket['number']}.json",
+        "key_id": "1",  # an API key (/admin/kunci-api/{key_id}/cabut)
+        "token": "00000000-0000-0000-0000-000000000000.json",  # /open311/v2/tokens/{token}
     }
     return found, valid
 

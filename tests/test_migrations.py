@@ -93,3 +93,20 @@ def test_table_definitions_need_no_new_migration():
     assert run_async(pending) == [], (
         "tables changed without a migration: run piccolo migrations new aduan --auto"
     )
+
+
+def test_every_migration_has_its_own_id():
+    """Two branches can each add a migration at the same minute; Piccolo would then run only one
+    of them and record the other as done."""
+    import re
+    from collections import Counter
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "db" / "migrations"
+    ids = Counter(
+        match.group(1)
+        for path in folder.glob("*.py")
+        if (match := re.search(r'^ID = "([^"]+)"', path.read_text(), re.MULTILINE))
+    )
+    assert [migration_id for migration_id, count in ids.items() if count > 1] == []
+    assert len(ids) >= 10

@@ -24,6 +24,7 @@ from web.notifications.rules import report_url
 from web.reports.daily import generate_daily_report, stored_report
 from web.reports.figures import leaders_report
 from web.reports.periods import make_period
+from web.vocabulary import CHANNELS
 
 TZ = ZoneInfo("Asia/Jakarta")
 DONE = "('resolved', 'closed')"
@@ -122,7 +123,7 @@ async def expected_city(period) -> dict:
         ),
     }
     channels = {}
-    for channel in ("pwa", "phone", "walk_in", "lapor", "call_112"):
+    for channel in CHANNELS:  # every channel the report counts, API filings included
         channels[channel] = await scalar(
             f"SELECT count(*) FROM complaint WHERE {created} AND channel = {{}}", *args, channel
         )

@@ -77,6 +77,8 @@ def fill(path: str, ticket: dict, static_path: str) -> str:
         "path": static_path,
         "service_file": "jalan-rusak.json",
         "request_file": f"{ticket['number']}.xml",
+        "key_id": "999999",
+        "token": "00000000-0000-0000-0000-000000000000.xml",
     }
     return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 

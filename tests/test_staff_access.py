@@ -20,6 +20,7 @@ def fill(path: str, ticket: dict) -> str:
         .replace("{photo_id:str}", str(ticket["photo_id"]))
         .replace("{staff_id:str}", "999999")
         .replace("{category_id:str}", "1")
+        .replace("{key_id:str}", "999999")
     )
 
 

@@ -36,6 +36,7 @@ from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
 from web.open311.routes import ROUTES as OPEN311_READ_ROUTES
+from web.open311.write_routes import ROUTES as OPEN311_WRITE_ROUTES
 from web.photos.pipeline import megabytes
 from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
@@ -64,6 +65,7 @@ ROUTE_HANDLERS = [
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
+    *OPEN311_WRITE_ROUTES,  # POST /open311/v2/requests.{json,xml}, tokens/{t}, servicerequestupdates, /admin/kunci-api
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi
     *OPEN311_READ_ROUTES,  # /open311/v2/{discovery,services,requests}.{json,xml}, services/{code}.{fmt}, requests/{id}.{fmt}
 ]

@@ -19,7 +19,7 @@ CLASSIFICATIONS = ("complaint", "aspiration", "information")
 PRIVACY_LEVELS = ("public", "anonymous", "confidential")
 PUBLIC = "public"
 CONFIDENTIAL = "confidential"
-CHANNELS = ("pwa", "phone", "walk_in", "lapor", "call_112")
+CHANNELS = ("pwa", "phone", "walk_in", "lapor", "call_112", "api")
 
 # The Indonesian codes used before the naming rule (migration 2026-11-30T02:00). Phones still hold
 # outbox items queued with them, which never expire, and open forms or cached pages send them, so
@@ -93,6 +93,7 @@ def channel_label(code: str) -> str:
         "walk_in": _("Datang langsung"),
         "lapor": _("SP4N-LAPOR!"),
         "call_112": _("Call Center 112"),
+        "api": _("Sistem lain (API)"),
     }.get(code, code)
 
 

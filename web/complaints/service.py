@@ -42,6 +42,15 @@ class FilingUnavailable(UserError):
 
 
 @dataclass(frozen=True)
+class ApiFiler:
+    """The API key a ticket came in through (web/open311): named in the audit row."""
+
+    id: int
+    name: str
+    client_name: str
+
+
+@dataclass(frozen=True)
 class FiledComplaint:
     id: int
     number: str
@@ -117,8 +126,11 @@ async def create_complaint(
     reporter_name: str = "",
     reporter_contact: str = "",
     whatsapp_fallback: bool = False,
+    attributes: str | None = None,
+    api_key: ApiFiler | None = None,
 ) -> FiledComplaint:
-    """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's behalf."""
+    """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's
+    behalf; another system files through an API key (``api_key``, audited under its name)."""
     existing = await find_by_client_key(draft.client_key)
     if existing:
         return _existing_for(existing, citizen_id)
@@ -153,6 +165,8 @@ async def create_complaint(
             reporter_name=reporter_name,
             reporter_contact=reporter_contact,
             whatsapp_fallback=whatsapp_fallback,
+            attributes=attributes,
+            api_key=api_key,
         )
     except BaseException:
         await remove_stored(storage, stored)
@@ -178,6 +192,8 @@ async def _insert(
     reporter_name="",
     reporter_contact="",
     whatsapp_fallback=False,
+    attributes=None,
+    api_key: ApiFiler | None = None,
 ) -> FiledComplaint:
     now = datetime.now(UTC)
     async with write_transaction():
@@ -202,6 +218,7 @@ async def _insert(
                 privacy=draft.privacy,
                 status=Status.RECEIVED,
                 channel=channel,
+                attributes=attributes,
                 created_at=now,
                 updated_at=now,
             )
@@ -229,15 +246,17 @@ async def _insert(
             actor_staff=staff_id,
             whatsapp_fallback=whatsapp_fallback,
         )
+        by_key = {"api_key": api_key.name, "client": api_key.client_name} if api_key else {}
         await audit.record(
             "complaint.created",
-            actor_kind="staff" if staff_id else "citizen",
-            actor_id=staff_id or citizen_id,
+            actor_kind="api_key" if api_key else "staff" if staff_id else "citizen",
+            actor_id=api_key.id if api_key else staff_id or citizen_id,
             subject=f"complaint:{complaint_id}",
             ip=ip,
             number=number,
             photos=len(placed),
             channel=channel,
+            **by_key,
         )
     return FiledComplaint(id=complaint_id, number=number, created=True)
 
