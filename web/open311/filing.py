@@ -42,7 +42,6 @@ from web.vocabulary import CONFIDENTIAL, event_label
 
 log = logging.getLogger("aduan.open311")
 
-BASE = "/open311/v2"
 # Scopes every idempotency key to the API key that sent it: two clients cannot collide.
 _KEY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c4e-9a51-0d3a7e0c9b11")
 _PHOTO_FIELD = re.compile(r"(media|photo\d{1,2})")
@@ -223,7 +222,7 @@ _API_OPT = {"exclude_from_csrf": True}
 
 
 @post(
-    [f"{BASE}/requests.json", f"{BASE}/requests.xml"],
+    ["/requests.json", "/requests.xml"],
     name="open311:file",
     opt=_API_OPT,
     status_code=201,
@@ -291,7 +290,7 @@ async def file_request(request: Request) -> Response:
     return _render(fmt, "service_requests", "request", [row], 201 if filed.created else 200)
 
 
-@get(f"{BASE}/tokens/{{token:str}}", name="open311:token", opt=_API_OPT)
+@get("/tokens/{token:str}", name="open311:token", opt=_API_OPT)
 async def token_status(request: Request, token: FromPath[str]) -> Response:
     fmt = "xml" if token.endswith(".xml") else "json"
     raw = token.removesuffix(".xml").removesuffix(".json")
@@ -322,7 +321,7 @@ def _parse_date(raw: str) -> datetime | None:
 
 
 @get(
-    [f"{BASE}/servicerequestupdates.json", f"{BASE}/servicerequestupdates.xml"],
+    ["/servicerequestupdates.json", "/servicerequestupdates.xml"],
     name="open311:updates",
     opt=_API_OPT,
 )
@@ -382,4 +381,6 @@ async def updates_between(start: datetime, end: datetime, city: City) -> list[di
     ]
 
 
-ROUTES = [file_request, token_status, request_updates]
+# Registered under /open311/v2 by routes.py, beside the reading routes of the same paths (one
+# route per path: Litestar refuses a second registration of requests.json).
+HANDLERS = [file_request, token_status, request_updates]

@@ -55,6 +55,9 @@ class KeyRefused(Exception):
         self.retry_after = retry_after
 
 
+RATE_WINDOW_SECONDS = 60  # a key's limit is per minute
+
+
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -165,9 +168,10 @@ async def authenticate_key(token: str, scope: str, *, ip: str = "") -> Key:
     if scope not in scopes:
         raise KeyRefused(403, _("Kunci API ini tidak boleh mengirim laporan."))
     now = datetime.now(UTC)
-    taken = await limits.take(f"api-key:{row['id']}", window_seconds=60, now=now)
+    taken = await limits.take(f"api-key:{row['id']}", window_seconds=RATE_WINDOW_SECONDS, now=now)
     if taken.over(row["rate_per_minute"]):
-        retry = max(1, math.ceil((taken.reset_at - now).total_seconds()))
+        # At most the window: another process may have opened it a moment after our ``now``.
+        retry = min(RATE_WINDOW_SECONDS, max(1, math.ceil((taken.reset_at - now).total_seconds())))
         raise KeyRefused(
             429,
             _("Terlalu banyak permintaan dengan kunci ini. Coba lagi dalam %(n)s detik.", n=retry),

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from web.deps import city_tz, services
-from web.open311 import reading
+from web.open311 import filing, reading
 from web.open311.formats import Open311Error, render, render_error, split_suffix
 
 BASE = "/open311/v2"
@@ -107,7 +107,14 @@ def _error(request: Request, error: Open311Error) -> Response:
 ROUTES = [
     Router(
         path=BASE,
-        route_handlers=[discovery, service_list, service_definition, request_list, one_request],
+        route_handlers=[
+            discovery,
+            service_list,
+            service_definition,
+            request_list,
+            one_request,
+            *filing.HANDLERS,
+        ],
         exception_handlers={Open311Error: _error},
     )
 ]
