@@ -168,6 +168,11 @@ class Complaint(Table):
     updated_at = Timestamptz()
     # Bumped on every state change: the second of two concurrent editors is refused, not lost.
     version = Integer(default=1)
+    # The SP4N-LAPOR! tracking ID (web/lapor/). Unique through the complaint_lapor_id index of
+    # its migration (SQLite cannot ADD a UNIQUE column); NULLs do not collide.
+    lapor_id = Varchar(length=40, null=True, default=None)
+    # The last public timeline event an operator copied into LAPOR! ("Sudah diperbarui").
+    lapor_synced_event = Integer(null=True, default=None)
 
 
 class TimelineEvent(Table, tablename="timeline_event"):

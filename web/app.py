@@ -31,6 +31,7 @@ from web.i18n import _
 from web.inbox.live import LiveInbox
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
+from web.lapor.routes import ROUTES as LAPOR_ROUTES
 from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -61,6 +62,7 @@ ROUTE_HANDLERS = [
     *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
     *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
+    *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui, /operator/tiket/{number}/lapor
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi

@@ -117,6 +117,7 @@ async def create_complaint(
     reporter_name: str = "",
     reporter_contact: str = "",
     whatsapp_fallback: bool = False,
+    lapor_id: str | None = None,
 ) -> FiledComplaint:
     """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's behalf."""
     existing = await find_by_client_key(draft.client_key)
@@ -153,6 +154,7 @@ async def create_complaint(
             reporter_name=reporter_name,
             reporter_contact=reporter_contact,
             whatsapp_fallback=whatsapp_fallback,
+            lapor_id=lapor_id,
         )
     except BaseException:
         await remove_stored(storage, stored)
@@ -178,6 +180,7 @@ async def _insert(
     reporter_name="",
     reporter_contact="",
     whatsapp_fallback=False,
+    lapor_id=None,
 ) -> FiledComplaint:
     now = datetime.now(UTC)
     async with write_transaction():
@@ -202,6 +205,7 @@ async def _insert(
                 privacy=draft.privacy,
                 status=Status.RECEIVED,
                 channel=channel,
+                lapor_id=lapor_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -238,6 +242,7 @@ async def _insert(
             number=number,
             photos=len(placed),
             channel=channel,
+            **({"lapor_id": lapor_id} if lapor_id else {}),
         )
     return FiledComplaint(id=complaint_id, number=number, created=True)
 

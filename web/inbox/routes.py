@@ -18,6 +18,7 @@ from web.i18n import _
 from web.inbox import queries
 from web.inbox.live import inbox_live
 from web.inbox.outbox import OUTBOX_ACCOUNT_HEADER, after_action_url, answer_queued_action
+from web.lapor.rules import lapor_url
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
@@ -123,8 +124,23 @@ async def _detail_context(request: Request, number: str) -> dict:
         "reporter": reporter_of(ticket, member.role),
         "staff": member,
         "opds": choices["opds"],
+        "lapor_link": lapor_url(services(request).settings.lapor_report_url, ticket["lapor_id"])
+        if ticket["lapor_id"]
+        else "",
+        "lapor_errors": {},
+        "lapor_values": {"lapor_id": ticket["lapor_id"] or ""},
         **_sla_context(),
     }
+
+
+async def detail_page(
+    request: Request, number: str, *, lapor_errors: dict, lapor_value: str
+) -> Template:
+    """The ticket page again with the LAPOR! ID form's errors and what was typed (status 400)."""
+    context = await _detail_context(request, number)
+    context["lapor_errors"] = lapor_errors
+    context["lapor_values"] = {"lapor_id": lapor_value}
+    return Template(template_name="operator/detail.html", context=context, status_code=400)
 
 
 @get("/operator/tiket/{number:str}", name="inbox:detail", opt={"roles": READERS})
