@@ -60,9 +60,9 @@ ROUTE_HANDLERS = [
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
     *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
-    *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
+    *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi|/lapor], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
-    *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui, /operator/tiket/{number}/lapor
+    *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi

@@ -1,16 +1,18 @@
-"""Operator pages for SP4N-LAPOR!: the tickets to update there, import, and linking one ticket."""
+"""Operator pages for SP4N-LAPOR!: the tickets to update there, and import. Linking one ticket is
+on its ticket page (web/inbox/routes.py)."""
 
 from __future__ import annotations
 
 from litestar import Request, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from web.deps import services
-from web.forms import FormErrors, parse_int
+from web.forms import parse_int
 from web.http import client_ip
+from web.i18n import _
 from web.lapor import service
 from web.lapor.rules import IMPORT_MAX_ROWS, ImportRow, lapor_url, parse_csv, parse_pasted
 from web.staff.access import current_staff, staff_router
@@ -45,15 +47,17 @@ async def mark_updated(request: HTMXRequest, number: FromPath[str]) -> Template 
     event_id = parse_int(str(form.get("event") or ""), minimum=1, maximum=2**31 - 1)
     try:
         if event_id is None:
-            raise service.NotLinked("")
+            raise service.NotLinked(_("Perubahan itu tidak ditemukan pada tiket ini."))
         await service.mark_updated(
             number,
             event_id,
             staff_id=current_staff(request).id,
             ip=client_ip(request, services(request).settings),
         )
+    except service.UnknownTicket as exc:
+        raise NotFoundException(exc.message) from exc
     except service.NotLinked as exc:
-        raise NotFoundException(exc.message or None) from exc
+        raise ClientException(exc.message) from exc
     if request.htmx:
         return Template(template_name="operator/_lapor_done.html", context={"number": number})
     return Redirect("/operator/lapor", status_code=303)
@@ -115,24 +119,4 @@ async def import_reports(request: Request) -> Template:
     return _import_page(request, {}, {}, done=result.numbers)
 
 
-@post("/operator/tiket/{number:str}/lapor", name="lapor:link", opt={"roles": OPERATORS})
-async def link(request: Request, number: FromPath[str]) -> Template | Redirect:
-    form = await request.form()
-    raw = str(form.get("lapor_id") or "")
-    try:
-        await service.link(
-            number,
-            raw,
-            staff_id=current_staff(request).id,
-            ip=client_ip(request, services(request).settings),
-        )
-    except service.NotLinked as exc:
-        raise NotFoundException(exc.message) from exc
-    except FormErrors as exc:
-        from web.inbox.routes import detail_page
-
-        return await detail_page(request, number, lapor_errors=exc.errors, lapor_value=raw)
-    return Redirect(f"/operator/tiket/{number}", status_code=303)
-
-
-ROUTES = [staff_router(waiting, mark_updated, import_form, import_reports, link)]
+ROUTES = [staff_router(waiting, mark_updated, import_form, import_reports)]

@@ -31,8 +31,12 @@ PAGE_SIZE = 25
 CHANGED = "e.complaint = c.id AND e.is_public AND e.kind <> 'created'"
 
 
+class UnknownTicket(UserError):
+    """No ticket has that number."""
+
+
 class NotLinked(UserError):
-    """The ticket is unknown, has no LAPOR! ID, or the event is not one of its public ones."""
+    """The ticket has no LAPOR! ID, or the event is not one of its public ones."""
 
 
 def duplicate_message(lapor_id: str, number: str) -> str:
@@ -67,7 +71,7 @@ async def link(number: str, raw: str, *, staff_id: int, ip: str = "") -> str:
             .first()
         )
         if ticket is None:
-            raise NotLinked(_("Tiket tidak ditemukan."))
+            raise UnknownTicket(_("Tiket tidak ditemukan."))
         try:
             lapor_id = normalize_lapor_id(raw)
         except LaporIdError as exc:
@@ -131,7 +135,9 @@ async def mark_updated(number: str, event_id: int, *, staff_id: int, ip: str = "
             .where(Complaint.number == number)
             .first()
         )
-        if ticket is None or not ticket["lapor_id"]:
+        if ticket is None:
+            raise UnknownTicket(_("Tiket tidak ditemukan."))
+        if not ticket["lapor_id"]:
             raise NotLinked(_("Tiket ini tidak terhubung dengan SP4N-LAPOR!."))
         event = (
             await TimelineEvent.select(TimelineEvent.id)
