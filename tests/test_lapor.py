@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from db.tables import AuditLog, Complaint
 from tests.factories import HTMX, complaint_form, operator_act
 from tests.helpers import db, post_form, soup
+from tests.query_counter import count_queries
 from tests.staff_helpers import signed_in_operator
 
 
@@ -163,3 +164,48 @@ def test_import_csv_with_header_and_bad_rows(make_client):
     assert done.status_code == 200, done.text[:500]
     assert db(operator, lambda: Complaint.count()) == 2
     assert [r["data-line"] for r in soup(done).select("[data-line]")] == []
+
+
+def test_a_mark_covers_only_the_change_shown_and_never_moves_back(make_client):
+    operator = signed_in_operator(make_client)
+    number = _lapor_ticket(operator)
+    operator_act(operator, number, "verify")
+    page = soup(operator.get("/operator/lapor"))
+    seen = page.select_one(f"#lapor-{number} input[name=event]")["value"]
+    # Another public change arrives while the page is open: marking what was seen keeps it listed.
+    opd_id = db(operator, lambda: Complaint.select(Complaint.category.default_opd).first())[
+        "category.default_opd"
+    ]
+    operator_act(operator, number, "dispatch", opd=str(opd_id))
+    post_form(operator, f"/operator/lapor/{number}/diperbarui", {"event": seen})
+    assert list(_waiting(operator)) == [number]
+    latest = soup(operator.get("/operator/lapor")).select_one(f"#lapor-{number} input[name=event]")
+    assert int(latest["value"]) > int(seen)
+    post_form(operator, f"/operator/lapor/{number}/diperbarui", {"event": latest["value"]})
+    assert _waiting(operator) == {}
+    # A late second click on the older change does not bring it back.
+    post_form(operator, f"/operator/lapor/{number}/diperbarui", {"event": seen})
+    assert _waiting(operator) == {}
+    # Marking a ticket without a LAPOR! ID, or an event of another ticket, is refused.
+    other = post_form(operator, "/operator/baru", complaint_form(channel="phone"))
+    other_number = other.url.path.rsplit("/", 1)[1]
+    refused = post_form(operator, f"/operator/lapor/{other_number}/diperbarui", {"event": seen})
+    assert refused.status_code == 400
+
+
+def test_the_list_runs_the_same_queries_for_one_ticket_or_many(make_client):
+    operator = signed_in_operator(make_client)
+
+    def queries() -> int:
+        with count_queries() as seen:
+            assert operator.get("/operator/lapor").status_code == 200
+        return len(seen)
+
+    first = _lapor_ticket(operator, lapor_id="7000")
+    operator_act(operator, first, "verify")
+    one = queries()
+    for n in range(1, 6):
+        number = _lapor_ticket(operator, lapor_id=f"700{n}", title=f"Jalan rusak nomor {n}")
+        operator_act(operator, number, "verify")
+    assert len(_waiting(operator)) == 6
+    assert queries() == one
