@@ -8,6 +8,7 @@ that arrives while the page is open shows the ticket again.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from web.i18n import _
 from web.lapor.rules import ImportRow, LaporIdError, normalize_lapor_id, paste_text
 from web.photos.storage import PhotoStorage
 from web.vocabulary import PUBLIC, status_label
+
+log = logging.getLogger("aduan.lapor")
 
 PAGE_SIZE = 25
 # Public events that change what LAPOR! should show; the partial index timeline_event_public_latest
@@ -313,6 +316,7 @@ async def import_reports(
             )
     except Exception as exc:
         # Another operator imported one of these IDs a moment ago (the unique index said so).
+        log.warning("LAPOR! import rolled back: %r", exc)
         raise ImportRefused(
             {0: _("Impor dibatalkan, tidak ada yang tersimpan. Periksa lalu kirim lagi.")}
         ) from exc
