@@ -173,6 +173,11 @@ class Complaint(Table):
     version = Integer(default=1)
     # Answers to the category's questions as sent (Open311 ``attribute[code]``), a JSON object.
     attributes = Text(null=True, default=None)
+    # The SP4N-LAPOR! tracking ID (web/lapor/). Unique through the complaint_lapor_id index of
+    # its migration (SQLite cannot ADD a UNIQUE column); NULLs do not collide.
+    lapor_id = Varchar(length=40, null=True, default=None)
+    # The last public timeline event an operator copied into LAPOR! ("Sudah diperbarui").
+    lapor_synced_event = Integer(null=True, default=None)
 
 
 class ApiKey(Table, tablename="api_key"):

@@ -18,6 +18,7 @@ from web.staff.policy import PERMISSIONS, ROLES, can, may_see, reporter_of
 PERMISSION_PAGES = {
     "see_every_ticket": "/operator",
     "work_tickets": "/operator/baru",
+    "reconcile_lapor": "/operator/lapor",
     "work_opd_queue": "/opd",
     "read_leaders_report": "/pimpinan/laporan",
     "administer": "/admin",

@@ -31,6 +31,7 @@ from web.i18n import _
 from web.inbox.live import LiveInbox
 from web.inbox.routes import ROUTES as INBOX_ROUTES
 from web.intake.routes import ROUTES as INTAKE_ROUTES
+from web.lapor.routes import ROUTES as LAPOR_ROUTES
 from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -61,8 +62,9 @@ ROUTE_HANDLERS = [
     *COMPLAINT_ROUTES,  # /lapor, /laporan, /laporan/{number}, /laporan/{number}/foto/{id}
     *PWA_ROUTES,  # /sw.js, /manifest.webmanifest, /offline, /menunggu
     *STAFF_ROUTES,  # /staf/masuk, /staf/keluar
-    *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
+    *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi|/lapor], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
+    *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *OPEN311_WRITE_ROUTES,  # POST /open311/v2/requests.{json,xml}, tokens/{t}, servicerequestupdates, /admin/kunci-api

@@ -96,6 +96,11 @@ class Settings:
     map_tile_attribution: str = setting(
         "© OpenStreetMap", "Attribution shown on the map (tile licence)."
     )
+    # SP4N-LAPOR!
+    lapor_report_url: str = setting(
+        "https://www.lapor.go.id/laporan/detil/{id}",
+        "Public SP4N-LAPOR! page of one report; {id} becomes the ticket's LAPOR! tracking ID.",
+    )
     # Citizen sign-in
     messenger: str = setting(
         "dev", "How sign-in codes reach citizens: dev (server log) | whatsapp."

@@ -128,6 +128,7 @@ async def create_complaint(
     whatsapp_fallback: bool = False,
     attributes: str | None = None,
     api_key: ApiFiler | None = None,
+    lapor_id: str | None = None,
 ) -> FiledComplaint:
     """File a ticket. Citizens file their own; an operator (``staff_id``) files on someone's
     behalf; another system files through an API key (``api_key``, audited under its name)."""
@@ -167,6 +168,7 @@ async def create_complaint(
             whatsapp_fallback=whatsapp_fallback,
             attributes=attributes,
             api_key=api_key,
+            lapor_id=lapor_id,
         )
     except BaseException:
         await remove_stored(storage, stored)
@@ -194,6 +196,7 @@ async def _insert(
     whatsapp_fallback=False,
     attributes=None,
     api_key: ApiFiler | None = None,
+    lapor_id=None,
 ) -> FiledComplaint:
     now = datetime.now(UTC)
     async with write_transaction():
@@ -219,6 +222,7 @@ async def _insert(
                 status=Status.RECEIVED,
                 channel=channel,
                 attributes=attributes,
+                lapor_id=lapor_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -257,6 +261,7 @@ async def _insert(
             photos=len(placed),
             channel=channel,
             **by_key,
+            **({"lapor_id": lapor_id} if lapor_id else {}),
         )
     return FiledComplaint(id=complaint_id, number=number, created=True)
 

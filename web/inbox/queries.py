@@ -16,6 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 from db.engine import current_engine
 from db.tables import Category, Complaint, ComplaintPhoto, Kecamatan, Kelurahan, Opd, TimelineEvent
 from web.http import BadDate, cursor_moment, parse_day, row_id
+from web.lapor.rules import looks_like_lapor_id, normalize_lapor_id
 from web.vocabulary import CHANNELS, CLASSIFICATIONS, current_code
 from web.workflow.sla import SlaState, sla_condition
 from web.workflow.status import UNRESOLVED
@@ -124,7 +125,13 @@ LIST_COLUMNS = (
 
 
 def _where(
-    query, filters: InboxFilters, now: datetime, tz: ZoneInfo, opd_id: int | None, ref: Reference
+    query,
+    filters: InboxFilters,
+    now: datetime,
+    tz: ZoneInfo,
+    opd_id: int | None,
+    ref: Reference,
+    lapor_id: str | None = None,
 ):
     if opd_id is not None:  # OPD staff see only their own agency's tickets
         query = query.where(Complaint.opd == opd_id)
@@ -152,7 +159,9 @@ def _where(
     if filters.date_to:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tz)
         query = query.where(Complaint.created_at < end.astimezone(UTC))
-    if filters.q and TICKET_NUMBER.fullmatch(filters.q):
+    if lapor_id:  # "LAP-2026-000123" is shaped like a ticket number too
+        query = query.where(Complaint.lapor_id == lapor_id)
+    elif filters.q and TICKET_NUMBER.fullmatch(filters.q):
         # A ticket number is an exact lookup on its unique index, never a text search.
         query = query.where(Complaint.number == filters.q.upper())
     elif filters.q:
@@ -173,6 +182,16 @@ def _where(
                 )
             )
     return query
+
+
+async def _lapor_match(q: str) -> str | None:
+    """A search that is some ticket's SP4N-LAPOR! ID finds that ticket (one unique-index lookup);
+    any other text stays a word search."""
+    if not q or not looks_like_lapor_id(q):
+        return None
+    candidate = normalize_lapor_id(q)
+    row = await Complaint.select(Complaint.id).where(Complaint.lapor_id == candidate).first()
+    return candidate if row else None
 
 
 def like_escape(text: str) -> str:
@@ -217,16 +236,24 @@ async def list_tickets(
     # Late row lookup: first the page's ids (filters, order and cursor on indexed columns only),
     # then those rows with their joins. Joining before the LIMIT lets the planner join every
     # matching row of a large table first.
+    lapor_id = await _lapor_match(filters.q)
+
     def page_keys(floor: int | None = None):
         query = _where(
-            Complaint.select(Complaint.id, Complaint.sla_due_at), filters, now, tz, opd_id, ref
+            Complaint.select(Complaint.id, Complaint.sla_due_at),
+            filters,
+            now,
+            tz,
+            opd_id,
+            ref,
+            lapor_id,
         )
         if floor is not None:
             query = query.where(Complaint.id > floor)
         return _keyset(query, filters).limit(page_size + 1)
 
     keys = None
-    if _searches_text(filters) and filters.sort == "newest":
+    if _searches_text(filters) and not lapor_id and filters.sort == "newest":
         # Newest first, by words: look among the newest tickets first. For a word in one ticket
         # of a thousand, PostgreSQL otherwise reads ~20,000 tickets (or ~1,000 scattered pages)
         # to fill one page; the id window lets it combine the word index with the BRIN index on

@@ -13,11 +13,13 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import city_tz, services
 from web.forms import FormErrors
-from web.http import path_id, row_id, ticket_number, wants_json
+from web.http import client_ip, path_id, row_id, ticket_number, wants_json
 from web.i18n import _
 from web.inbox import queries
 from web.inbox.live import inbox_live
 from web.inbox.outbox import OUTBOX_ACCOUNT_HEADER, after_action_url, answer_queued_action
+from web.lapor import service as lapor
+from web.lapor.rules import lapor_url
 from web.photos.service import photo_with_ticket
 from web.photos.serving import PHOTO_ROUTE_OPT, serve_photo
 from web.photos.storage import StorageError
@@ -123,8 +125,35 @@ async def _detail_context(request: Request, number: str) -> dict:
         "reporter": reporter_of(ticket, member.role),
         "staff": member,
         "opds": choices["opds"],
+        "lapor_link": lapor_url(services(request).settings.lapor_report_url, ticket["lapor_id"])
+        if ticket["lapor_id"]
+        else "",
+        "lapor_errors": {},
+        "lapor_values": {"lapor_id": ticket["lapor_id"] or ""},
         **_sla_context(),
     }
+
+
+@post("/operator/tiket/{number:str}/lapor", name="inbox:lapor-link", opt={"roles": OPERATORS})
+async def inbox_lapor_link(request: Request, number: FromPath[str]) -> Template | Redirect:
+    """Link the ticket to its SP4N-LAPOR! report, or correct the ID (web/lapor/service.py)."""
+    form = await request.form()
+    raw = str(form.get("lapor_id") or "")
+    try:
+        await lapor.link(
+            number,
+            raw,
+            staff_id=current_staff(request).id,
+            ip=client_ip(request, services(request).settings),
+        )
+    except lapor.UnknownTicket as exc:
+        raise NotFoundException(exc.message) from exc
+    except FormErrors as exc:
+        context = await _detail_context(request, number)
+        context["lapor_errors"] = exc.errors
+        context["lapor_values"] = {"lapor_id": raw}
+        return Template(template_name="operator/detail.html", context=context, status_code=400)
+    return Redirect(f"/operator/tiket/{number}", status_code=303)
 
 
 @get("/operator/tiket/{number:str}", name="inbox:detail", opt={"roles": READERS})
@@ -298,6 +327,7 @@ ROUTES = [
         inbox_live,
         inbox_detail,
         inbox_act,
+        inbox_lapor_link,
         opd_queue,
         opd_detail,
         opd_act,

@@ -16,6 +16,7 @@ from web.forms import FormErrors, text_errors
 from web.http import client_ip
 from web.i18n import _
 from web.intake import service
+from web.lapor import service as lapor
 from web.messaging.phone import PhoneError, normalize_phone
 from web.staff.access import current_staff, staff_router
 from web.staff.policy import OPERATORS, READERS
@@ -61,13 +62,24 @@ async def intake_create(request: Request) -> Template | Redirect:
     form = await request.form()
     values = {
         name: str(form.get(name) or "")
-        for name in (*FIELDS, "channel", "reporter_name", "reporter_contact")
+        for name in (*FIELDS, "channel", "reporter_name", "reporter_contact", "lapor_id")
     }
     try:
         errors = text_errors(values)
         values["channel"] = current_code(values["channel"])  # a form opened before the rename
         if values["channel"] not in INTAKE_CHANNELS:
             errors["channel"] = _("Pilih kanal laporan.")
+        lapor_id = None
+        if values["lapor_id"].strip():
+            if values["channel"] != "lapor":
+                errors["lapor_id"] = _(
+                    "Nomor SP4N-LAPOR! hanya untuk laporan dari kanal SP4N-LAPOR!."
+                )
+            else:
+                try:
+                    lapor_id = await lapor.check_new_lapor_id(values["lapor_id"])
+                except FormErrors as exc:
+                    errors.update(exc.errors)
         citizen_id = None
         contact = values["reporter_contact"].strip()
         if contact:
@@ -95,6 +107,7 @@ async def intake_create(request: Request) -> Template | Redirect:
             reporter_name=" ".join(values["reporter_name"].split()),
             reporter_contact=contact,
             whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
+            lapor_id=lapor_id,
         )
     except FormErrors as exc:
         return await _intake_page(request, values, exc.errors, status=400)

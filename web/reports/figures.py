@@ -127,6 +127,9 @@ class Report:
     channels: dict[str, int]
     calls: dict[str, int]
     trend: list[TrendDay]
+    # SP4N-LAPOR!-linked tickets whose public change is not yet copied into LAPOR! (as of the
+    # computation; 0 in reports stored before the figure existed).
+    lapor_waiting: int = 0
     generated_at: datetime | None = field(default=None)  # set when read from a DailyReport
 
     def to_json(self) -> str:
@@ -151,6 +154,7 @@ class Report:
                 TrendDay(date.fromisoformat(d["day"]), d["created"], d["resolved"])
                 for d in data["trend"]
             ],
+            lapor_waiting=int(data.get("lapor_waiting", 0)),
             generated_at=generated_at,
         )
 
@@ -332,6 +336,12 @@ async def opd_choices() -> list[dict]:
     return await Opd.select(Opd.id, Opd.short_name, Opd.name).order_by(Opd.short_name)
 
 
+async def lapor_waiting_count() -> int:
+    from web.lapor.service import waiting_count  # web.lapor imports the filing code; keep it late
+
+    return await waiting_count()
+
+
 async def city_figures(period: Period) -> tuple[CityFigures, dict[str, int]]:
     """Tickets created in the period: totals and the channel mix (one grouped query)."""
     rows = await Complaint.raw(
@@ -411,6 +421,7 @@ async def leaders_report(period: Period, *, tz: ZoneInfo, now: datetime | None =
         channels=channels,
         calls={kind: calls.get(kind, 0) for kind in CALL_KINDS},
         trend=await trend(period.last_day, tz),
+        lapor_waiting=await lapor_waiting_count(),
     )
 
 

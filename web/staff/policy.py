@@ -42,6 +42,7 @@ SYSTEM = "system"  # the app itself: jobs, tests
 PERMISSIONS: dict[str, frozenset[str]] = {
     "see_every_ticket": READERS,  # the inbox, 112 log, hand-over, shift report, any OPD's report
     "work_tickets": OPERATORS,  # act on tickets in the inbox, record a complaint, log a 112 call
+    "reconcile_lapor": OPERATORS,  # link tickets to SP4N-LAPOR!, its update list and import
     "work_opd_queue": OPD_STAFF,  # the OPD queue and the own OPD's report
     "read_leaders_report": LEADERS,
     "administer": ADMINS,
