@@ -100,7 +100,7 @@ ERRORS = {
     "items": {
         "type": "object",
         "required": ["code", "description"],
-        "properties": {"code": STRING, "description": STRING},
+        "properties": {"code": {"type": "integer"}, "description": STRING},
     },
 }
 

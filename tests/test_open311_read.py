@@ -116,7 +116,7 @@ def test_service_definition_and_unknown_codes(client):
 
     missing = client.get(f"{BASE}/services/tidak-ada.json")
     assert missing.status_code == 404
-    assert missing.json() == [{"code": "404", "description": "service_code 'tidak-ada' not found"}]
+    assert missing.json() == [{"code": 404, "description": "service_code 'tidak-ada' not found"}]
     missing_xml = client.get(f"{BASE}/services/tidak-ada.xml")
     assert missing_xml.status_code == 404
     error = xml(missing_xml)
@@ -141,7 +141,7 @@ def test_requests_list_exactly_the_public_tickets_and_nothing_personal(client, a
     for row in hidden:
         assert row["number"] not in text
         one = client.get(f"{BASE}/requests/{row['number']}.json")
-        assert one.status_code == 404 and one.json()[0]["code"] == "404"
+        assert one.status_code == 404 and one.json()[0]["code"] == 404
     assert "Pelapor Rahasia" not in text and "Deskripsi pribadi" not in text
     coordinates = re.findall(r'"(?:lat|long)":(-?[\d.]+)|<(?:lat|long)>(-?[\d.]+)<', text)
     assert coordinates and all(len((a or b).split(".")[1]) <= 3 for a, b in coordinates)
@@ -201,7 +201,7 @@ def test_filters_window_paging_and_bbox(client, api_data):
     assert "90 days" in xml(too_long).findtext("error/description")
     for bad in ({"page_size": "101"}, {"status": "maybe"}, {"start_date": "kemarin"}):
         answer = client.get(f"{BASE}/requests.json", params=bad)
-        assert answer.status_code == 400 and answer.json()[0]["code"] == "400"
+        assert answer.status_code == 400 and answer.json()[0]["code"] == 400
 
     everything = public_numbers(client, "created_at >= {}", now - timedelta(days=90))
     pages = [

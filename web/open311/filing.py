@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
@@ -36,6 +35,7 @@ from web.deps import services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
 from web.i18n import _
+from web.open311.formats import render
 from web.open311.keys import FILE, READ, KeyRefused, authenticate_key, authenticate_request
 from web.photos.uploads import process_uploads
 from web.vocabulary import CONFIDENTIAL, event_label
@@ -78,38 +78,20 @@ _OPEN311_FIELD = {
 
 
 # --- Rendering ----------------------------------------------------------------------------------
-# TODO(merge): use web/open311/formats.py
-
-
 def _fmt_of(path: str) -> str:
     return "xml" if path.endswith(".xml") else "json"
 
 
-def _xml_value(value: Any) -> str:
-    return "" if value is None else escape(str(value))
-
-
-def _render(fmt: str, root: str, item: str, rows: list[dict], status: int = 200, headers=None):
-    if fmt == "xml":
-        body = "".join(
-            f"<{item}>"
-            + "".join(f"<{k}>{_xml_value(v)}</{k}>" for k, v in row.items())
-            + f"</{item}>"
-            for row in rows
-        )
-        return Response(
-            content=f'<?xml version="1.0" encoding="utf-8"?><{root}>{body}</{root}>',
-            media_type="text/xml; charset=utf-8",
-            status_code=status,
-            headers=headers,
-        )
-    content = {root: rows} if root == "service_request_updates" else rows
-    return Response(content=content, status_code=status, headers=headers)
+def _render(fmt: str, root: str, rows: list[dict], status: int = 200, headers=None) -> Response:
+    # The rows hold text already (times formatted in the city's zone), so the zone here is moot.
+    # FixMyStreet reads the updates' JSON under its root name; every other list is bare.
+    payload: Any = {root: rows} if fmt == "json" and root == "service_request_updates" else rows
+    return render(payload, fmt, root=root, tz=UTC, status_code=status, headers=headers)
 
 
 def _errors(fmt: str, status: int, messages: Iterable[str], headers=None) -> Response:
     rows = [{"code": status, "description": message} for message in messages]
-    return _render(fmt, "errors", "error", rows, status, headers)
+    return _render(fmt, "errors", rows, status, headers)
 
 
 def _refused(fmt: str, exc: KeyRefused) -> Response:
@@ -287,7 +269,7 @@ async def file_request(request: Request) -> Response:
         "service_notice": _("Laporan diterima dengan nomor %(number)s.", number=filed.number),
         "account_id": str(form.get("account_id") or ""),
     }
-    return _render(fmt, "service_requests", "request", [row], 201 if filed.created else 200)
+    return _render(fmt, "service_requests", [row], 201 if filed.created else 200)
 
 
 @get("/tokens/{token:str}", name="open311:token", opt=_API_OPT)
@@ -307,9 +289,7 @@ async def token_status(request: Request, token: FromPath[str]) -> Response:
     )
     if row is None or not token.endswith((".xml", ".json")):
         return _errors(fmt, 404, [_("Token tidak dikenal.")])
-    return _render(
-        fmt, "service_requests", "request", [{"service_request_id": row["number"], "token": raw}]
-    )
+    return _render(fmt, "service_requests", [{"service_request_id": row["number"], "token": raw}])
 
 
 def _parse_date(raw: str) -> datetime | None:
@@ -344,7 +324,7 @@ async def request_updates(request: Request) -> Response:
     if start > end or end - start > UPDATES_WINDOW:
         return _errors(fmt, 400, [_("Rentang tanggal tidak valid (paling lama %(n)s hari).", n=90)])
     rows = await updates_between(start, end, svc.city)
-    return _render(fmt, "service_request_updates", "request_update", rows)
+    return _render(fmt, "service_request_updates", rows)
 
 
 async def updates_between(start: datetime, end: datetime, city: City) -> list[dict]:

@@ -21,6 +21,7 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 ITEM = {
     "services": "service",
     "service_requests": "request",
+    "service_request_updates": "request_update",  # FixMyStreet's extension
     "errors": "error",
     "attributes": "attribute",
     "values": "value",
@@ -80,14 +81,27 @@ def to_xml(payload: Any, root: str) -> bytes:
     )
 
 
-def render(payload: Any, fmt: str, *, root: str, tz: tzinfo, status_code: int = 200) -> Response:
+def render(
+    payload: Any,
+    fmt: str,
+    *,
+    root: str,
+    tz: tzinfo,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """``payload`` (a list or a mapping of plain values) as ``fmt`` ("json" or "xml")."""
     plain = _plain(payload, tz)
     if fmt == "xml":
         body = to_xml(plain, root)
     else:
         body = json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content=body, media_type=FORMATS[fmt], status_code=status_code, headers=HEADERS)
+    return Response(
+        content=body,
+        media_type=FORMATS[fmt],
+        status_code=status_code,
+        headers={**HEADERS, **(headers or {})},
+    )
 
 
 class Open311Error(Exception):
@@ -101,5 +115,6 @@ class Open311Error(Exception):
 
 
 def render_error(error: Open311Error, tz: tzinfo) -> Response:
-    payload = [{"code": str(error.status_code), "description": error.description}]
+    # A number, as in the spec's example (``"code":403``), unlike ids and codes of services.
+    payload = [{"code": error.status_code, "description": error.description}]
     return render(payload, error.fmt, root="errors", tz=tz, status_code=error.status_code)
