@@ -52,6 +52,9 @@ SKIPPED = {
     "/open311/v2/requests.json": "Open311 API (JSON)",
     "/open311/v2/requests.xml": "Open311 API (XML)",
     "/open311/v2/requests/{request_file:str}": "Open311 API (JSON or XML)",
+    "/open311/v2/tokens/{token:str}": "Open311 API (JSON or XML)",
+    "/open311/v2/servicerequestupdates.json": "Open311 API (JSON)",
+    "/open311/v2/servicerequestupdates.xml": "Open311 API (XML)",
 }
 STAFF = {  # walk role -> (role, username, OPD)
     "operator": ("operator", "operator-a11y", None),
