@@ -81,6 +81,18 @@ def write_transaction():
     return engine.transaction()
 
 
+def is_unique_violation(exc: BaseException, column: str) -> bool:
+    """Whether ``exc`` is the database refusing a second row with the same ``column`` value: the
+    last word when two requests passed their "is it taken?" check at the same moment."""
+    detail = " ".join(
+        str(part) for part in (exc, getattr(exc, "constraint_name", ""), getattr(exc, "detail", ""))
+    )
+    unique = type(exc).__name__ in ("UniqueViolationError", "IntegrityError") and (
+        "UNIQUE" in detail.upper() or type(exc).__name__ == "UniqueViolationError"
+    )
+    return unique and column in detail
+
+
 async def start_pool(settings: DatabaseSettings, role: str) -> None:
     """Start small and grow under load: N processes must not hold N x max connections at rest."""
     engine = current_engine()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from db.tables import AuditLog, Complaint
 from tests.factories import HTMX, complaint_form, operator_act
 from tests.helpers import db, post_form, soup
@@ -209,3 +211,57 @@ def test_the_list_runs_the_same_queries_for_one_ticket_or_many(make_client):
         operator_act(operator, number, "verify")
     assert len(_waiting(operator)) == 6
     assert queries() == one
+
+
+@pytest.mark.postgres
+def test_a_lapor_id_linked_elsewhere_at_the_same_moment_is_refused_with_a_message(make_client):
+    """Two operators linking the same LAPOR! report at the same moment both pass the "is it
+    taken?" look-up; the unique index refuses the second, who must get the message, not a 500.
+    Made deterministic: another connection links the ID and holds its transaction open until
+    ``link`` has looked (not taken) and waits on the index."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import POSTGRES_URL
+    from web.forms import FormErrors
+    from web.lapor import service as lapor
+
+    operator = signed_in_operator(make_client)
+    for n in range(2):
+        post_form(
+            operator, "/operator/baru", complaint_form(channel="phone", title=f"Jalan rusak {n}")
+        )
+    first, second = [
+        row["number"]
+        for row in db(operator, lambda: Complaint.select(Complaint.number).order_by(Complaint.id))
+    ]
+    staff_id = db(operator, lambda: AuditLog.select(AuditLog.actor_id).first())["actor_id"]
+
+    async def race():
+        other = await asyncpg.connect(POSTGRES_URL)
+        try:
+            held = other.transaction()
+            await held.start()
+            await other.execute(
+                "UPDATE complaint SET lapor_id = 'LAP-2026-777777' WHERE number = $1", first
+            )
+            linking = asyncio.create_task(lapor.link(second, "LAP-2026-777777", staff_id=staff_id))
+            for _ in range(200):  # until link's UPDATE waits for the held row of the index
+                waiting = await other.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+                if waiting or linking.done():
+                    break
+                await asyncio.sleep(0.02)
+            await held.commit()
+        finally:
+            await other.close()
+        return (await asyncio.gather(linking, return_exceptions=True))[0]
+
+    outcome = db(operator, race)
+    assert isinstance(outcome, FormErrors), repr(outcome)
+    assert "LAP-2026-777777" in outcome.errors["lapor_id"]
+    linked = db(operator, lambda: Complaint.count().where(Complaint.lapor_id == "LAP-2026-777777"))
+    assert linked == 1

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from db.engine import is_unique_violation
 from web.citizen.accounts import citizen_id_for_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
@@ -64,12 +65,12 @@ async def intake_create(request: Request) -> Template | Redirect:
         name: str(form.get(name) or "")
         for name in (*FIELDS, "channel", "reporter_name", "reporter_contact", "lapor_id")
     }
+    lapor_id: str | None = None
     try:
         errors = text_errors(values)
         values["channel"] = current_code(values["channel"])  # a form opened before the rename
         if values["channel"] not in INTAKE_CHANNELS:
             errors["channel"] = _("Pilih kanal laporan.")
-        lapor_id = None
         if values["lapor_id"].strip():
             if values["channel"] != "lapor":
                 errors["lapor_id"] = _(
@@ -119,6 +120,12 @@ async def intake_create(request: Request) -> Template | Redirect:
             {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")},
             409,
         )
+    except Exception as exc:
+        if not (lapor_id and is_unique_violation(exc, "lapor_id")):
+            raise
+        # Another operator filed the same LAPOR! report at this very moment.
+        errors = {"lapor_id": lapor.taken_meanwhile(lapor_id)}
+        return await _intake_page(request, values, errors, status=400)
     return Redirect(f"/operator/tiket/{filed.number}", status_code=303)
 
 

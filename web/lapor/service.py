@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from db.city_data import City
-from db.engine import write_transaction
+from db.engine import is_unique_violation, write_transaction
 from db.tables import Category, Complaint, TimelineEvent
 from web import audit
 from web.complaints import service as complaints
@@ -45,6 +45,13 @@ class NotLinked(UserError):
 def duplicate_message(lapor_id: str, number: str) -> str:
     return _(
         "Nomor SP4N-LAPOR! %(id)s sudah tercatat pada tiket %(number)s.", id=lapor_id, number=number
+    )
+
+
+def taken_meanwhile(lapor_id: str) -> str:
+    return _(
+        "Nomor SP4N-LAPOR! %(id)s baru saja dicatat pada tiket lain. Cari nomor itu di kotak masuk.",
+        id=lapor_id,
     )
 
 
@@ -84,7 +91,14 @@ async def link(number: str, raw: str, *, staff_id: int, ip: str = "") -> str:
         other = await owner_of(lapor_id)
         if other:
             raise FormErrors.single("lapor_id", duplicate_message(lapor_id, other))
-        await Complaint.update({Complaint.lapor_id: lapor_id}).where(Complaint.id == ticket["id"])
+        try:
+            await Complaint.update({Complaint.lapor_id: lapor_id}).where(
+                Complaint.id == ticket["id"]
+            )
+        except Exception as exc:
+            if is_unique_violation(exc, "lapor_id"):  # linked elsewhere at this very moment
+                raise FormErrors.single("lapor_id", taken_meanwhile(lapor_id)) from exc
+            raise
         await audit.record(
             "complaint.lapor_linked",
             actor_kind="staff",
