@@ -36,8 +36,8 @@ from web.logs import configure_logging, log_request
 from web.messaging.messenger import messenger_from_settings
 from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
-from web.open311.routes import ROUTES as OPEN311_READ_ROUTES
-from web.open311.write_routes import ROUTES as OPEN311_WRITE_ROUTES
+from web.open311.admin_keys import ROUTES as API_KEY_ROUTES
+from web.open311.routes import ROUTES as OPEN311_ROUTES
 from web.photos.pipeline import megabytes
 from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
@@ -67,9 +67,9 @@ ROUTE_HANDLERS = [
     *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui
     *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
-    *OPEN311_WRITE_ROUTES,  # POST /open311/v2/requests.{json,xml}, tokens/{t}, servicerequestupdates, /admin/kunci-api
+    *API_KEY_ROUTES,  # /admin/kunci-api[/{id}/cabut] (Open311 filing: in OPEN311_ROUTES below)
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi
-    *OPEN311_READ_ROUTES,  # /open311/v2/{discovery,services,requests}.{json,xml}, services/{code}.{fmt}, requests/{id}.{fmt}
+    *OPEN311_ROUTES,  # /open311/v2/: discovery, services[/{code}], requests[/{id}] (GET, POST), tokens/{t}, servicerequestupdates
 ]
 
 
