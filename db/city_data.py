@@ -7,6 +7,7 @@ not later as a wrong disposition.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -100,6 +101,24 @@ class Question:
             "description": self.description,
             "values": [{"key": k, "name": n} for k, n in self.values],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Question:
+        """Back from the stored form (trusted: written by ``as_dict``)."""
+        return cls(
+            code=data["code"],
+            datatype=data["datatype"],
+            required=bool(data.get("required", False)),
+            order=int(data.get("order", 0)),
+            description=data["description"],
+            values=tuple((v["key"], v["name"]) for v in data.get("values", [])),
+        )
+
+
+def questions_from_json(text: str | None) -> tuple[Question, ...]:
+    """A category's stored questions (``category.questions``), in asking order."""
+    items = json.loads(text or "[]")
+    return tuple(sorted((Question.from_dict(item) for item in items), key=lambda q: q.order))
 
 
 @dataclass(frozen=True)
