@@ -119,7 +119,7 @@ def test_admin_adds_a_question_of_every_type_and_open311_asks_them(make_client, 
     # The admin index links each category's questions with their number.
     index = soup(admin.get("/admin"))
     link = index.select_one(f'#category-table a[href="{url(category)}"]')
-    assert link.get_text(strip=True) == "6 pertanyaan"
+    assert link.get_text(" ", strip=True) == "6 pertanyaan Sampah / kebersihan"
 
     served = attributes(make_client())
     assert [(a["code"], a["datatype"], a["required"], a["order"]) for a in served] == [

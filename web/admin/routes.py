@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from db.city_data import DATATYPES, LIST_DATATYPES, MAX_QUESTIONS
+from db.city_data import DATATYPES, MAX_QUESTIONS
 from web import sessions
 from web.admin import questions, service
 from web.deps import services
@@ -130,6 +130,8 @@ async def _questions_page(
 ) -> Template:
     """The category's questions; below them the form to add one, or to edit ``editing``."""
     edited = next((q for q in category["questions"] if q.code == editing), None)
+    if values is None:
+        values = questions.form_values(edited) if edited else {}
     return Template(
         template_name="admin/questions.html",
         context={
@@ -137,15 +139,10 @@ async def _questions_page(
             "questions": category["questions"],
             "editing": edited.code if edited else None,
             "datatypes": DATATYPES,
-            "list_datatypes": LIST_DATATYPES,
             "datatype_label": questions.datatype_label,
             "max_questions": MAX_QUESTIONS,
             "errors": errors or {},
-            "values": values
-            if values is not None
-            else questions.form_values(edited)
-            if edited
-            else {},
+            "values": values,
             "staff": current_staff(request),
         },
         status_code=status,
