@@ -348,6 +348,26 @@ def test_two_admins_adding_at_once_lose_nothing(make_client, category):
     assert [q["order"] for q in left] == [1, 2, 3, 4]
 
 
+def test_two_edits_of_one_question_at_once_one_is_told(make_client, category):
+    admins = [signed_in(make_client), signed_in(make_client, username="admin-dua")]
+    post_form(admins[0], url(category), EVERY_TYPE[0])
+    seen = form_value(admins[0].get(url(category) + "?ubah=lokasi_tps"), "seen")
+
+    def edit(i: int):
+        form = {"code": "lokasi_tps", "seen": seen, "description": f"Versi {i}", "datatype": "text"}
+        return post_form(admins[i], url(category, "ubah"), form)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(edit, range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    winner = next(i for i, a in enumerate(answers) if a.status_code == 200)
+    loser = answers[1 - winner]
+    assert "baru saja diubah oleh admin lain" in text_of(loser, "#form-errors")
+    assert form_value(loser, "description") == f"Versi {1 - winner}"
+    assert stored(admins[0], category)[0]["description"] == f"Versi {winner}"
+    assert [a for a, _, _ in audit_actions(admins[0])].count("category.question_updated") == 1
+
+
 @pytest.mark.parametrize("role", ["operator", "opd_staff", "supervisor"])
 def test_only_admins_edit_questions(make_client, category, role):
     staff = signed_in(make_client, role)
