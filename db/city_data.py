@@ -79,6 +79,20 @@ class Opd:
 # A category's own questions (Open311's service attributes), asked when a ticket of it is filed.
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
+# The city file and the admin page (web/admin/questions.py) hold questions to the same limits:
+# every question is asked on a phone, and every choice is a radio button or a checkbox there.
+MAX_QUESTIONS = 20
+MAX_VALUES = 50
+MAX_CODE_LENGTH = 40
+MAX_DESCRIPTION_LENGTH = 200
+MAX_VALUE_NAME_LENGTH = 100
+_QUESTION_CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+
+
+def is_question_code(code: str) -> bool:
+    """A question's code or a choice's key: lowercase letters and digits, single '-' or '_' between
+    them. It goes into form field names, Open311 attribute codes and stored answers."""
+    return len(code) <= MAX_CODE_LENGTH and _QUESTION_CODE.fullmatch(code) is not None
 
 
 @dataclass(frozen=True)
@@ -479,6 +493,8 @@ class _Parser:
         """``[[category.questions]]``: code, datatype, required, order, description, values."""
         if not isinstance(items, list):
             raise self.fail(where, "questions must be an array of tables")
+        if len(items) > MAX_QUESTIONS:
+            raise self.fail(where, f"at most {MAX_QUESTIONS} questions")
         result: list[Question] = []
         for i, item in enumerate(items):
             at = f"{where} question #{i + 1}"
@@ -486,8 +502,12 @@ class _Parser:
                 item, at, {"code", "datatype", "description"}, {"required", "order", "values"}
             )
             code = self.text(data, "code", at)
-            if not _SLUG.fullmatch(code.replace("_", "-")):
-                raise self.fail(at, f"code {code!r} must be lowercase letters, digits, '-' or '_'")
+            if not is_question_code(code):
+                raise self.fail(
+                    at,
+                    f"code {code!r} must be lowercase letters, digits, '-' or '_'"
+                    f" (at most {MAX_CODE_LENGTH})",
+                )
             if code in {q.code for q in result}:
                 raise self.fail(at, f"duplicate question code {code!r}")
             datatype = self.text(data, "datatype", at)
@@ -502,20 +522,26 @@ class _Parser:
             values = self.question_values(data.get("values", []), at)
             if (datatype in LIST_DATATYPES) != bool(values):
                 raise self.fail(at, "values are given for list datatypes, and only for them")
-            result.append(
-                Question(
-                    code, datatype, required, order, self.text(data, "description", at), values
-                )
-            )
+            description = self.text(data, "description", at)
+            if len(description) > MAX_DESCRIPTION_LENGTH:
+                raise self.fail(at, f"description is longer than {MAX_DESCRIPTION_LENGTH}")
+            result.append(Question(code, datatype, required, order, description, values))
         return tuple(sorted(result, key=lambda q: q.order))
 
     def question_values(self, items: Any, where: str) -> tuple[tuple[str, str], ...]:
         if not isinstance(items, list):
             raise self.fail(where, "values must be a list of {key, name} tables")
+        if len(items) > MAX_VALUES:
+            raise self.fail(where, f"at most {MAX_VALUES} values")
         values = []
         for item in items:
             data = self.table(item, f"{where} value", {"key", "name"})
-            values.append((self.text(data, "key", where), self.text(data, "name", where)))
+            key, name = self.text(data, "key", where), self.text(data, "name", where)
+            if not is_question_code(key):
+                raise self.fail(where, f"value key {key!r} must be written like a code")
+            if len(name) > MAX_VALUE_NAME_LENGTH:
+                raise self.fail(where, f"value name is longer than {MAX_VALUE_NAME_LENGTH}")
+            values.append((key, name))
         if len({k for k, _ in values}) != len(values):
             raise self.fail(where, "duplicate value key")
         return tuple(values)

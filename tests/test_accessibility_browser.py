@@ -64,6 +64,15 @@ STAFF = {  # walk role -> (role, username, OPD)
 }
 
 
+def category_id(slug: str) -> int:
+    from db.tables import Category
+    from tests.conftest import run_async
+
+    return run_async(lambda: Category.select(Category.id).where(Category.slug == slug).first())[
+        "id"
+    ]
+
+
 def pages_for(walk_role: str, ticket: str) -> list[str]:
     """The HTML pages ``walk_role`` may open, from the route table, with real ids filled in."""
     from web.app import create_app
@@ -80,6 +89,8 @@ def pages_for(walk_role: str, ticket: str) -> list[str]:
         if not admitted:
             continue
         filled = path.replace("{number:str}", ticket)
+        if "{category_id:str}" in filled:  # one with questions of its own (the city file's)
+            filled = filled.replace("{category_id:str}", str(category_id("jalan-rusak")))
         assert "{" not in filled, f"give {path} a real id in pages_for, or list it in SKIPPED"
         pages.append(filled)
     return pages
@@ -244,6 +255,14 @@ def test_every_page_for_every_role_meets_wcag_aa(chromium, live_server):
         context, page = staff_page(chromium, live_server, username, PHONE)
         page.wait_for_load_state()
         walk(page, live_server, role, ticket, found)
+        if role == "admin":
+            # A category's questions: one open for editing, then a change refused.
+            road = f"/admin/kategori/{category_id('jalan-rusak')}/pertanyaan"
+            page.goto(live_server.url + road + "?ubah=jenis_kerusakan")
+            page.fill("#choices", "berlubang = Berlubang\nberlubang = Dua kali")
+            page.click("#question-form button[type=submit]")
+            expect(page.locator("#form-errors")).to_be_visible()
+            measure(page, f"admin {road} with errors", found)
         context.close()
 
     for context in (public_context, citizen_context, operator_context, opd_context):

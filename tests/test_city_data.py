@@ -305,6 +305,16 @@ def test_category_questions_load_in_their_order(tmp_path):
         (QUESTION.replace('code = "catatan"', 'code = "jenis"'), r"duplicate question code"),
         (QUESTION.replace("required = true", 'required = "ya"'), r"required must be true or"),
         (QUESTION.replace('key = "retak"', 'key = "lubang"'), r"duplicate value key"),
+        # The admin page's limits (web/admin/questions.py) hold in the file too.
+        (QUESTION.replace('key = "retak"', 'key = "Retak"'), r"value key 'Retak' must be"),
+        (QUESTION.replace('"Catatan"', '"' + "x" * 201 + '"'), r"description is longer than 200"),
+        (
+            "".join(
+                f'[[category.questions]]\ncode = "q{i}"\ndatatype = "text"\ndescription = "Q"\n'
+                for i in range(21)
+            ),
+            r"at most 20 questions",
+        ),
     ],
 )
 def test_broken_questions_are_rejected(tmp_path, question, message):

@@ -65,7 +65,7 @@ ROUTE_HANDLERS = [
     *INBOX_ROUTES,  # /operator, /operator/langsung (live), /operator/tiket/{number}[/aksi|/lapor], /opd, /opd/tiket/{number}[/aksi], /staf/foto/{id}
     *INTAKE_ROUTES,  # /operator/baru, /operator/112, /operator/serah-terima
     *LAPOR_ROUTES,  # /operator/lapor[/impor], /operator/lapor/{number}/diperbarui
-    *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}
+    *ADMIN_ROUTES,  # /admin, /admin/staf[/{id}], /admin/kategori/{id}[/pertanyaan[/ubah|hapus|pindah]]
     *REPORT_ROUTES,  # /pimpinan/laporan[.csv|.xlsx|/cetak], /operator/laporan-shift, /opd/laporan, /transparansi[/peta.json]
     *API_KEY_ROUTES,  # /admin/kunci-api[/{id}/cabut] (Open311 filing: in OPEN311_ROUTES below)
     *NOTIFICATION_ROUTES,  # /notifikasi/kunci, /notifikasi/langganan[/hapus], /notifikasi/perangkat[/{id}/hapus], /staf/notifikasi

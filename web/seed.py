@@ -1,16 +1,21 @@
 """Load a city's data file into the reference tables, and create demo accounts.
 
 Idempotent: running it again updates names and SLA hours in place and never duplicates rows.
+A category's questions come from the file only when the category is new: after that they are
+the admin page's (web/admin), and a deploy must not undo what an admin wrote there.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
-from db.city_data import City
+from db.city_data import City, questions_from_json
 from db.engine import write_transaction
 from db.tables import Category, Citizen, CityInfo, Kecamatan, Kelurahan, Opd, StaffUser
+
+log = logging.getLogger(__name__)
 
 
 class SeedError(RuntimeError):
@@ -47,7 +52,7 @@ async def seed_city(city: City) -> None:
                     longitude=kelurahan.lng,
                 )
         for position, category in enumerate(city.categories):
-            await _upsert(
+            category_id = await _upsert(
                 Category,
                 Category.slug,
                 category.slug,
@@ -56,20 +61,42 @@ async def seed_city(city: City) -> None:
                 default_opd=opd_ids[category.default_opd],
                 sla_hours=category.sla_hours,
                 position=position,
-                questions=json.dumps([q.as_dict() for q in category.questions]),
+                on_insert={
+                    "questions": json.dumps(
+                        [q.as_dict() for q in category.questions], ensure_ascii=False
+                    )
+                },
             )
+            await _warn_if_questions_differ(category_id, category.slug, category.questions)
 
 
-async def _upsert(table, key_column, key_value, **values) -> int:
+async def _warn_if_questions_differ(category_id: int, slug: str, in_file: tuple) -> None:
+    """Say so when the file's questions are not the ones in use: whoever edits the file expects to
+    see them, and only the admin page changes an existing category's questions."""
+    row = await Category.select(Category.questions).where(Category.id == category_id).first()
+    stored = questions_from_json(row["questions"] if row else None)
+    if [q.as_dict() for q in stored] != [
+        q.as_dict() for q in sorted(in_file, key=lambda q: q.order)
+    ]:
+        log.warning(
+            "category %r: its questions in the city file differ from the database's; the "
+            "database's stay (change them on the admin page, /admin/kategori/%s/pertanyaan)",
+            slug,
+            category_id,
+        )
+
+
+async def _upsert(table, key_column, key_value, *, on_insert: dict | None = None, **values) -> int:
+    """``values`` are written every time; ``on_insert`` only into a new row."""
     row = await table.select(table.id).where(key_column == key_value).first()
     if row:
         await table.update({getattr(table, k): v for k, v in values.items()}).where(
             table.id == row["id"]
         )
         return row["id"]
-    created = await table.insert(table(**{key_column._meta.name: key_value}, **values)).returning(
-        table.id
-    )
+    created = await table.insert(
+        table(**{key_column._meta.name: key_value}, **values, **(on_insert or {}))
+    ).returning(table.id)
     return created[0]["id"]
 
 

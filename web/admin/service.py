@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from db.engine import write_transaction
+from piccolo.engine.postgres import PostgresEngine
+
+from db.city_data import Question, questions_from_json
+from db.engine import current_engine, write_transaction
 from db.tables import AuditLog, Category, Opd, StaffUser
 from web import audit, sessions
 from web.forms import FormErrors, check_text, parse_int, text_errors
@@ -186,7 +191,7 @@ def _opd_differs(opd_id: int | None):
 
 
 async def list_categories() -> list[dict]:
-    return await Category.select(
+    rows = await Category.select(
         Category.id,
         Category.slug,
         Category.name,
@@ -194,7 +199,11 @@ async def list_categories() -> list[dict]:
         Category.sla_hours,
         Category.default_opd,
         Category.active,
+        Category.questions,
     ).order_by(Category.position)
+    for row in rows:
+        row["question_count"] = len(json.loads(row.pop("questions") or "[]"))
+    return rows
 
 
 async def update_category(category_id: int, values: dict[str, str], *, admin_id: int) -> None:
@@ -223,3 +232,54 @@ async def update_category(category_id: int, values: dict[str, str], *, admin_id:
             sla_hours=hours,
             default_opd=row_id(opd),
         )
+
+
+async def category_with_questions(category_id: int) -> dict | None:
+    """The category's names and its questions in asking order; None if there is no such category."""
+    row = (
+        await Category.select(
+            Category.id, Category.slug, Category.name, Category.name_en, Category.questions
+        )
+        .where(Category.id == category_id)
+        .first()
+    )
+    if row is None:
+        return None
+    return {**row, "questions": questions_from_json(row["questions"])}
+
+
+QuestionChange = Callable[[tuple[Question, ...]], tuple[Question, ...] | None]
+
+
+async def change_questions(
+    category_id: int, change: QuestionChange, *, admin_id: int, action: str, code: str
+) -> bool:
+    """Apply ``change`` (web/admin/questions.py) to the questions as stored now, in one transaction
+    with its audit row. False when the category does not exist or there was nothing to change.
+
+    Read, change and write happen while this transaction holds the category: a row lock on
+    PostgreSQL, the database's one write lock on SQLite (write_transaction starts IMMEDIATE). So
+    a second admin's change waits, then runs on the first one's result, and neither is lost.
+    """
+    async with write_transaction():
+        query = Category.select(Category.questions).where(Category.id == category_id)
+        if isinstance(current_engine(), PostgresEngine):
+            query = query.lock_rows()
+        row = await query.first()
+        if row is None:
+            return False
+        changed = change(questions_from_json(row["questions"]))
+        if changed is None:
+            return False
+        await Category.update(
+            {Category.questions: json.dumps([q.as_dict() for q in changed], ensure_ascii=False)}
+        ).where(Category.id == category_id)
+        await audit.record(
+            f"category.question_{action}",
+            actor_kind="staff",
+            actor_id=admin_id,
+            subject=f"category:{category_id}",
+            code=code,
+            questions=[q.code for q in changed],
+        )
+    return True
