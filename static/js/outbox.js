@@ -85,6 +85,15 @@
       else if (!inCity(rules, lat, lng) || !rules.kelurahan.length) errors.kelurahan = says.outside_city;
     }
     if (rules.privacy_levels.indexOf(current(get("privacy")) || rules.default_privacy) === -1) errors.privacy = says.privacy;
+    // The chosen category's own questions (web/complaints/questions.py): required ones and numbers.
+    ((rules.questions || {})[get("category")] || []).forEach(function (question) {
+      var answers = [].concat(values[question.field] || []).filter(function (v) { return String(v).trim(); });
+      if (!answers.length) {
+        if (question.required) errors[question.field] = fill(says.answer_required, { question: question.question });
+      } else if (question.datatype === "number" && !/^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/.test(String(answers[0]).trim())) {
+        errors[question.field] = fill(says.answer_number, { question: question.question });
+      }
+    });
     return errors;
   }
 
@@ -194,6 +203,17 @@
   }
 
   // --- The filing form ---------------------------------------------------------------------
+  // Only the chosen category's questions are shown; the others are hidden and disabled, so they
+  // are neither sent nor in the way (without JavaScript all are shown, the server picks).
+  function showQuestionsOf(form) {
+    var chosen = form.querySelector("#category").value;
+    form.querySelectorAll("fieldset[data-questions-for]").forEach(function (set) {
+      var off = set.dataset.questionsFor !== chosen;
+      set.hidden = off;
+      set.disabled = off;
+    });
+  }
+
   function setupForm(form) {
     var notice = document.querySelector("[data-outbox-notice]");
     var keyInput = form.querySelector("input[name=client_key]");
@@ -201,6 +221,8 @@
     var editing = null;
     var rules = null;
     try { rules = JSON.parse(form.dataset.rules); } catch (e) { /* the server still checks */ }
+    form.querySelector("#category").addEventListener("change", function () { showQuestionsOf(form); });
+    showQuestionsOf(form);
 
     // quiet: an update that arrives later (the outbox sent or refused it) is announced by the
     // notice's role=status without taking the focus from whatever the citizen is doing.
@@ -249,9 +271,11 @@
             // An item queued before the codes were renamed holds an old code (data-old-codes).
             if (field.type === "radio") field.checked = field.value === item.fields[name] ||
               (field.dataset.oldCodes || "").split(" ").indexOf(item.fields[name]) >= 0;
+            else if (field.type === "checkbox") field.checked = [].concat(item.fields[name]).indexOf(field.value) >= 0;
             else if (field.type !== "file" && field.name !== "_csrf_token") field.value = item.fields[name];
           });
         });
+        showQuestionsOf(form);
         if (item.error) say(item.error, "error");
         if (item.photoCount) {
           var hint = document.createElement("p");
@@ -266,6 +290,7 @@
 
     function ready() {
       form.reset();
+      showQuestionsOf(form);
       editing = null;
       keyInput.value = newKey(); // ready for the next report: a new key, an empty form
       var previews = form.querySelector("[data-photo-previews]");
@@ -288,7 +313,10 @@
       var data = new FormData(form);
       var fields = {};
       data.forEach(function (value, name) {
-        if (name !== "photos" && name !== "_csrf_token" && typeof value === "string") fields[name] = value;
+        if (name === "photos" || name === "_csrf_token" || typeof value !== "string") return;
+        // A field sent more than once (a question's checkboxes) keeps every value, in a list.
+        if (fields[name] === undefined) fields[name] = value;
+        else fields[name] = [].concat(fields[name], value);
       });
       var files = Array.prototype.slice.call(photoInput.files || []);
       var errors = rules ? checkComplaint(fields, rules) : {};

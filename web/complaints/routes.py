@@ -6,6 +6,7 @@ import logging
 import uuid
 from typing import TypeVar
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -14,9 +15,18 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from db.city_data import City
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
-from web.complaints.forms import FIELDS, parse_complaint_form
+from web.complaints.forms import FIELDS, ComplaintDraft, parse_complaint_form
+from web.complaints.questions import (
+    FIELD_PREFIX,
+    Answer,
+    answers_from_form,
+    answers_json,
+    check_answers,
+    errors_as_fields,
+)
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import (
@@ -90,6 +100,12 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     svc = services(request)
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
+    # Every category's answers as typed, for the page that comes back with an error.
+    values["answers"] = {
+        name: [v for v in form.getall(name) if isinstance(v, str)]
+        for name in form
+        if name.startswith(FIELD_PREFIX)
+    }
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
     as_json = wants_json(request)
     # Echoed as received in every JSON answer: the outbox counts an answer as ours, and as the
@@ -143,7 +159,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
                 },
                 409,
             )
-        draft = parse_complaint_form(values, svc.city)
+        draft, answers = await _checked(form, values, svc.city)
         existing = await service.find_by_client_key(draft.client_key)
         # A resend of a filing that already went through: skip the photo work, answer the same ticket.
         photos = [] if existing else await process_uploads(uploads, svc.settings)
@@ -155,6 +171,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             city=svc.city,
             ip=client_ip(request, svc.settings),
             whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
+            attributes=answers_json(answers),
         )
     except FormErrors as exc:
         return await _with_choices(refused(exc.errors, 401 if citizen_id is None else 400))
@@ -186,6 +203,29 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             201 if filed.created else 200,
         )
     return Redirect(f"{url}?terkirim=1", status_code=303)
+
+
+async def _checked(form, values: dict, city: City) -> tuple[ComplaintDraft, list[Answer]]:
+    """The form's fields and the chosen category's answers, every problem reported at once."""
+    errors: dict[str, str] = {}
+    try:
+        draft = parse_complaint_form(values, city)
+    except FormErrors as exc:
+        errors = dict(exc.errors)
+    slug = values["category"].strip()
+    questions = await service.category_questions(slug)
+    answers: list[Answer] = []
+    try:
+        answers = check_answers(
+            questions,
+            answers_from_form(lambda name: form.getall(name, []), slug, questions),
+            tz=ZoneInfo(city.timezone),
+        )
+    except FormErrors as exc:
+        errors.update(errors_as_fields(exc.errors, slug))
+    if errors:
+        raise FormErrors(errors)
+    return draft, answers
 
 
 @get("/laporan", name="complaints:mine", dependencies=citizen_only)

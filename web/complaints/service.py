@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from db.city_data import City
+from db.city_data import City, Question, questions_from_json
 from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit, ticket_feed
@@ -341,10 +341,12 @@ async def photos_of(complaint_id: int) -> list[dict]:
 async def form_choices() -> dict:
     """Categories and kelurahan (grouped by kecamatan) for the filing form, in two queries."""
     categories = (
-        await Category.select(Category.slug, Category.name, Category.name_en)
+        await Category.select(Category.slug, Category.name, Category.name_en, Category.questions)
         .where(Category.active == True)
         .order_by(Category.position)
     )
+    for category in categories:  # the questions go into the page: asked offline too
+        category["questions"] = questions_from_json(category["questions"])
     kelurahan = (
         await Kelurahan.select(
             Kelurahan.code,
@@ -362,6 +364,14 @@ async def form_choices() -> dict:
         )
         group["kelurahan"].append(row)
     return {"categories": categories, "kecamatan": list(groups.values())}
+
+
+async def category_questions(slug: str) -> tuple[Question, ...]:
+    """The questions a category asks now (none for an unknown slug: the form's check says so)."""
+    if not slug or "\x00" in slug:
+        return ()
+    row = await Category.select(Category.questions).where(Category.slug == slug).first()
+    return questions_from_json(row["questions"]) if row else ()
 
 
 def _already_rated() -> str:
