@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from db.city_data import Question
-from db.tables import Category, Complaint, ComplaintPhoto, Opd
-from tests.conftest import run_async
+from db.tables import Complaint, ComplaintPhoto, Opd
 from tests.factories import complaint_form, operator_act, photo_files, stored_files
 from tests.helpers import db, post_form, register, soup
 from tests.html import field_error, form_value, text_of, texts_of
@@ -19,25 +16,6 @@ from tests.staff_helpers import make_staff, staff_sign_in
 
 KIND = "jawaban-jalan-rusak-jenis_kerusakan"
 WIDTH = "jawaban-jalan-rusak-lebar_lubang_cm"
-
-
-@pytest.fixture
-def give_questions():
-    """Sets a category's questions as the admin page would; the seeded ones come back after
-    (categories are reference data: the tables' wipe between tests leaves them)."""
-    before = run_async(lambda: Category.select(Category.slug, Category.questions))
-
-    def give(slug: str, *questions: Question) -> None:
-        text = json.dumps([q.as_dict() for q in questions])
-        run_async(lambda: Category.update({Category.questions: text}).where(Category.slug == slug))
-
-    yield give
-    for row in before:
-        run_async(
-            lambda row=row: Category.update({Category.questions: row["questions"]}).where(
-                Category.slug == row["slug"]
-            )
-        )
 
 
 def answers_on(response) -> dict[str, str]:
