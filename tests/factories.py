@@ -14,14 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from db.tables import (
-    Citizen,
-    Complaint,
-    ComplaintPhoto,
-    Notification,
-    Opd,
-    PushSubscription,
-)
+from db.tables import Citizen, Complaint, ComplaintPhoto, Notification, Opd, PushSubscription
 from tests.helpers import (
     DEMO_PHONE_E164,
     DEMO_PHONE_LOCAL,
