@@ -24,6 +24,8 @@ TEXT_MAX = 2000  # several lines (a <textarea>)
 # Wide enough for any measure a citizen would give (cm, m², people, days), narrow enough that a
 # typo like 1e308 is caught instead of stored.
 NUMBER_MIN, NUMBER_MAX = -1_000_000_000, 1_000_000_000
+# As written here: 1.000.000.000.
+_BOUNDS_SHOWN = tuple(f"{n:_}".replace("_", ".") for n in (NUMBER_MIN, NUMBER_MAX))
 YEAR_MIN, YEAR_MAX = 1900, 2200
 MULTI_MAX = 50  # more checked boxes than any list offers is not a real answer
 
@@ -155,8 +157,8 @@ def _number(value: str, asked: str) -> float:
             _(
                 "Jawaban “%(question)s” di luar batas wajar (%(low)s sampai %(high)s).",
                 question=asked,
-                low=f"{NUMBER_MIN:_}".replace("_", "."),
-                high=f"{NUMBER_MAX:_}".replace("_", "."),
+                low=_BOUNDS_SHOWN[0],
+                high=_BOUNDS_SHOWN[1],
             )
         )
     return number

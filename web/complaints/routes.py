@@ -55,12 +55,17 @@ RETRY_AFTER_SECONDS = 30
 
 
 def _form_page_sync(
-    values: dict, errors: dict, status: int = 200, headers: dict[str, str] | None = None
+    values: dict,
+    errors: dict,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    answers: dict[str, list[str]] | None = None,
 ) -> Template:
     return Template(
         template_name="complaints/new.html",
         context={
             "values": values,
+            "answers": answers or {},
             "errors": errors,
             "classifications": CLASSIFICATIONS,
             "privacy_levels": PRIVACY_LEVELS,
@@ -101,7 +106,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
     # Every category's answers as typed, for the page that comes back with an error.
-    values["answers"] = {
+    typed_answers = {
         name: [v for v in form.getall(name) if isinstance(v, str)]
         for name in form
         if name.startswith(FIELD_PREFIX)
@@ -122,7 +127,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     def refused(errors: dict[str, str], status: int) -> Template | Response:
         if as_json:
             return answer({"errors": errors}, status)
-        return _form_page_sync(values, errors, status)
+        return _form_page_sync(values, errors, status, answers=typed_answers)
 
     def unavailable(message: str) -> Template | Response:
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -132,7 +137,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
                 503,
                 retry,
             )
-        return _form_page_sync(values, {"__all__": message}, 503, retry)
+        return _form_page_sync(values, {"__all__": message}, 503, retry, typed_answers)
 
     citizen_id = await current_citizen_id(request)
     try:
