@@ -12,7 +12,7 @@ from tests.factories import complaint_form, operator_act, photo_files, stored_fi
 from tests.helpers import db, post_form, register, soup
 from tests.html import field_error, form_value, text_of, texts_of
 from tests.images import png_bytes
-from tests.staff_helpers import make_staff, staff_sign_in
+from tests.staff_helpers import make_staff, signed_in_operator, staff_sign_in
 
 KIND = "jawaban-jalan-rusak-jenis_kerusakan"
 WIDTH = "jawaban-jalan-rusak-lebar_lubang_cm"
@@ -173,3 +173,23 @@ def test_only_the_chosen_categorys_fields_are_read(make_client, give_questions):
     filed = post_form(citizen, "/lapor", complaint_form(category="lampu-jalan", **{lamp: "led"}))
     assert answers_on(filed) == {"Jenis lampu": "LED"}
     assert text_of(filed, ".ticket-number")
+
+
+def test_the_operator_asks_the_same_questions_on_a_callers_behalf(make_client):
+    operator = signed_in_operator(make_client)
+    page = soup(operator.get("/operator/baru"))
+    roads = page.select_one("fieldset[data-questions-for='jalan-rusak']")
+    assert roads.legend.get_text(strip=True) == "Pertanyaan untuk kategori Jalan rusak"
+    assert roads.select_one(f"select[name='{KIND}']")
+
+    call = complaint_form(channel="phone", reporter_name="Ibu Sari", **{KIND: "", WIDTH: "15"})
+    refused = post_form(operator, "/operator/baru", call)
+    assert refused.status_code == 400
+    assert field_error(refused, KIND) == "Jawab pertanyaan “Jenis kerusakan”."
+    assert form_value(refused, WIDTH) == "15"
+    assert form_value(refused, "reporter_name") == "Ibu Sari"
+    assert db(operator, lambda: Complaint.count()) == 0
+
+    filed = post_form(operator, "/operator/baru", {**call, KIND: "retak"})
+    assert filed.status_code == 200, filed.text[:300]
+    assert answers_on(filed) == {"Jenis kerusakan": "Retak", "Perkiraan lebar kerusakan (cm)": "15"}

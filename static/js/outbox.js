@@ -203,17 +203,6 @@
   }
 
   // --- The filing form ---------------------------------------------------------------------
-  // Only the chosen category's questions are shown; the others are hidden and disabled, so they
-  // are neither sent nor in the way (without JavaScript all are shown, the server picks).
-  function showQuestionsOf(form) {
-    var chosen = form.querySelector("#category").value;
-    form.querySelectorAll("fieldset[data-questions-for]").forEach(function (set) {
-      var off = set.dataset.questionsFor !== chosen;
-      set.hidden = off;
-      set.disabled = off;
-    });
-  }
-
   function setupForm(form) {
     var notice = document.querySelector("[data-outbox-notice]");
     var keyInput = form.querySelector("input[name=client_key]");
@@ -221,8 +210,6 @@
     var editing = null;
     var rules = null;
     try { rules = JSON.parse(form.dataset.rules); } catch (e) { /* the server still checks */ }
-    form.querySelector("#category").addEventListener("change", function () { showQuestionsOf(form); });
-    showQuestionsOf(form);
 
     // quiet: an update that arrives later (the outbox sent or refused it) is announced by the
     // notice's role=status without taking the focus from whatever the citizen is doing.
@@ -275,7 +262,7 @@
             else if (field.type !== "file" && field.name !== "_csrf_token") field.value = item.fields[name];
           });
         });
-        showQuestionsOf(form);
+        AduanPage.showQuestionsOf(form);
         if (item.error) say(item.error, "error");
         if (item.photoCount) {
           var hint = document.createElement("p");
@@ -290,7 +277,7 @@
 
     function ready() {
       form.reset();
-      showQuestionsOf(form);
+      AduanPage.showQuestionsOf(form);
       editing = null;
       keyInput.value = newKey(); // ready for the next report: a new key, an empty form
       var previews = form.querySelector("[data-photo-previews]");

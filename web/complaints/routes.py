@@ -6,7 +6,6 @@ import logging
 import uuid
 from typing import TypeVar
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -20,12 +19,8 @@ from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, ComplaintDraft, parse_complaint_form
 from web.complaints.questions import (
-    FIELD_PREFIX,
     Answer,
-    answers_from_form,
     answers_json,
-    check_answers,
-    errors_as_fields,
 )
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
@@ -105,12 +100,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     svc = services(request)
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
-    # Every category's answers as typed, for the page that comes back with an error.
-    typed_answers = {
-        name: [v for v in form.getall(name) if isinstance(v, str)]
-        for name in form
-        if name.startswith(FIELD_PREFIX)
-    }
+    typed_answers = service.typed_answers(form)
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
     as_json = wants_json(request)
     # Echoed as received in every JSON answer: the outbox counts an answer as ours, and as the
@@ -217,17 +207,13 @@ async def _checked(form, values: dict, city: City) -> tuple[ComplaintDraft, list
         draft = parse_complaint_form(values, city)
     except FormErrors as exc:
         errors = dict(exc.errors)
-    slug = values["category"].strip()
-    questions = await service.category_questions(slug)
     answers: list[Answer] = []
     try:
-        answers = check_answers(
-            questions,
-            answers_from_form(lambda name: form.getall(name, []), slug, questions),
-            tz=ZoneInfo(city.timezone),
+        answers = await service.checked_answers(
+            lambda name: form.getall(name, []), values["category"].strip(), city
         )
     except FormErrors as exc:
-        errors.update(errors_as_fields(exc.errors, slug))
+        errors.update(exc.errors)
     if errors:
         raise FormErrors(errors)
     return draft, answers

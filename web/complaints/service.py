@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +19,13 @@ from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit, ticket_feed
 from web.complaints.forms import ComplaintDraft
+from web.complaints.questions import (
+    FIELD_PREFIX,
+    Answer,
+    answers_from_form,
+    check_answers,
+    errors_as_fields,
+)
 from web.errors import UserError
 from web.forms import FormErrors, check_text, parse_int
 from web.i18n import _
@@ -372,6 +380,29 @@ async def category_questions(slug: str) -> tuple[Question, ...]:
         return ()
     row = await Category.select(Category.questions).where(Category.slug == slug).first()
     return questions_from_json(row["questions"]) if row else ()
+
+
+async def checked_answers(
+    getall: Callable[[str], Sequence[object]], slug: str, city: City
+) -> list[Answer]:
+    """The chosen category's answers from one of our forms (citizen's or operator's), checked;
+    FormErrors keyed by the forms' field names."""
+    questions = await category_questions(slug)
+    try:
+        return check_answers(
+            questions, answers_from_form(getall, slug, questions), tz=ZoneInfo(city.timezone)
+        )
+    except FormErrors as exc:
+        raise FormErrors(errors_as_fields(exc.errors, slug)) from exc
+
+
+def typed_answers(form) -> dict[str, list[str]]:
+    """Every category's answers as typed, for a form page that comes back with an error."""
+    return {
+        name: [v for v in form.getall(name) if isinstance(v, str)]
+        for name in form
+        if name.startswith(FIELD_PREFIX)
+    }
 
 
 def _already_rated() -> str:
