@@ -290,19 +290,24 @@ def client(make_client):
 
 
 @pytest.fixture
-def give_questions():
+def give_questions(make_client):
     """Sets a category's questions as the admin page would; the seeded ones come back after
-    (categories are reference data: the tables' wipe between tests leaves them)."""
-    before = run_async(lambda: Category.select(Category.slug, Category.questions))
+    (categories are reference data: the tables' wipe between tests leaves them). Through an app
+    of its own: on PostgreSQL the database is reached on the app's loop, as ``db`` does."""
+    from tests.helpers import db
+
+    app = make_client()
+    before = db(app, lambda: Category.select(Category.slug, Category.questions))
 
     def give(slug: str, *questions: Question) -> None:
         text = json.dumps([q.as_dict() for q in questions])
-        run_async(lambda: Category.update({Category.questions: text}).where(Category.slug == slug))
+        db(app, lambda: Category.update({Category.questions: text}).where(Category.slug == slug))
 
     yield give
     for row in before:
-        run_async(
+        db(
+            app,
             lambda row=row: Category.update({Category.questions: row["questions"]}).where(
                 Category.slug == row["slug"]
-            )
+            ),
         )
