@@ -5,6 +5,7 @@ asked, and shown to the citizen, the operator and the OPD, never on public pages
 from __future__ import annotations
 
 import json
+import re
 
 from db.city_data import Question
 from db.tables import Complaint, ComplaintPhoto, Opd
@@ -42,8 +43,13 @@ def test_the_form_asks_each_categorys_questions_under_its_own_legend(client):
     assert roads.select_one(f"label[for='{KIND}']").get_text(strip=True) == "Jenis kerusakan"
     width = roads.select_one(f"input[name='{WIDTH}']")
     assert width["inputmode"] == "decimal" and not width.has_attr("required")
-    # Without JavaScript every fieldset is there to fill in: nothing hidden by the server.
-    assert not roads.has_attr("hidden") and not roads.has_attr("disabled")
+    # No category chosen yet: rendered hidden (app.js hides it anyway: no layout shift), never
+    # disabled; without JavaScript the noscript stylesheet shows every category's questions.
+    assert roads.has_attr("hidden") and not roads.has_attr("disabled")
+    noscript = page.select_one("head noscript")
+    assert noscript and "/static/css/noscript." in str(noscript)
+    sheet = client.get(re.search(r'href="([^"]+)"', str(noscript)).group(1))
+    assert "fieldset[data-questions-for][hidden] { display: block !important; }" in sheet.text
 
 
 def test_valid_answers_are_stored_and_shown_to_citizen_operator_and_opd(
@@ -134,6 +140,10 @@ def test_refused_answers_keep_the_form_and_store_nothing(make_client, settings):
                 assert form_value(refused, name) == typed[name]
         control = soup(refused).select_one(f"[name='{field}']")
         assert control["aria-invalid"] == "true"
+        # The chosen category's questions come back shown.
+        assert not control.find_parent("fieldset", attrs={"data-questions-for": True}).has_attr(
+            "hidden"
+        )
     assert db(citizen, lambda: Complaint.count()) == 0
     assert db(citizen, lambda: ComplaintPhoto.count()) == 0
     assert stored_files(settings.media_dir) == []
