@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from db.city_data import Question
 from db.tables import Complaint
+from tests.browser import create_staff, staff_page
 from tests.outbox_helpers import (
     controlled_by_worker,
     eventually,
@@ -170,3 +171,22 @@ def test_a_queued_report_refused_for_its_answers_is_offered_for_fixing(
     page.click(SUBMIT)
     page.wait_for_url("**/laporan/CLG-*")
     expect(page.locator("dl.category-answers")).to_contain_text("LED 60 watt")
+
+
+def test_the_operators_intake_shows_the_chosen_categorys_questions(chromium, live_server):
+    create_staff("operator", "operator-tanya")
+    context, page = staff_page(
+        chromium, live_server, "operator-tanya", {"width": 1280, "height": 900}
+    )
+    try:
+        page.wait_for_url("**/operator")
+        page.goto(live_server.url + "/operator/baru")
+        expect(page.locator(ROADS)).to_be_hidden()
+        page.select_option("#category", "jalan-rusak")
+        expect(page.locator(ROADS)).to_be_visible()
+        page.select_option(KIND, "berlubang")
+        page.select_option("#category", "lampu-jalan")
+        expect(page.locator(ROADS)).to_be_hidden()
+        assert page.locator(ROADS).evaluate("set => set.disabled")
+    finally:
+        context.close()
