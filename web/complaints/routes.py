@@ -18,10 +18,7 @@ from db.city_data import City
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
 from web.complaints.forms import FIELDS, ComplaintDraft, parse_complaint_form
-from web.complaints.questions import (
-    Answer,
-    answers_json,
-)
+from web.complaints.questions import Answer, answers_json
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import (
