@@ -6,6 +6,7 @@ answers offered for fixing."""
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -21,6 +22,8 @@ from tests.outbox_helpers import (
     sign_up,
     wait_for_state,
 )
+from web.complaints.questions import check_answers, errors_as_fields
+from web.forms import FormErrors
 
 pytestmark = pytest.mark.browser
 
@@ -190,3 +193,36 @@ def test_the_operators_intake_shows_the_chosen_categorys_questions(chromium, liv
         assert page.locator(ROADS).evaluate("set => set.disabled")
     finally:
         context.close()
+
+
+def test_the_phone_checks_answers_with_the_servers_words(phone, live_server):
+    """What the phone checks (required answers, number format) it says as the server does; the
+    rest (lists, dates, bounds) is left to the server."""
+    page = phone.new_page()
+    page.goto(live_server.url + "/lapor")
+    cases = [{}, {"jenis_kerusakan": ""}, {"lebar_lubang_cm": "lebar"}, {"lebar_lubang_cm": "12,5"}]
+    cases += [{"lebar_lubang_cm": v} for v in ("-3", ".5", "12.", "1e5", "12 cm", "1.2.3")]
+    on_phone = page.evaluate(
+        """cases => {
+            const rules = JSON.parse(document.querySelector("[data-complaint-form]").dataset.rules);
+            return cases.map(answers => {
+                const values = {category: "jalan-rusak"};
+                Object.keys(answers).forEach(code => {
+                    values["jawaban-jalan-rusak-" + code] = answers[code];
+                });
+                const errors = AduanComplaintCheck.fields(values, rules);
+                return Object.keys(errors).filter(k => k.startsWith("jawaban-"))
+                    .reduce((kept, k) => ({...kept, [k]: errors[k]}), {});
+            });
+        }""",
+        cases,
+    )
+    for answers, phone_says in zip(cases, on_phone, strict=True):
+        try:
+            check_answers(
+                SEEDED_ROADS, {k: [v] for k, v in answers.items()}, tz=ZoneInfo("Asia/Jakarta")
+            )
+            server_says = {}
+        except FormErrors as exc:
+            server_says = errors_as_fields(exc.errors, "jalan-rusak")
+        assert phone_says == server_says, answers
