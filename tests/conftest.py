@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -42,10 +43,12 @@ from datetime import UTC, date, datetime, timedelta  # noqa: E402
 
 from litestar.testing import TestClient  # noqa: E402
 
+from db.city_data import Question  # noqa: E402
 from db.tables import (  # noqa: E402
     ApiKey,
     AuditLog,
     CallLog,
+    Category,
     Citizen,
     Complaint,
     ComplaintPhoto,
@@ -284,3 +287,27 @@ def make_client(settings):
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+@pytest.fixture
+def give_questions(make_client):
+    """Sets a category's questions as the admin page would; the seeded ones come back after
+    (categories are reference data: the tables' wipe between tests leaves them). Through an app
+    of its own: on PostgreSQL the database is reached on the app's loop, as ``db`` does."""
+    from tests.helpers import db
+
+    app = make_client()
+    before = db(app, lambda: Category.select(Category.slug, Category.questions))
+
+    def give(slug: str, *questions: Question) -> None:
+        text = json.dumps([q.as_dict() for q in questions])
+        db(app, lambda: Category.update({Category.questions: text}).where(Category.slug == slug))
+
+    yield give
+    for row in before:
+        db(
+            app,
+            lambda row=row: Category.update({Category.questions: row["questions"]}).where(
+                Category.slug == row["slug"]
+            ),
+        )

@@ -45,6 +45,8 @@ def complaint_form(**overrides) -> dict:
         "address": "Jl. Ahmad Yani depan SD",
         "kelurahan": "",
         "privacy": "public",
+        # The required question of jalan-rusak (db/cities/cilegon.toml), as the form names it.
+        "jawaban-jalan-rusak-jenis_kerusakan": "berlubang",
         **CENTRE,
     }
     form.update(overrides)

@@ -137,6 +137,10 @@ def offer_retired_category(page) -> None:
 
 def fill_complaint(page, *, title, description, photos=(), category="jalan-rusak"):
     page.select_option("#category", category)
+    # The category's required list questions (jalan-rusak asks the kind of damage): the first answer.
+    lists = page.locator(f"fieldset[data-questions-for='{category}'] select[required]")
+    for i in range(lists.count()):
+        lists.nth(i).select_option(index=1)
     page.fill("#title", title)
     page.fill("#description", description)
     page.click("[data-gps-button]")

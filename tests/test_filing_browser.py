@@ -37,6 +37,7 @@ VALID = {
     "address": "",
     "kelurahan": "",
     "privacy": "public",
+    "jawaban-jalan-rusak-jenis_kerusakan": "berlubang",  # the category's required question
 }
 # Forms the server refuses (and one it takes), each for another rule.
 CASES = [

@@ -20,11 +20,17 @@ def page_rules(client) -> dict:
 def test_the_page_is_handed_the_servers_rules_and_follows_the_settings(make_client, settings):
     client = make_client()
     rules = page_rules(client)
+    city = get_city(settings)
     assert rules == client_rules(
-        get_city(settings),
+        city,
         max_photos=settings.photos_per_complaint,
         photo_max_bytes=settings.photo_max_bytes,
+        # The categories' own questions, as seeded from the city's file.
+        questions={c.slug: c.questions for c in city.categories},
     )
+    assert [q["field"] for q in rules["questions"]["jalan-rusak"] if q["required"]] == [
+        "jawaban-jalan-rusak-jenis_kerusakan"
+    ]
     assert (
         rules["max_photos"] == 5 and "Paling banyak 5 foto" in rules["messages"]["too_many_photos"]
     )

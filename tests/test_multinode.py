@@ -234,6 +234,7 @@ def test_a_session_and_a_photo_work_on_either_web_process(cluster):
             "client_key": str(uuid.uuid4()),
             "classification": "complaint",
             "category": "jalan-rusak",
+            "jawaban-jalan-rusak-jenis_kerusakan": "berlubang",
             "title": "Jalan berlubang dekat pasar",
             "description": "Lubang besar di tengah jalan, sudah dua minggu, berbahaya.",
             "address": "Jl. Ahmad Yani",

@@ -52,6 +52,8 @@ def api_post(client, fmt="json", *, key, files=None, headers=None, **fields):
         "lat": "-6.0021",
         "long": "106.0443",
         "description": DESCRIPTION,
+        # jalan-rusak's required question, as services/jalan-rusak lists it.
+        "attribute[jenis_kerusakan]": "berlubang",
         **fields,
     }
     return client.post(f"{BASE}/requests.{fmt}", data=data, files=files, headers=headers)
@@ -124,7 +126,11 @@ def test_post_json_with_photo_files_through_our_pipeline(make_client, settings):
         first_name="Siti",
         last_name="Aminah",
         phone="081211112222",
-        **{"attribute[kedalaman]": "30 cm", "account_id": "acc-9"},
+        **{
+            "attribute[lebar_lubang_cm]": "30,5",
+            "attribute[kedalaman]": "30 cm",  # no question of ours: ignored
+            "account_id": "acc-9",
+        },
     )
     assert answer.status_code == 201, answer.text
     [row] = answer.json()
@@ -135,7 +141,23 @@ def test_post_json_with_photo_files_through_our_pipeline(make_client, settings):
     assert ticket["channel"] == "api"
     assert ticket["privacy"] == "anonymous"  # the key's setting
     assert ticket["reporter_name"] == "Siti Aminah"
-    assert json.loads(ticket["attributes"]) == {"kedalaman": "30 cm"}
+    # The answers as asked and answered, in asking order; the unknown code is not kept.
+    assert json.loads(ticket["attributes"]) == [
+        {
+            "code": "jenis_kerusakan",
+            "question": "Jenis kerusakan",
+            "datatype": "singlevaluelist",
+            "value": "berlubang",
+            "shown": "Berlubang",
+        },
+        {
+            "code": "lebar_lubang_cm",
+            "question": "Perkiraan lebar kerusakan (cm)",
+            "datatype": "number",
+            "value": "30.5",
+            "shown": "30,5",
+        },
+    ]
     assert ticket["title"].startswith("Lubang besar")
     assert db(admin, lambda: ComplaintPhoto.count()) == 1
     files = stored_files(settings.media_dir)
@@ -197,9 +219,32 @@ def test_bad_input_answers_spec_errors_in_indonesian_and_keeps_nothing(make_clie
     assert broken.status_code == 400
     assert errors_of(broken)[0]["description"].startswith("media:")
     assert api_post(api, key=token, service_code="jalan\x00rusak").status_code == 400
-    nul = api_post(api, key=token, **{"attribute[kedalaman]": "30\x00cm"})
+    nul = api_post(api, key=token, **{"attribute[lebar_lubang_cm]": "30\x00"})
     assert nul.status_code == 400
-    assert nul.json()[0]["description"].startswith("attribute[kedalaman]:")
+    assert nul.json()[0]["description"].startswith("attribute[lebar_lubang_cm]:")
+    # Answers checked by the category's questions: one line per problem, naming the attribute.
+    wrong = api_post(
+        api,
+        "xml",
+        key=token,
+        files=[("media", ("IMG_1.jpg", jpeg_with_exif_gps(), "image/jpeg"))],
+        **{"attribute[jenis_kerusakan]": "longsor", "attribute[lebar_lubang_cm]": "lebar"},
+    )
+    assert wrong.status_code == 400
+    lines = sorted(e["description"] for e in errors_of(wrong))
+    assert lines == [
+        "attribute[jenis_kerusakan]: Pilih salah satu jawaban “Jenis kerusakan” dari daftar.",
+        "attribute[lebar_lubang_cm]: Jawaban “Perkiraan lebar kerusakan (cm)” harus berupa "
+        "angka, misalnya 12 atau 12,5.",
+    ]
+    missing = api_post(api, key=token, **{"attribute[jenis_kerusakan]": ""})
+    assert missing.status_code == 400
+    assert missing.json() == [
+        {
+            "code": 400,
+            "description": "attribute[jenis_kerusakan]: Jawab pertanyaan “Jenis kerusakan”.",
+        }
+    ]
     assert db(admin, lambda: Complaint.count()) == 0
     assert db(admin, lambda: ComplaintPhoto.count()) == 0
     assert stored_files(settings.media_dir) == []
@@ -224,8 +269,11 @@ def test_exactly_what_fixmystreet_open311_pm_sends(make_client):
         "long": "106.0443",
         "address_string": "Jl. Ahmad Yani",
         "media_url": "http://127.0.0.1:9/never-fetched.jpg",
+        # FixMyStreet's own extras (not questions of ours) beside the answer it read from
+        # services/jalan-rusak.
         "attribute[fixmystreet_id]": "12",
         "attribute[title]": "Jalan berlubang",
+        "attribute[jenis_kerusakan]": "amblas",
     }
     photos = [
         ("photo1", ("1.jpeg", jpeg_with_exif_gps(), "image/jpeg")),
@@ -239,7 +287,12 @@ def test_exactly_what_fixmystreet_open311_pm_sends(make_client):
     assert ticket["number"] == number
     assert ticket["title"] == "Jalan berlubang"
     assert ticket["reporter_contact"] == "budi@example.org"
-    assert json.loads(ticket["attributes"]) == {"fixmystreet_id": "12", "title": "Jalan berlubang"}
+    [answer] = json.loads(ticket["attributes"])
+    assert (answer["code"], answer["value"], answer["shown"]) == (
+        "jenis_kerusakan",
+        "amblas",
+        "Amblas",
+    )
     assert db(admin, lambda: ComplaintPhoto.count()) == 2
     polled = api.get(
         f"{BASE}/tokens/{request.findtext('token')}.xml", params={"jurisdiction_id": "cilegon"}

@@ -30,7 +30,7 @@ WRITE_VERSION_1_ITEM = """async ([key, photo]) => {
     tx.objectStore("outbox").put({
       key, title: "Lampu jalan padam", createdAt: Date.now(), state: "sending", attempts: 2,
       sendingSince: Date.now(), nextTryAt: 0, csrf: "old", error: null,
-      fields: { classification: "pengaduan", category: "jalan-rusak", title: "Lampu jalan padam",
+      fields: { classification: "pengaduan", category: "lampu-jalan", title: "Lampu jalan padam",
         description: "Tiga lampu jalan padam sejak minggu lalu di depan masjid.", privacy: "publik",
         latitude: "-6.0021", longitude: "106.0443", accuracy_m: "12", address: "", kelurahan: "" },
       photos: [new Blob([bytes], { type: "image/jpeg" })],

@@ -106,6 +106,7 @@ def test_a_status_change_becomes_a_notification_the_worker_shows(
     citizen.wait_for_url("**/lapor")
     assert citizen.evaluate("window.__permissionAsks") == 0
     citizen.select_option("#category", "jalan-rusak")
+    citizen.select_option("#jawaban-jalan-rusak-jenis_kerusakan", "berlubang")
     citizen.fill("#title", "Gorong-gorong tersumbat")
     citizen.fill("#description", "Air meluap ke jalan setiap hujan, gorong-gorong penuh sampah.")
     citizen.click("[data-gps-button]")

@@ -166,6 +166,7 @@ def test_item_rejected_by_the_server_stays_with_its_reason(phone, live_server):
     page.wait_for_url("**/lapor?ubah=*")
     expect(page.locator("#title")).to_have_value("Got mampet")
     page.select_option("#category", "jalan-rusak")
+    page.select_option("#jawaban-jalan-rusak-jenis_kerusakan", "berlubang")
     page.click("button[type=submit]:has-text('Kirim laporan')")
     page.wait_for_url("**/laporan/CLG-*")
     assert query(lambda: Complaint.count()) == 1

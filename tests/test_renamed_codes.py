@@ -215,6 +215,7 @@ def test_fixing_an_item_queued_by_an_old_page_keeps_it_confidential(phone, live_
     expect(page.locator("#title")).to_have_value("Got mampet")
     expect(page.locator("input[name=privacy][value=confidential]")).to_be_checked()
     page.select_option("#category", "jalan-rusak")
+    page.select_option("#jawaban-jalan-rusak-jenis_kerusakan", "berlubang")
     page.click("button[type=submit]:has-text('Kirim laporan')")
     page.wait_for_url("**/laporan/CLG-*")
     assert [i["state"] for i in outbox_items(page)] == ["sent"]

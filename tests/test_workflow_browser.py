@@ -25,6 +25,7 @@ def test_operator_opd_and_citizen_work_one_ticket(chromium, phone, live_server):
     citizen.click("button[value=verify]")
     citizen.wait_for_url("**/lapor")
     citizen.select_option("#category", "jalan-rusak")
+    citizen.select_option("#jawaban-jalan-rusak-jenis_kerusakan", "retak")
     citizen.fill("#title", "Aspal mengelupas di depan sekolah")
     citizen.fill(
         "#description", "Aspal mengelupas sepanjang lima meter, anak sekolah sering jatuh."

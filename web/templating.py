@@ -16,6 +16,7 @@ from markupsafe import Markup
 from web import i18n, vocabulary
 from web.assets import AssetManifest
 from web.complaints.forms import client_rules
+from web.complaints.questions import field_name, stored_answers
 from web.inbox.queries import DUPLICATE_RADIUS_M
 from web.settings import PROJECT_ROOT, Settings
 from web.staff.policy import can
@@ -98,11 +99,15 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             done_statuses=DONE,
             photos_per_complaint=settings.photos_per_complaint,
             # Called while rendering, so the messages come in the request's language.
-            complaint_rules=lambda: client_rules(
+            # categories: the form's list, with each category's questions.
+            complaint_rules=lambda categories=(): client_rules(
                 city,
                 max_photos=settings.photos_per_complaint,
                 photo_max_bytes=settings.photo_max_bytes,
+                questions={c["slug"]: c["questions"] for c in categories},
             ),
+            stored_answers=stored_answers,
+            question_field=field_name,
             duplicate_radius_m=DUPLICATE_RADIUS_M,
             event_label=vocabulary.event_label,
             classification_label=vocabulary.classification_label,

@@ -395,6 +395,26 @@
   }
   window.AduanPage.focusErrorSummary = focusErrorSummary;
 
+  // --- A category's own questions (citizen's form, operator's intake) ------------------------
+  // Only the chosen category's fieldset is shown; the others are hidden and disabled, so they are
+  // neither sent nor checked. Without this file all are shown and the server reads the chosen one.
+  function showQuestionsOf(form) {
+    var select = form.querySelector("select[name=category]");
+    var chosen = select ? select.value : "";
+    form.querySelectorAll("fieldset[data-questions-for]").forEach(function (set) {
+      var off = set.dataset.questionsFor !== chosen;
+      set.hidden = off;
+      set.disabled = off;
+    });
+  }
+  window.AduanPage.showQuestionsOf = showQuestionsOf;
+
+  function setupQuestions(form) {
+    var select = form.querySelector("select[name=category]");
+    if (select) select.addEventListener("change", function () { showQuestionsOf(form); });
+    showQuestionsOf(form);
+  }
+
   // --- Notifications: the browser asks for permission only when "Aktifkan notifikasi" is pressed -
   var pushEndpoint = ""; // this browser's push subscription, if it has one
 
@@ -572,6 +592,9 @@
       setupMap(root);
     });
     document.querySelectorAll("[data-photo-picker]").forEach(setupPhotoPicker);
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("fieldset[data-questions-for]")) setupQuestions(form);
+    });
     document.querySelectorAll("[data-push-offer]").forEach(setupPushOffer);
     document.querySelectorAll("[data-live-inbox]").forEach(setupLiveInbox);
     document.querySelectorAll("form[data-push-sign-in]").forEach(function (form) {

@@ -314,7 +314,10 @@
 
   function post(item, photos, csrf, onProgress) {
     var body = new FormData();
-    Object.keys(item.fields).forEach(function (name) { body.append(name, item.fields[name]); });
+    Object.keys(item.fields).forEach(function (name) {
+      // A list: the values of one field sent several times (checkboxes).
+      [].concat(item.fields[name]).forEach(function (value) { body.append(name, value); });
+    });
     body.set("client_key", item.key);
     body.set("owner", item.owner ? item.owner.account : "");
     var bytes = 0;

@@ -85,6 +85,15 @@
       else if (!inCity(rules, lat, lng) || !rules.kelurahan.length) errors.kelurahan = says.outside_city;
     }
     if (rules.privacy_levels.indexOf(current(get("privacy")) || rules.default_privacy) === -1) errors.privacy = says.privacy;
+    // The chosen category's own questions (web/complaints/questions.py): required ones and numbers.
+    ((rules.questions || {})[get("category")] || []).forEach(function (question) {
+      var answers = [].concat(values[question.field] || []).filter(function (v) { return String(v).trim(); });
+      if (!answers.length) {
+        if (question.required) errors[question.field] = fill(says.answer_required, { question: question.question });
+      } else if (question.datatype === "number" && !/^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/.test(String(answers[0]).trim())) {
+        errors[question.field] = fill(says.answer_number, { question: question.question });
+      }
+    });
     return errors;
   }
 
@@ -249,9 +258,11 @@
             // An item queued before the codes were renamed holds an old code (data-old-codes).
             if (field.type === "radio") field.checked = field.value === item.fields[name] ||
               (field.dataset.oldCodes || "").split(" ").indexOf(item.fields[name]) >= 0;
+            else if (field.type === "checkbox") field.checked = [].concat(item.fields[name]).indexOf(field.value) >= 0;
             else if (field.type !== "file" && field.name !== "_csrf_token") field.value = item.fields[name];
           });
         });
+        AduanPage.showQuestionsOf(form);
         if (item.error) say(item.error, "error");
         if (item.photoCount) {
           var hint = document.createElement("p");
@@ -266,6 +277,7 @@
 
     function ready() {
       form.reset();
+      AduanPage.showQuestionsOf(form);
       editing = null;
       keyInput.value = newKey(); // ready for the next report: a new key, an empty form
       var previews = form.querySelector("[data-photo-previews]");
@@ -288,7 +300,10 @@
       var data = new FormData(form);
       var fields = {};
       data.forEach(function (value, name) {
-        if (name !== "photos" && name !== "_csrf_token" && typeof value === "string") fields[name] = value;
+        if (name === "photos" || name === "_csrf_token" || typeof value !== "string") return;
+        // A field sent more than once (a question's checkboxes) keeps every value, in a list.
+        if (fields[name] === undefined) fields[name] = value;
+        else fields[name] = [].concat(fields[name], value);
       });
       var files = Array.prototype.slice.call(photoInput.files || []);
       var errors = rules ? checkComplaint(fields, rules) : {};

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db.city_data import KM_PER_DEGREE_LAT, NEAREST_PADDING_KM, City
+from db.city_data import KM_PER_DEGREE_LAT, NEAREST_PADDING_KM, City, Question
+from web.complaints.questions import field_name
+from web.complaints.questions import messages as answer_messages
 from web.forms import (
     MAX_LENGTH,
     OTHER_MAX,
@@ -99,12 +102,20 @@ def messages(city: City) -> dict[str, str]:
     }
 
 
-def client_rules(city: City, *, max_photos: int, photo_max_bytes: int) -> dict[str, Any]:
+def client_rules(
+    city: City,
+    *,
+    max_photos: int,
+    photo_max_bytes: int,
+    questions: Mapping[str, Sequence[Question]] | None = None,
+) -> dict[str, Any]:
     """What the filing page checks on the phone before it queues a report (static/js/outbox.js):
     the limits and words of ``parse_complaint_form`` and the photo upload, from their one home.
 
     Only what a phone can know: the category still being offered and a photo being decodable
-    are left to the server. ``{n}``/``{got}``/``{name}``/``{reason}`` are filled in by the page.
+    are left to the server. ``{n}``/``{got}``/``{name}``/``{reason}``/``{question}`` are filled
+    in by the page. ``questions``: slug -> the category's questions (web/complaints/questions.py);
+    the page checks the required ones and numbers, the server everything.
     """
     return {
         "messages": {
@@ -115,6 +126,7 @@ def client_rules(city: City, *, max_photos: int, photo_max_bytes: int) -> dict[s
             "photo_refused": photo_refused("{n}", "{name}", "{reason}"),
             "photo_empty": empty_photo(),
             "photo_too_large": photo_too_large(photo_max_bytes),
+            **answer_messages(),
         },
         "fields": list(FIELDS),
         "max_length": {name: MAX_LENGTH.get(name, OTHER_MAX) for name in FIELDS},
@@ -132,6 +144,19 @@ def client_rules(city: City, *, max_photos: int, photo_max_bytes: int) -> dict[s
         "km_per_degree": KM_PER_DEGREE_LAT,
         "max_photos": max_photos,
         "photo_max_bytes": photo_max_bytes,
+        "questions": {
+            slug: [
+                {
+                    "field": field_name(slug, q.code),
+                    "question": q.description,
+                    "datatype": q.datatype,
+                    "required": q.required,
+                }
+                for q in asked
+            ]
+            for slug, asked in (questions or {}).items()
+            if asked
+        },
     }
 
 

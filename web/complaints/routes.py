@@ -14,9 +14,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from db.city_data import City
 from web.citizen.accounts import outbox_owner
 from web.complaints import service
-from web.complaints.forms import FIELDS, parse_complaint_form
+from web.complaints.forms import FIELDS, ComplaintDraft, parse_complaint_form
+from web.complaints.questions import Answer, answers_json
 from web.deps import current_citizen_id, require_citizen, services
 from web.forms import FormErrors
 from web.http import (
@@ -45,12 +47,17 @@ RETRY_AFTER_SECONDS = 30
 
 
 def _form_page_sync(
-    values: dict, errors: dict, status: int = 200, headers: dict[str, str] | None = None
+    values: dict,
+    errors: dict,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    answers: dict[str, list[str]] | None = None,
 ) -> Template:
     return Template(
         template_name="complaints/new.html",
         context={
             "values": values,
+            "answers": answers or {},
             "errors": errors,
             "classifications": CLASSIFICATIONS,
             "privacy_levels": PRIVACY_LEVELS,
@@ -90,6 +97,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     svc = services(request)
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
+    typed_answers = service.typed_answers(form)
     uploads = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
     as_json = wants_json(request)
     # Echoed as received in every JSON answer: the outbox counts an answer as ours, and as the
@@ -106,7 +114,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
     def refused(errors: dict[str, str], status: int) -> Template | Response:
         if as_json:
             return answer({"errors": errors}, status)
-        return _form_page_sync(values, errors, status)
+        return _form_page_sync(values, errors, status, answers=typed_answers)
 
     def unavailable(message: str) -> Template | Response:
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -116,7 +124,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
                 503,
                 retry,
             )
-        return _form_page_sync(values, {"__all__": message}, 503, retry)
+        return _form_page_sync(values, {"__all__": message}, 503, retry, typed_answers)
 
     citizen_id = await current_citizen_id(request)
     try:
@@ -143,7 +151,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
                 },
                 409,
             )
-        draft = parse_complaint_form(values, svc.city)
+        draft, answers = await _checked(form, values, svc.city)
         existing = await service.find_by_client_key(draft.client_key)
         # A resend of a filing that already went through: skip the photo work, answer the same ticket.
         photos = [] if existing else await process_uploads(uploads, svc.settings)
@@ -155,6 +163,7 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             city=svc.city,
             ip=client_ip(request, svc.settings),
             whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
+            attributes=answers_json(answers),
         )
     except FormErrors as exc:
         return await _with_choices(refused(exc.errors, 401 if citizen_id is None else 400))
@@ -186,6 +195,25 @@ async def create_complaint(request: Request) -> Template | Redirect | Response:
             201 if filed.created else 200,
         )
     return Redirect(f"{url}?terkirim=1", status_code=303)
+
+
+async def _checked(form, values: dict, city: City) -> tuple[ComplaintDraft, list[Answer]]:
+    """The form's fields and the chosen category's answers, every problem reported at once."""
+    errors: dict[str, str] = {}
+    try:
+        draft = parse_complaint_form(values, city)
+    except FormErrors as exc:
+        errors = dict(exc.errors)
+    answers: list[Answer] = []
+    try:
+        answers = await service.checked_answers(
+            lambda name: form.getall(name, []), values["category"].strip(), city
+        )
+    except FormErrors as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise FormErrors(errors)
+    return draft, answers
 
 
 @get("/laporan", name="complaints:mine", dependencies=citizen_only)

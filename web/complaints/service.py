@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from db.city_data import City
+from db.city_data import City, Question, questions_from_json
 from db.engine import write_transaction
 from db.tables import Category, Complaint, ComplaintPhoto, Kelurahan, TicketSequence, TimelineEvent
 from web import audit, ticket_feed
 from web.complaints.forms import ComplaintDraft
+from web.complaints.questions import (
+    FIELD_PREFIX,
+    Answer,
+    answers_from_form,
+    check_answers,
+    errors_as_fields,
+)
 from web.errors import UserError
 from web.forms import FormErrors, check_text, parse_int
 from web.i18n import _
@@ -341,10 +349,12 @@ async def photos_of(complaint_id: int) -> list[dict]:
 async def form_choices() -> dict:
     """Categories and kelurahan (grouped by kecamatan) for the filing form, in two queries."""
     categories = (
-        await Category.select(Category.slug, Category.name, Category.name_en)
+        await Category.select(Category.slug, Category.name, Category.name_en, Category.questions)
         .where(Category.active == True)
         .order_by(Category.position)
     )
+    for category in categories:  # the questions go into the page: asked offline too
+        category["questions"] = questions_from_json(category["questions"])
     kelurahan = (
         await Kelurahan.select(
             Kelurahan.code,
@@ -362,6 +372,37 @@ async def form_choices() -> dict:
         )
         group["kelurahan"].append(row)
     return {"categories": categories, "kecamatan": list(groups.values())}
+
+
+async def category_questions(slug: str) -> tuple[Question, ...]:
+    """The questions a category asks now (none for an unknown slug: the form's check says so)."""
+    if not slug or "\x00" in slug:
+        return ()
+    row = await Category.select(Category.questions).where(Category.slug == slug).first()
+    return questions_from_json(row["questions"]) if row else ()
+
+
+async def checked_answers(
+    getall: Callable[[str], Sequence[object]], slug: str, city: City
+) -> list[Answer]:
+    """The chosen category's answers from one of our forms (citizen's or operator's), checked;
+    FormErrors keyed by the forms' field names."""
+    questions = await category_questions(slug)
+    try:
+        return check_answers(
+            questions, answers_from_form(getall, slug, questions), tz=ZoneInfo(city.timezone)
+        )
+    except FormErrors as exc:
+        raise FormErrors(errors_as_fields(exc.errors, slug)) from exc
+
+
+def typed_answers(form) -> dict[str, list[str]]:
+    """Every category's answers as typed, for a form page that comes back with an error."""
+    return {
+        name: [v for v in form.getall(name) if isinstance(v, str)]
+        for name in form
+        if name.startswith(FIELD_PREFIX)
+    }
 
 
 def _already_rated() -> str:

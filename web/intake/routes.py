@@ -12,6 +12,7 @@ from db.engine import is_unique_violation
 from web.citizen.accounts import citizen_id_for_phone
 from web.complaints import service as complaints
 from web.complaints.forms import FIELDS, parse_complaint_form
+from web.complaints.questions import answers_json
 from web.deps import city_tz, services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
@@ -26,11 +27,18 @@ from web.vocabulary import CLASSIFICATIONS, PRIVACY_LEVELS, PUBLIC, channel_labe
 INTAKE_CHANNELS = ("phone", "walk_in", "lapor")
 
 
-async def _intake_page(request: Request, values: dict, errors: dict, status: int = 200) -> Template:
+async def _intake_page(
+    request: Request,
+    values: dict,
+    errors: dict,
+    status: int = 200,
+    answers: dict[str, list[str]] | None = None,
+) -> Template:
     return Template(
         template_name="operator/intake.html",
         context={
             "values": values,
+            "answers": answers or {},
             "errors": errors,
             "classifications": CLASSIFICATIONS,
             "privacy_levels": PRIVACY_LEVELS,
@@ -65,6 +73,7 @@ async def intake_create(request: Request) -> Template | Redirect:
         name: str(form.get(name) or "")
         for name in (*FIELDS, "channel", "reporter_name", "reporter_contact", "lapor_id")
     }
+    typed_answers = complaints.typed_answers(form)
     lapor_id: str | None = None
     try:
         errors = text_errors(values)
@@ -94,6 +103,14 @@ async def intake_create(request: Request) -> Template | Redirect:
             draft = parse_complaint_form(values, svc.city)
         except FormErrors as exc:
             errors.update(exc.errors)
+        # The category's own questions, asked by the operator on the citizen's behalf.
+        answers = []
+        try:
+            answers = await complaints.checked_answers(
+                lambda name: form.getall(name, []), values["category"].strip(), svc.city
+            )
+        except FormErrors as exc:
+            errors.update(exc.errors)
         if errors:
             raise FormErrors(errors)
         filed = await complaints.create_complaint(
@@ -109,9 +126,10 @@ async def intake_create(request: Request) -> Template | Redirect:
             reporter_contact=contact,
             whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
             lapor_id=lapor_id,
+            attributes=answers_json(answers),
         )
     except FormErrors as exc:
-        return await _intake_page(request, values, exc.errors, status=400)
+        return await _intake_page(request, values, exc.errors, 400, typed_answers)
     except complaints.ComplaintConflict:
         values["client_key"] = str(uuid.uuid4())
         return await _intake_page(
@@ -119,13 +137,14 @@ async def intake_create(request: Request) -> Template | Redirect:
             values,
             {"__all__": _("Formulir ini sudah dipakai. Periksa isian lalu kirim lagi.")},
             409,
+            typed_answers,
         )
     except Exception as exc:
         if not (lapor_id and is_unique_violation(exc, "lapor_id")):
             raise
         # Another operator filed the same LAPOR! report at this very moment.
         errors = {"lapor_id": lapor.taken_meanwhile(lapor_id)}
-        return await _intake_page(request, values, errors, status=400)
+        return await _intake_page(request, values, errors, 400, typed_answers)
     return Redirect(f"/operator/tiket/{filed.number}", status_code=303)
 
 

@@ -13,7 +13,6 @@ FixMyStreet's ``photo1..N``).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -27,10 +26,11 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Response
 
-from db.city_data import City
+from db.city_data import City, Question, questions_from_json
 from db.tables import Category, Complaint, TimelineEvent
 from web.complaints import service
 from web.complaints.forms import TITLE_MAX, TITLE_MIN, parse_complaint_form
+from web.complaints.questions import Answer, answers_json, check_answers
 from web.deps import services
 from web.forms import FormErrors, text_errors
 from web.http import client_ip
@@ -129,27 +129,33 @@ def _kelurahan_in(address: str, city: City) -> str:
     return ""
 
 
-def _attributes(form) -> dict[str, str]:
-    answers: dict[str, str] = {}
+def _attributes(form) -> dict[str, list[str]]:
+    """``attribute[code]`` fields, code -> values (a multivaluelist answer repeats the field)."""
+    answers: dict[str, list[str]] = {}
     for name, value in form.multi_items():
         match = re.fullmatch(r"attribute\[(.{1,60})\]", name)
         if match and isinstance(value, str):
-            code = match.group(1)
-            answers[code] = f"{answers[code]},{value}" if code in answers else value
+            answers.setdefault(match.group(1), []).append(value)
     return answers
 
 
-async def _draft_values(form, city: City, key_id: int, idempotency: str, privacy: str) -> dict:
+async def _draft_values(
+    form, city: City, key_id: int, idempotency: str, privacy: str
+) -> tuple[dict, tuple[Question, ...]]:
+    """The citizen form's values from the request, and the questions the category asks."""
     get = lambda name: str(form.get(name) or "").strip()  # noqa: E731
     answers = _attributes(form)
     slug = get("service_code")
-    # Only for the title; a value PostgreSQL cannot take (NUL) is left to the form's own checks.
+    # A value PostgreSQL cannot take (NUL) is left to the form's own checks.
     category = (
-        await Category.select(Category.name).where(Category.slug == slug).first()
+        await Category.select(Category.name, Category.questions)
+        .where(Category.slug == slug)
+        .first()
         if slug and not text_errors({"category": slug})
         else None
     )
-    kelurahan = get("address_id") or answers.get("kelurahan", "")
+    # FixMyStreet's way to name the kelurahan: an attribute that is no question of ours.
+    kelurahan = get("address_id") or (answers.get("kelurahan") or [""])[0]
     address = get("address_string")
     if not kelurahan and not get("lat") and address:
         kelurahan = _kelurahan_in(address, city)
@@ -159,7 +165,7 @@ async def _draft_values(form, city: City, key_id: int, idempotency: str, privacy
         else str(uuid.uuid4())
     )
     description = get("description")
-    return {
+    values = {
         "client_key": client_key,
         "classification": "complaint",
         "category": slug,
@@ -172,6 +178,7 @@ async def _draft_values(form, city: City, key_id: int, idempotency: str, privacy
         "kelurahan": kelurahan,
         "privacy": privacy,
     }
+    return values, questions_from_json(category["questions"]) if category else ()
 
 
 def _reporter(form) -> tuple[str, str, dict[str, str]]:
@@ -223,13 +230,15 @@ async def file_request(request: Request) -> Response:
         ).strip()
         if len(idempotency) > 200:
             raise FormErrors.single("__all__", _("Kunci idempotensi terlalu panjang."))
-        values = await _draft_values(form, svc.city, key.id, idempotency, key.default_privacy)
+        values, questions = await _draft_values(
+            form, svc.city, key.id, idempotency, key.default_privacy
+        )
         name, contact, errors = _reporter(form)
-        answers = _attributes(form)
-        if len(json.dumps(answers)) > 5000:
-            errors["attribute"] = _("Jawaban atribut terlalu panjang.")
-        elif bad := text_errors({f"attribute[{k}]": v for k, v in answers.items()}):
-            errors.update(bad)
+        answers: list[Answer] = []
+        try:
+            answers = check_answers(questions, _attributes(form), tz=ZoneInfo(svc.city.timezone))
+        except FormErrors as exc:
+            errors.update({f"attribute[{code}]": m for code, m in exc.errors.items()})
         try:
             draft = parse_complaint_form(values, svc.city)
         except FormErrors as exc:
@@ -249,7 +258,7 @@ async def file_request(request: Request) -> Response:
             reporter_name=name,
             reporter_contact=contact,
             whatsapp_fallback=svc.settings.notify_whatsapp_fallback,
-            attributes=json.dumps(answers, ensure_ascii=False) if answers else None,
+            attributes=answers_json(answers),
             api_key=service.ApiFiler(id=key.id, name=key.name, client_name=key.client_name),
         )
     except KeyRefused as exc:
