@@ -124,11 +124,9 @@ def _differs(row: dict, from_file: dict) -> list[str]:
 
 
 def _shown(name: str, value: object, opd_slugs: dict[int, str]) -> str:
-    """A setting as a person reads it: an OPD by its slug, questions by their count."""
+    """A setting as a person reads it in the log: an OPD by its slug."""
     if name == "default_opd" and isinstance(value, int):
         return repr(opd_slugs.get(value, value))
-    if name == "questions":
-        return f"{len(json.loads(str(value)))} pertanyaan"
     return repr(value)
 
 
