@@ -1,4 +1,4 @@
-"""Command line: ``python -m web.manage setup|migrate|seed``.
+"""Command line: ``python -m web.manage setup|migrate|seed [--overwrite-categories [SLUG ...]]``.
 
 ``setup`` is what the README's run command calls: migrations, city data, demo accounts. Every
 command holds the database's setup lock (db/engine.py), so any number of processes may run them at
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable
 
 from web.city import get_city
-from web.seed import DemoAccounts, seed_city, seed_demo_accounts
+from web.seed import DemoAccounts, SeedError, seed_city, seed_demo_accounts
 from web.settings import get_settings
 
 
@@ -54,6 +54,20 @@ async def setup(demo: bool) -> None:
         print_demo_accounts(accounts, settings.public_base_url)
 
 
+async def seed(overwrite: list[str] | None) -> None:
+    """Without ``overwrite`` a seed never undoes an admin's category settings (web/seed.py); with
+    it the file wins for the named categories, or for all of them when none is named."""
+    city = get_city()
+    if overwrite == []:
+        overwrite = [category.slug for category in city.categories]
+    overwritten = await seed_city(city, overwrite=overwrite or ())
+    if overwrite:
+        print(
+            f"Pengaturan {len(overwritten)} kategori diganti dengan berkas kota"
+            + (f": {', '.join(overwritten)}." if overwritten else ".")
+        )
+
+
 async def locked(command: Awaitable[None]) -> None:
     from db.engine import setup_lock
 
@@ -67,14 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     setup_cmd = sub.add_parser("setup", help="migrate, load city data, create demo accounts")
     setup_cmd.add_argument("--no-demo", action="store_true", help="skip demo accounts (production)")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed", help="load or refresh the city data file")
+    seed_cmd = sub.add_parser("seed", help="load or refresh the city data file")
+    seed_cmd.add_argument(
+        "--overwrite-categories",
+        nargs="*",
+        metavar="SLUG",
+        help="let the file's SLA hours, default OPD and questions replace what admins set, "
+        "for these categories (all of the file's when no slug is given)",
+    )
     args = parser.parse_args(argv)
     if args.command == "setup":
         asyncio.run(locked(setup(demo=not args.no_demo)))
     elif args.command == "migrate":
         asyncio.run(locked(migrate()))
     elif args.command == "seed":
-        asyncio.run(locked(seed_city(get_city())))
+        try:
+            asyncio.run(locked(seed(args.overwrite_categories)))
+        except SeedError as error:  # a mistyped slug: say which, not a traceback
+            print(f"seed: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
