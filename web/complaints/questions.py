@@ -264,9 +264,7 @@ def shown_field(slug: str) -> str:
 def shown_marker(questions: Sequence[Question]) -> str:
     """``code:datatype`` per question shown, ``:wajib`` when shown as required. Rendered with the
     page, so a copy cached for offline use still says what it asked when it is sent days later."""
-    return ",".join(
-        f"{q.code}:{q.datatype}{':wajib' if q.required else ''}" for q in questions
-    )
+    return ",".join(f"{q.code}:{q.datatype}{':wajib' if q.required else ''}" for q in questions)
 
 
 def shown_from_form(getall: Callable[[str], Sequence[object]], slug: str) -> dict[str, Shown]:
