@@ -47,6 +47,8 @@ def complaint_form(**overrides) -> dict:
         "privacy": "public",
         # The required question of jalan-rusak (db/cities/cilegon.toml), as the form names it.
         "jawaban-jalan-rusak-jenis_kerusakan": "berlubang",
+        # What the form says it showed for jalan-rusak, as the page renders it (shown_marker).
+        "pertanyaan-jalan-rusak": "jenis_kerusakan:singlevaluelist:wajib,lebar_lubang_cm:number",
         **CENTRE,
     }
     form.update(overrides)

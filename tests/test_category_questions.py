@@ -168,14 +168,20 @@ def test_only_the_chosen_categorys_fields_are_read(make_client, give_questions):
     lamp = "jawaban-lampu-jalan-jenis_kerusakan"
     page = soup(citizen.get("/lapor"))
     assert len(page.select(f"[name='{lamp}']")) == 1 and len(page.select(f"[name='{KIND}']")) == 1
+    # Sent as the page sends it: every category's "what I showed" field.
+    lamp_shown = {
+        "pertanyaan-lampu-jalan": page.select_one("[name='pertanyaan-lampu-jalan']")["value"]
+    }
 
     # Roads, with the lamp's question left empty: the lamp's required question is not asked.
-    roads = post_form(citizen, "/lapor", complaint_form(**{KIND: "retak", lamp: ""}))
+    roads = post_form(citizen, "/lapor", complaint_form(**{KIND: "retak", lamp: ""}, **lamp_shown))
     assert roads.status_code == 200, roads.text[:300]
     assert answers_on(roads) == {"Jenis kerusakan": "Retak"}
     # Lamps, with the roads' answer filled in: the lamp's own field is the one that counts.
     lamps = post_form(
-        citizen, "/lapor", complaint_form(category="lampu-jalan", **{KIND: "retak", lamp: ""})
+        citizen,
+        "/lapor",
+        complaint_form(category="lampu-jalan", **{KIND: "retak", lamp: ""}, **lamp_shown),
     )
     assert lamps.status_code == 400
     assert field_error(lamps, lamp) == "Jawab pertanyaan “Jenis lampu”."

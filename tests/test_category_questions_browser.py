@@ -1,7 +1,7 @@
 """A category's own questions on the filing form in real Chromium: the chosen category's questions
 shown and the others hidden and left out, a required one checked on the phone, answers that go
-through the offline outbox (checkboxes included), and a queued report the server refuses for its
-answers offered for fixing."""
+through the offline outbox (checkboxes included), a report queued before a required question was
+added filed with it marked unasked, and a queued answer that no longer fits offered for fixing."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ EFFECTS = Question(
     (("macet", "Macet"), ("genangan", "Genangan air"), ("kecelakaan", "Kecelakaan")),
 )
 LAMP_KIND = Question("jenis_lampu", "string", True, 1, "Jenis lampu")
+LANDMARK = Question("patokan", "string", True, 3, "Patokan terdekat")
+SHOWN_ROADS = "pertanyaan-jalan-rusak"
 
 
 def fill_rest(page, title: str) -> None:
@@ -148,32 +150,102 @@ def test_answers_filed_offline_arrive_with_the_report(phone, live_server, give_q
     ]
 
 
-def test_a_queued_report_refused_for_its_answers_is_offered_for_fixing(
+def test_a_report_queued_before_a_question_was_added_is_filed_with_it_marked_unasked(
     phone, live_server, give_questions
 ):
+    """The citizen answered every question the phone asked: the report is filed, no fixing
+    needed, and the staff see which required question was never asked."""
     page = phone.new_page()
     sign_up(page, live_server)
     controlled_by_worker(page, live_server)
     phone.set_offline(True)
-    page.select_option("#category", "lampu-jalan")
+    page.select_option("#category", "lampu-jalan")  # no questions yet
     fill_rest(page, "Lampu jalan padam")
     page.click(SUBMIT)
     expect(page.locator("[data-outbox-notice]")).to_contain_text("Tersimpan di ponsel ini")
-    # Meanwhile the city starts asking lamps a required question the phone never saw.
+    page.select_option("#category", "jalan-rusak")
+    page.select_option(KIND, "amblas")
+    fill_rest(page, "Jalan amblas depan masjid")
+    page.click(SUBMIT)
+    eventually(lambda: len(outbox_items(page)), 10, "two queued", page, done=lambda n: n == 2)
+    # The queued road report carries what its page showed; the lamp's page showed nothing.
+    queued = page.evaluate("AduanOutbox.all().then(items => items.map(i => i.fields))")
+    road = next(f for f in queued if f["category"] == "jalan-rusak")
+    assert road[SHOWN_ROADS] == "jenis_kerusakan:singlevaluelist:wajib,lebar_lubang_cm:number"
+    assert not any(name.startswith("pertanyaan-lampu") for f in queued for name in f)
+
+    # Meanwhile the city starts asking both categories a required question the phone never saw.
     give_questions("lampu-jalan", LAMP_KIND)
+    give_questions("jalan-rusak", *SEEDED_ROADS, LANDMARK)
+    phone.set_offline(False)
+    wait_for_state(page, "sent")
+
+    def answers_of(title: str) -> list[tuple]:
+        row = query(
+            lambda: Complaint.select(Complaint.attributes).where(Complaint.title == title).first()
+        )
+        return [
+            (a["code"], a["shown"], a.get("asked", True)) for a in json.loads(row["attributes"])
+        ]
+
+    assert answers_of("Lampu jalan padam") == [("jenis_lampu", "", False)]
+    assert answers_of("Jalan amblas depan masjid") == [
+        ("jenis_kerusakan", "Amblas", True),
+        ("patokan", "", False),
+    ]
+    [lamp] = [i for i in outbox_items(page) if i["title"] == "Lampu jalan padam"]
+    page.goto(f"{live_server.url}/laporan/{lamp['number']}")
+    expect(page.locator("dl.category-answers")).to_contain_text(
+        "Jenis lampu" + "tidak ditanyakan (formulir lama)"
+    )
+
+
+def test_a_queued_answer_that_no_longer_fits_is_offered_for_fixing(
+    phone, live_server, give_questions
+):
+    """A question the phone did show is still checked in full: a choice the city has since
+    dropped is refused, and the fixed report is held to today's questions."""
+    page = phone.new_page()
+    sign_up(page, live_server)
+    controlled_by_worker(page, live_server)
+    phone.set_offline(True)
+    page.select_option("#category", "jalan-rusak")
+    page.select_option(KIND, "amblas")
+    fill_rest(page, "Jalan amblas dekat stasiun")
+    page.click(SUBMIT)
+    expect(page.locator("[data-outbox-notice]")).to_contain_text("Tersimpan di ponsel ini")
+    kinds_now = Question(
+        "jenis_kerusakan",
+        "singlevaluelist",
+        True,
+        1,
+        "Jenis kerusakan",
+        (("berlubang", "Berlubang"), ("retak", "Retak")),
+    )
+    give_questions("jalan-rusak", kinds_now, LANDMARK)
     phone.set_offline(False)
     wait_for_state(page, "rejected")
     [item] = outbox_items(page)
-    assert "Jawab pertanyaan “Jenis lampu”." in item["error"]
+    assert "Pilih salah satu jawaban “Jenis kerusakan” dari daftar." in item["error"]
     assert query(lambda: Complaint.count()) == 0
 
     page.goto(f"{live_server.url}/lapor?ubah={item['key']}")
-    expect(page.locator("#title")).to_have_value("Lampu jalan padam")
-    expect(page.locator(LAMPS)).to_be_visible()
-    page.fill("#jawaban-lampu-jalan-jenis_lampu", "LED 60 watt")
+    expect(page.locator("#title")).to_have_value("Jalan amblas dekat stasiun")
+    expect(page.locator(ROADS)).to_be_visible()
+    # The page being fixed says what it shows today, not what the queued copy showed.
+    expect(page.locator(f"[name='{SHOWN_ROADS}']")).to_have_value(
+        "jenis_kerusakan:singlevaluelist:wajib,patokan:string:wajib"
+    )
+    page.select_option(KIND, "retak")
+    page.click(SUBMIT)  # the new required question, now shown, left empty: the phone says so
+    expect(page.locator("#form-errors[role=alert]")).to_contain_text(
+        "Jawab pertanyaan “Patokan terdekat”."
+    )
+    page.fill("#jawaban-jalan-rusak-patokan", "Depan loket tiket")
     page.click(SUBMIT)
     page.wait_for_url("**/laporan/CLG-*")
-    expect(page.locator("dl.category-answers")).to_contain_text("LED 60 watt")
+    expect(page.locator("dl.category-answers")).to_contain_text("Depan loket tiket")
+    expect(page.locator("dl.category-answers")).not_to_contain_text("tidak ditanyakan")
 
 
 def test_the_operators_intake_shows_the_chosen_categorys_questions(chromium, live_server):

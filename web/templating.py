@@ -16,7 +16,7 @@ from markupsafe import Markup
 from web import i18n, vocabulary
 from web.assets import AssetManifest
 from web.complaints.forms import client_rules
-from web.complaints.questions import field_name, stored_answers
+from web.complaints.questions import field_name, shown_field, shown_marker, stored_answers
 from web.inbox.queries import DUPLICATE_RADIUS_M
 from web.settings import PROJECT_ROOT, Settings
 from web.staff.policy import can
@@ -108,6 +108,8 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             ),
             stored_answers=stored_answers,
             question_field=field_name,
+            shown_field=shown_field,
+            shown_marker=shown_marker,
             duplicate_radius_m=DUPLICATE_RADIUS_M,
             event_label=vocabulary.event_label,
             classification_label=vocabulary.classification_label,

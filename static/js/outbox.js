@@ -259,7 +259,9 @@
             if (field.type === "radio") field.checked = field.value === item.fields[name] ||
               (field.dataset.oldCodes || "").split(" ").indexOf(item.fields[name]) >= 0;
             else if (field.type === "checkbox") field.checked = [].concat(item.fields[name]).indexOf(field.value) >= 0;
-            else if (field.type !== "file" && field.name !== "_csrf_token") field.value = item.fields[name];
+            // What this page asked stays this page's: the fixed report answers today's questions.
+            else if (field.type !== "file" && field.name !== "_csrf_token" &&
+              !field.hasAttribute("data-shown-questions")) field.value = item.fields[name];
           });
         });
         AduanPage.showQuestionsOf(form);

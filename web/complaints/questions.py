@@ -4,6 +4,10 @@ by the citizen's form, the operator's intake and the Open311 POST. Plain Python,
 What a ticket keeps (``complaint.attributes``) is a snapshot in asking order: the question as it
 was asked and the answer as it was shown, so a ticket still reads right after an admin edits or
 removes the question.
+
+A form says which questions it showed (``pertanyaan-<slug>``, see ``shown_marker``): a report
+queued offline from a page cached before an admin added a required question is still filed, the
+question marked as not asked (``"asked": false`` in the snapshot), so staff ask it by phone.
 """
 
 from __future__ import annotations
@@ -41,9 +45,24 @@ class Answer:
     datatype: str
     value: str | list[str]  # a list of keys for multivaluelist
     shown: str  # what a person reads: the names for list answers
+    # False: a required question the citizen's form never asked (a page from before it was
+    # added); value and shown are empty. Stored only when False, so older snapshots read alike.
+    asked: bool = True
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if self.asked:
+            del data["asked"]
+        return data
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How a form asked one question: a different type or an optional one is not the question
+    asked now."""
+
+    datatype: str
+    required: bool
 
 
 def messages() -> dict[str, str]:
@@ -64,7 +83,11 @@ def _answer_number(question: str) -> str:
 
 
 def check_answers(
-    questions: Sequence[Question], raw: Mapping[str, Sequence[str]], *, tz: tzinfo
+    questions: Sequence[Question],
+    raw: Mapping[str, Sequence[str]],
+    *,
+    tz: tzinfo,
+    shown: Mapping[str, Shown] | None = None,
 ) -> list[Answer]:
     """The clean answers in asking order, or FormErrors keyed by question code.
 
@@ -72,22 +95,40 @@ def check_answers(
     not ask are ignored, never stored: FixMyStreet sends extra ``attribute[...]`` fields of its own,
     and a question an admin removed may still be answered by a page opened before.
     ``tz``: the city's zone, for a ``datetime-local`` value (which has none).
+    ``shown``: code -> how the citizen's form asked it (``shown_from_form``); None when every
+    question is asked as it is now (Open311 clients read it right before, an operator sees the
+    refusal and asks). A question the form did not show as it is now is never refused for: a
+    required one left empty is kept as not asked, an answer that no longer fits (its type
+    changed) is dropped, since whoever queued it offline cannot be asked to fix it.
     """
     answers: list[Answer] = []
     errors: dict[str, str] = {}
     for question in questions:
+        how = shown.get(question.code) if shown is not None else None
+        was_shown = shown is None or (how is not None and how.datatype == question.datatype)
+        asked_as_required = shown is None or (was_shown and how is not None and how.required)
         values = [v for v in raw.get(question.code, ()) if v.strip()]
-        if not values:
-            if question.required:
-                errors[question.code] = _answer_required(question.description)
+        if values:
+            try:
+                answers.append(_check_one(question, values, tz))
+                continue
+            except ValueError as exc:
+                if was_shown:
+                    errors[question.code] = str(exc)
+                    continue
+        if not question.required:
             continue
-        try:
-            answers.append(_check_one(question, values, tz))
-        except ValueError as exc:
-            errors[question.code] = str(exc)
+        if asked_as_required:
+            errors[question.code] = _answer_required(question.description)
+        else:
+            answers.append(_not_asked(question))
     if errors:
         raise FormErrors(errors)
     return answers
+
+
+def _not_asked(question: Question) -> Answer:
+    return Answer(question.code, question.description, question.datatype, "", "", asked=False)
 
 
 def _check_one(question: Question, values: list[str], tz: tzinfo) -> Answer:
@@ -211,6 +252,37 @@ def answers_from_form(
     }
 
 
+SHOWN_PREFIX = "pertanyaan-"
+_SHOWN_MAX = 200  # more questions than a category has; the rest of a forged marker is ignored
+
+
+def shown_field(slug: str) -> str:
+    """The hidden field, one per category's questions, that says what the form asked."""
+    return f"{SHOWN_PREFIX}{slug}"
+
+
+def shown_marker(questions: Sequence[Question]) -> str:
+    """``code:datatype`` per question shown, ``:wajib`` when shown as required. Rendered with the
+    page, so a copy cached for offline use still says what it asked when it is sent days later."""
+    return ",".join(f"{q.code}:{q.datatype}{':wajib' if q.required else ''}" for q in questions)
+
+
+def shown_from_form(getall: Callable[[str], Sequence[object]], slug: str) -> dict[str, Shown]:
+    """What the citizen's form says it showed for the chosen category; nothing (a page cached
+    before forms said so) means none of the questions was shown. The citizen can write anything
+    here, but only about their own report: at worst a question they were shown counts as not."""
+    shown: dict[str, Shown] = {}
+    for text in getall(shown_field(slug)):
+        if not isinstance(text, str):
+            continue
+        for token in text.split(",")[:_SHOWN_MAX]:
+            code, _sep, rest = token.strip().partition(":")
+            datatype, _sep, flag = rest.partition(":")
+            if code:
+                shown[code] = Shown(datatype, flag == "wajib")
+    return shown
+
+
 def errors_as_fields(errors: Mapping[str, str], slug: str) -> dict[str, str]:
     return {field_name(slug, code): message for code, message in errors.items()}
 
@@ -223,7 +295,8 @@ def answers_json(answers: Sequence[Answer]) -> str | None:
 
 
 def stored_answers(text: str | None) -> list[dict]:
-    """A ticket's answers for its pages: ``question`` and ``shown`` of each, in asking order.
+    """A ticket's answers for its pages: ``question``, ``shown`` and ``asked`` (False: a required
+    question the citizen's form never asked) of each, in asking order.
 
     Tolerates NULL and anything that is not the snapshot list (tickets filed through Open311
     before answers were checked hold a plain ``{code: value}`` object): shown as code -> value.
@@ -233,11 +306,15 @@ def stored_answers(text: str | None) -> list[dict]:
     except ValueError:
         return []
     if isinstance(data, dict):
-        return [{"question": str(k), "shown": str(v)} for k, v in data.items()]
+        return [{"question": str(k), "shown": str(v), "asked": True} for k, v in data.items()]
     if not isinstance(data, list):
         return []
     return [
-        {"question": str(item.get("question", "")), "shown": str(item.get("shown", ""))}
+        {
+            "question": str(item.get("question", "")),
+            "shown": str(item.get("shown", "")),
+            "asked": item.get("asked", True) is not False,
+        }
         for item in data
         if isinstance(item, dict)
     ]

@@ -207,7 +207,7 @@ async def _checked(form, values: dict, city: City) -> tuple[ComplaintDraft, list
     answers: list[Answer] = []
     try:
         answers = await service.checked_answers(
-            lambda name: form.getall(name, []), values["category"].strip(), city
+            lambda name: form.getall(name, []), values["category"].strip(), city, as_shown=True
         )
     except FormErrors as exc:
         errors.update(exc.errors)

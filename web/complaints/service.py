@@ -25,6 +25,7 @@ from web.complaints.questions import (
     answers_from_form,
     check_answers,
     errors_as_fields,
+    shown_from_form,
 )
 from web.errors import UserError
 from web.forms import FormErrors, check_text, parse_int
@@ -383,14 +384,21 @@ async def category_questions(slug: str) -> tuple[Question, ...]:
 
 
 async def checked_answers(
-    getall: Callable[[str], Sequence[object]], slug: str, city: City
+    getall: Callable[[str], Sequence[object]], slug: str, city: City, *, as_shown: bool = False
 ) -> list[Answer]:
     """The chosen category's answers from one of our forms (citizen's or operator's), checked;
-    FormErrors keyed by the forms' field names."""
+    FormErrors keyed by the forms' field names.
+
+    ``as_shown``: hold the form only to the questions it says it showed (the citizen's form,
+    maybe sent from an offline copy days old). The operator's intake is held to today's
+    questions: the operator sees the refusal, with the new question, and asks the caller."""
     questions = await category_questions(slug)
     try:
         return check_answers(
-            questions, answers_from_form(getall, slug, questions), tz=ZoneInfo(city.timezone)
+            questions,
+            answers_from_form(getall, slug, questions),
+            tz=ZoneInfo(city.timezone),
+            shown=shown_from_form(getall, slug) if as_shown else None,
         )
     except FormErrors as exc:
         raise FormErrors(errors_as_fields(exc.errors, slug)) from exc
