@@ -153,7 +153,7 @@ def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         if source.profile.xcolor_space.strip() != "RGB":
             return im
-        if source.profile.profile_description.startswith("sRGB"):
+        if (source.profile.profile_description or "").startswith("sRGB"):
             return im  # already sRGB (most Android phones): the transform would change nothing
         converted = ImageCms.profileToProfile(im, source, _SRGB, outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError):
