@@ -251,9 +251,10 @@ async def request_list(query: RequestQuery) -> list[dict]:
             & (Complaint.latitude >= south)
             & (Complaint.latitude <= north)
         )
-    # Late row lookup, in one statement: the page's ids come from the public tickets' covering
-    # index (every filter is read there, no table row is visited for a skipped one, however deep
-    # the page), and only those ids are joined to their category, OPD and kelurahan.
+    # Late row lookup, in one statement: the page's ids come from a covering index of the public
+    # tickets, by time or by place (every filter is read there, no table row is visited for a
+    # skipped one, however deep the page), and only those ids are joined to their category, OPD
+    # and kelurahan. On PostgreSQL; see the open311_indexes migration.
     page = (
         Complaint.select(Complaint.id)
         .where(where)
