@@ -201,7 +201,7 @@ def get_kinds(values: dict, read_key: str, rng: random.Random) -> dict:
         ),
         "30-day start_date/end_date window": (lambda: base + window(), 50),
         "bbox (2 km around a kelurahan)": (lambda: base + bbox(), 1),
-        # Out at sea, west of the city: no ticket inside, so the whole 90 days are looked through.
+        # Out at sea, west of the city: no ticket inside (newest first, all 90 days would be read).
         "bbox where no ticket lies": (
             lambda: base + f"&bbox={rng.uniform(105.85, 105.9):.4f},-6.02,105.95,-5.98",
             0,
