@@ -416,6 +416,30 @@ class Filer:
             self.writer.close()
 
 
+FILED_CODES = ("jalan-rusak", "sampah", "lampu-jalan")
+
+
+async def attribute_answers(base_url: str) -> dict[str, dict[str, str]]:
+    """What a client answers to each service's questions, read from its service definition as a
+    client would (not timed): every attribute, required or not."""
+    answers: dict[str, dict[str, str]] = {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        for code in FILED_CODES:
+            definition = (await client.get(f"{API}/services/{code}.json")).json()
+            answers[code] = {}
+            for attribute in definition["attributes"]:
+                if attribute.get("values"):
+                    value = attribute["values"][0]["key"]
+                elif attribute["datatype"] == "number":
+                    value = "30"
+                elif attribute["datatype"] == "datetime":
+                    value = datetime.now(UTC).isoformat(timespec="seconds")
+                else:
+                    value = "Dekat sekolah"
+                answers[code][f"attribute[{attribute['code']}]"] = value
+    return answers
+
+
 async def measure_posts(
     base_url: str,
     file_key: str,
@@ -424,6 +448,7 @@ async def measure_posts(
     clients: int,
     filings: int,
     meter: CpuMeter,
+    answers: dict[str, dict[str, str]],
 ) -> tuple[dict, list[dict]]:
     """``filings`` POSTs, one photo each, from ``clients`` concurrent clients; every answer must be
     201 with a ticket number and a token."""
@@ -438,9 +463,10 @@ async def measure_posts(
         while remaining > 0:
             remaining -= 1
             code, lat, lng = rng.choice(places)
+            service = rng.choice(FILED_CODES)
             fields = {
                 "api_key": file_key,
-                "service_code": rng.choice(("jalan-rusak", "sampah", "lampu-jalan")),
+                "service_code": service,
                 "lat": f"{lat + rng.uniform(-0.002, 0.002):.6f}",
                 "long": f"{lng + rng.uniform(-0.002, 0.002):.6f}",
                 "address_id": code,
@@ -449,6 +475,7 @@ async def measure_posts(
                 "first_name": "Warga",
                 "last_name": "Bench",
                 "email": "warga@example.org",
+                **answers[service],
             }
             boundary = uuid.uuid4().hex
             body = multipart(fields, photo, boundary)
@@ -554,9 +581,10 @@ def main() -> int:
                 )
             if not args.skip_post:
                 post = (base, file_key, values["places"], photo, args.post_clients)
+                answers = asyncio.run(attribute_answers(base))
                 # Warm-up, not recorded (these tickets are filed all the same).
-                asyncio.run(measure_posts(*post, args.post_clients, meter))
-                post_result, filed = asyncio.run(measure_posts(*post, args.filings, meter))
+                asyncio.run(measure_posts(*post, args.post_clients, meter, answers))
+                post_result, filed = asyncio.run(measure_posts(*post, args.filings, meter, answers))
                 found, on_disk = asyncio.run(check_filed(args.database, filed, var_dir / "media"))
     finally:
         revoke_keys(key_ids)
