@@ -363,6 +363,8 @@ async def measure_gets(
     results = {}
     for name, (make_url, _) in kinds.items():
         results[name] = await measure_get(base_url, make_url, clients, requests, meter)
+        # One client alone: what a request costs without waiting for the others.
+        results[name]["alone_p50"] = (await measure_get(base_url, make_url, 1, 50))["p50"]
         print(f"  GET {name}: p95 {results[name]['p95']:.0f} ms", file=sys.stderr)
     return results
 
@@ -594,15 +596,16 @@ def main() -> int:
         print(
             f"| GET requests.json, page_size=50, {values['tickets']:,} tickets, "
             f"{args.clients} concurrent clients | p50 | p95 | max | req/s | errors "
-            "| CPU per request: server + PostgreSQL |"
+            "| CPU per request: server + PostgreSQL | one client alone, p50 |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in get_results.items():
             failed |= r["p95"] > GET_TARGET_MS or r["errors"] > 0
             print(
                 f"| {name} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['max']:.0f} ms "
                 f"| {r['rps']:.0f} | {r['errors']} "
-                f"| {r['server_cpu_ms']:.1f} + {r['postgres_cpu_ms']:.1f} ms |"
+                f"| {r['server_cpu_ms']:.1f} + {r['postgres_cpu_ms']:.1f} ms "
+                f"| {r['alone_p50']:.1f} ms |"
             )
     if post_result is not None:
         r = post_result
