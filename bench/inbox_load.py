@@ -260,7 +260,7 @@ class Operator:
         self.host, self.port = host, port
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.extra += f"Cookie: {cookie}\r\nAccept-Encoding: gzip\r\n"
+        self.extra += (f"Cookie: {cookie}\r\n" if cookie else "") + "Accept-Encoding: gzip\r\n"
         self.reader = self.writer = None
 
     async def get(self, path: str) -> tuple[int, dict]:

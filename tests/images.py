@@ -139,6 +139,23 @@ def _srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
+def swapped_primaries_icc() -> bytes:
+    """An RGB profile that is not sRGB: sRGB's with its red and blue primaries swapped (tag table
+    entries exchanged) and renamed, so a pixel stored as red means blue."""
+    icc = bytearray(_srgb_icc())
+    (count,) = struct.unpack(">I", icc[128:132])
+    entries = {bytes(icc[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"] + 4, entries[b"bXYZ"] + 4
+    icc[red : red + 8], icc[blue : blue + 8] = icc[blue : blue + 8], icc[red : red + 8]
+    return bytes(icc).replace("sRGB".encode("utf-16-be"), "BGRs".encode("utf-16-be"))
+
+
+def jpeg_with_profile(colour: tuple[int, int, int], icc_profile: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(buffer, "JPEG", quality=95, icc_profile=icc_profile)
+    return buffer.getvalue()
+
+
 def textured_camera_jpeg(width: int = 4000, height: int = 3000) -> bytes:
     """A 12-megapixel photo with camera-like texture (noise over gradients), EXIF GPS included.
 

@@ -4,6 +4,7 @@ paging and bbox, in bounded queries."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
@@ -229,3 +230,17 @@ def test_a_page_of_requests_costs_the_same_few_queries(client, api_data):
     with count_queries() as filtered:
         client.get(f"{BASE}/requests.json?page_size=100&service_code=sampah,jalan-rusak")
     assert len(small) == len(large) <= 1 and len(filtered) <= 2
+
+
+def test_the_public_tickets_index_holds_exactly_what_the_api_lists():
+    # PostgreSQL reads a page from the partial index only while the API's lists imply the index's:
+    # a status made public without a new index would page by visiting table rows again.
+    from web.reports import public
+
+    indexes = importlib.import_module(
+        "db.migrations.aduan_2026_11_30t10_40_00_000000_open311_indexes"
+    ).POSTGRES_ONLY
+    assert all(f"WHERE status IN {LISTED} AND privacy IN {PUBLIC}" in i for i in indexes)
+    listed = "(" + ", ".join(f"'{s}'" for s in public.LISTED_STATUSES) + ")"
+    shown = "(" + ", ".join(f"'{p}'" for p in public.PUBLIC_PRIVACY) + ")"
+    assert (listed, shown) == (LISTED, PUBLIC)

@@ -8,14 +8,17 @@ import pytest
 from PIL import Image
 
 from tests.images import (
+    _srgb_icc,
     bomb_png,
     exif_of,
     heic_bytes,
     jpeg_markers,
     jpeg_with_exif_gps,
+    jpeg_with_profile,
     not_an_image,
     oversize_bytes,
     png_bytes,
+    swapped_primaries_icc,
     webp_bytes,
 )
 from web.photos.pipeline import HEIF_SUPPORTED, PhotoRejected, ProcessedPhoto, process_photo
@@ -65,6 +68,18 @@ def test_camera_photo_is_turned_upright_shrunk_and_stripped():
     thumb = opened(photo.thumbnail)
     assert max(thumb.size) == 320
     assert thumb.size == (photo.thumb_width, photo.thumb_height) == (240, 320)
+
+
+def test_colours_of_a_photo_in_another_colour_space_come_out_as_its_profile_means_them():
+    # The profile is dropped from the output, so its colours are converted into sRGB first (an
+    # iPhone's Display P3 photo would look dull otherwise); an sRGB photo keeps its own.
+    red = (220, 30, 30)
+    photo = process(jpeg_with_profile(red, swapped_primaries_icc()))
+    assert_clean_jpeg(photo.image)
+    r, _, b = opened(photo.image).convert("RGB").getpixel((400, 300))
+    assert b > 200 and r < 50  # stored as red, meant as blue
+    kept = opened(process(jpeg_with_profile(red, _srgb_icc())).image).convert("RGB")
+    assert all(abs(x - y) <= 3 for x, y in zip(kept.getpixel((400, 300)), red, strict=True))
 
 
 def test_small_photo_is_not_upscaled():

@@ -75,17 +75,21 @@ def process_photo(
             raise PhotoRejected(_("Ukuran foto dalam piksel terlalu besar."))
         try:
             if im.format in ("JPEG", "MPO"):
-                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: much less memory for camera photos.
-                im.draft("RGB", (max_side, max_side))
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: much less memory and CPU for camera
+                # photos. Asked for the size the photo will have (not a square of max_side, which
+                # a 4:3 photo's short side never reaches), a 12 MP photo decodes at a quarter.
+                im.draft("RGB", _fitted(im.size, max_side))
             icc_profile = im.info.get("icc_profile")
             upright = ImageOps.exif_transpose(im)
-            rgb = _to_srgb(_flatten(upright), icc_profile)
+            rgb = _flatten(upright)
         except Image.DecompressionBombError:
             raise PhotoRejected(_("Ukuran foto dalam piksel terlalu besar.")) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError):
             raise PhotoRejected(_("Foto rusak atau tidak lengkap. Coba ambil ulang.")) from None
 
     rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # never upscales
+    # The colour conversion after shrinking: it costs per pixel (170 ms of CPU at 12 MP).
+    rgb = _to_srgb(rgb, icc_profile)
     thumb = rgb.copy()
     thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
     return ProcessedPhoto(
@@ -121,6 +125,13 @@ def megabytes(n: int) -> str:
     return f"{round(n / (1024 * 1024), 1):g}".replace(".", ",")
 
 
+def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``size`` shrunk to fit a square of ``max_side``, keeping its shape (never enlarged)."""
+    width, height = size
+    scale = min(1.0, max_side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _flatten(im: Image.Image) -> Image.Image:
     """RGB with any transparency laid on white (JPEG has no alpha; black would look broken)."""
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -142,6 +153,8 @@ def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         if source.profile.xcolor_space.strip() != "RGB":
             return im
+        if (source.profile.profile_description or "").startswith("sRGB"):
+            return im  # already sRGB: the transform would change nothing
         converted = ImageCms.profileToProfile(im, source, _SRGB, outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError):
         return im  # a broken profile is no reason to refuse the photo
