@@ -13,7 +13,7 @@ import pytest
 from db.tables import ApiKey, AuditLog, Complaint, ComplaintPhoto, TimelineEvent
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
-from tests.factories import stored_files
+from tests.factories import complaint_form, stored_files
 from tests.helpers import at_once, db, post_form, soup
 from tests.images import exif_of, jpeg_with_exif_gps, not_an_image
 from tests.staff_helpers import make_staff, staff_sign_in
@@ -153,6 +153,30 @@ def test_post_json_with_photo_files_through_our_pipeline(make_client, settings):
         {"service_request_id": row["service_request_id"], "token": row["token"]}
     ]
     assert api.get(f"{BASE}/tokens/00000000-0000-0000-0000-000000000000.json").status_code == 404
+
+
+def test_the_operator_sees_which_client_filed_a_ticket(make_client):
+    admin = admin_client(make_client)
+    token = create_key(admin, client_name="FixMyStreet Cilegon")
+    api = make_client()
+    number = api_post(api, key=token).json()[0]["service_request_id"]
+    operator = make_client()
+    make_staff(operator, "operator")
+    staff_sign_in(operator, "operator-kota")
+    row = soup(operator.get("/operator")).select_one(f"tr[data-number='{number}']")
+    assert row.select_one("[data-channel=api]").get_text() == "API — FixMyStreet Cilegon"
+    detail = soup(operator.get(f"/operator/tiket/{number}"))
+    assert detail.select_one(".ticket-number [data-channel]").get_text() == (
+        "API — FixMyStreet Cilegon"
+    )
+    # A ticket from the app names its channel only on its page, as before.
+    post_form(operator, "/operator/baru", complaint_form(channel="phone"))
+    phoned = db(
+        operator, lambda: Complaint.select(Complaint.number).where(Complaint.channel == "phone")
+    )
+    page = soup(operator.get(f"/operator/tiket/{phoned[0]['number']}"))
+    assert page.select_one(".ticket-number [data-channel]").get_text() == "Telepon"
+    assert len(soup(operator.get("/operator")).select("[data-channel=api]")) == 1
 
 
 def test_post_xml_and_idempotent_resend_files_once(make_client):
