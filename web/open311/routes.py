@@ -7,7 +7,6 @@ session is read or written: the API is open data, the same for everyone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from litestar import Request, Router, get
 from litestar.params import FromPath, FromQuery
@@ -86,7 +85,7 @@ async def request_list(
     params = {k: v for k, v in locals().items() if k != "request" and v is not None}
     fmt = _fmt(request)
     try:
-        query = reading.parse_request_query(params, datetime.now(UTC))
+        query = reading.parse_request_query(params, services(request).clock())
     except reading.ParamError as error:
         raise Open311Error(400, str(error), fmt) from None
     payload = await reading.request_list(query)
