@@ -19,6 +19,7 @@ from web.open311.formats import Open311Error, render, render_error, split_suffix
 
 BASE = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+DISCOVERY = BASE + "/discovery.json"
 CHANGESET = "2026-11-30T00:00:00+07:00"  # when these endpoints last changed shape
 
 
@@ -118,9 +119,7 @@ def api_error(
     path's suffix (JSON for any other), as the spec's clients read it."""
     fmt = "xml" if request.url.path.endswith(".xml") else "json"
     if status == 404:
-        description = _(
-            "Alamat API tidak dikenal. Daftar alamat: %(url)s", url=f"{BASE}/discovery.json"
-        )
+        description = _("Alamat API tidak dikenal. Daftar alamat: %(url)s", url=DISCOVERY)
     elif status == 405:
         allowed = ", ".join(
             sorted(m for m in (headers or {}).get("allow", "").replace(" ", "").split(",") if m)
