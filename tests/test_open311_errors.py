@@ -60,3 +60,16 @@ def test_outside_open311_the_error_pages_stay_html(client):
     wrong = client.delete("/transparansi")
     assert wrong.status_code == 405
     assert wrong.headers["content-type"].startswith("text/html")
+
+
+def test_a_body_too_large_is_413_in_the_spec_format(make_client):
+    client = make_client(photos_per_complaint=1, photo_max_bytes=1000)
+    # The limit is the photos at their largest plus 2 MB of text fields.
+    answer = client.post(
+        f"{BASE}/requests.xml",
+        content=b"x" * (3 * 1024 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+    [error] = spec_errors(answer)
+    assert error["code"] == 413 and "terlalu besar" in error["description"]
