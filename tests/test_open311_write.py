@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -178,6 +179,13 @@ def test_the_operator_sees_which_client_filed_a_ticket(make_client):
     page = soup(operator.get(f"/operator/tiket/{phoned[0]['number']}"))
     assert page.select_one(".ticket-number [data-channel]").get_text() == "Telepon"
     assert len(soup(operator.get("/operator")).select("[data-channel=api]")) == 1
+    # The leaders' report counts the API channel, and under it each client by name.
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+    report = soup(admin.get(f"/pimpinan/laporan?tanggal={today}&langsung=1"))
+    assert report.select_one('td[data-channel="api"]')["data-value"] == "1"
+    client = report.select_one('td[data-api-client="FixMyStreet Cilegon"]')
+    assert client["data-value"] == "1"
+    assert client.find_previous_sibling("th").get_text() == "API — FixMyStreet Cilegon"
 
 
 def test_post_xml_and_idempotent_resend_files_once(make_client):
