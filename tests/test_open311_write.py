@@ -357,6 +357,7 @@ def _updates(api, key: str, **params) -> list[dict]:
     return answer.json()["service_request_updates"]
 
 
+@pytest.mark.clock
 def test_servicerequestupdates_window_follows_the_apps_clock(make_client):
     admin = admin_client(make_client)
     token = create_key(admin, default_privacy="public")
