@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from db.tables import AuditLog, Complaint, ComplaintPhoto, StaffUser
+from db.tables import AuditLog, Complaint, ComplaintPhoto, StaffUser, TimelineEvent
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
 from tests.factories import complaint_form, make_staff_user
@@ -91,6 +91,7 @@ def test_one_idempotency_key_sent_at_once_to_two_processes_files_once(two_server
     tickets = run_async(lambda: Complaint.select(Complaint.number, Complaint.id))
     assert [t["number"] for t in tickets] == [number]
     assert count(AuditLog.count().where(AuditLog.action == "complaint.created")) == 1
+    assert count(TimelineEvent.count()) == 1
     # The winner's photo and thumbnail, and no file of the three that lost.
     rows = run_async(
         lambda: ComplaintPhoto.select(ComplaintPhoto.storage_key, ComplaintPhoto.thumb_key)
@@ -133,6 +134,7 @@ def test_one_lapor_id_filed_at_once_by_operators_on_two_processes_makes_one_tick
         assert page.find(attrs={"name": "title"})["value"] == f"Jalan rusak laporan {i}"
         assert page.find(attrs={"name": "lapor_id"})["value"] == "LAP-2026-424242"
     assert count(AuditLog.count().where(AuditLog.action == "complaint.created")) == 1
+    assert count(TimelineEvent.count()) == 1
 
 
 def _paste(ids: list[str]) -> str:
@@ -171,3 +173,6 @@ def test_two_imports_at_once_overlapping_in_one_id_one_saves_the_other_nothing(t
         lambda: AuditLog.select(AuditLog.action).where(AuditLog.action == "lapor.imported")
     )
     assert len(imported) == 1
+    assert count(TimelineEvent.count()) == len(batches[won])
+    created = count(AuditLog.count().where(AuditLog.action == "complaint.created"))
+    assert created == len(batches[won])
