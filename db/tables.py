@@ -132,6 +132,23 @@ class TicketSequence(Table, tablename="ticket_sequence"):
     last_value = Integer(default=0)
 
 
+class ApiKey(Table, tablename="api_key"):
+    """A key another system files or reads with (web/open311/keys.py); only its sha256 is kept."""
+
+    id: Serial
+
+    name = Varchar(length=80)
+    key_hash = Varchar(length=64, unique=True)
+    scopes = Varchar(length=20)  # "read" or "read file"
+    default_privacy = Varchar(length=12, default="public")
+    client_name = Varchar(length=80, default="")
+    rate_per_minute = Integer(default=60)
+    created_by = ForeignKey(references=StaffUser, null=True, default=None)
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+
+
 class Complaint(Table):
     id: Serial
     number = Varchar(length=24, unique=True)
@@ -178,23 +195,10 @@ class Complaint(Table):
     lapor_id = Varchar(length=40, null=True, default=None)
     # The last public timeline event an operator copied into LAPOR! ("Sudah diperbarui").
     lapor_synced_event = Integer(null=True, default=None)
-
-
-class ApiKey(Table, tablename="api_key"):
-    """A key another system files or reads with (web/open311/keys.py); only its sha256 is kept."""
-
-    id: Serial
-
-    name = Varchar(length=80)
-    key_hash = Varchar(length=64, unique=True)
-    scopes = Varchar(length=20)  # "read" or "read file"
-    default_privacy = Varchar(length=12, default="public")
-    client_name = Varchar(length=80, default="")
-    rate_per_minute = Integer(default=60)
-    created_by = ForeignKey(references=StaffUser, null=True, default=None)
-    created_at = Timestamptz()
-    revoked_at = Timestamptz(null=True, default=None)
-    last_used_at = Timestamptz(null=True, default=None)
+    # The API key a ticket came in through (channel "api"): its client's name is shown as the
+    # channel, and that key alone reads the updates of its tickets even when they are confidential.
+    # A key is revoked, never deleted; SET NULL all the same, so deleting one never takes tickets.
+    api_key = ForeignKey(references=ApiKey, null=True, default=None, on_delete=OnDelete.set_null)
 
 
 class TimelineEvent(Table, tablename="timeline_event"):

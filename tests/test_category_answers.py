@@ -116,7 +116,7 @@ def test_every_datatype_in_asking_order_as_a_snapshot():
     stored = answers_json(answers)
     assert stored is not None
     assert [a["code"] for a in json.loads(stored)] == [a.code for a in answers]
-    assert stored_answers(stored)[1] == {"question": "Lebar (cm)", "shown": "12,5"}
+    assert stored_answers(stored)[1] == {"question": "Lebar (cm)", "shown": "12,5", "asked": True}
 
 
 def test_required_answers_and_empty_optional_ones():

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from db.tables import ApiKey, AuditLog, Complaint, ComplaintPhoto, TimelineEvent
 from tests.browser import free_port, start_server, stop_server
 from tests.conftest import run_async
-from tests.factories import stored_files
+from tests.factories import complaint_form, stored_files
 from tests.helpers import at_once, db, post_form, soup
 from tests.images import exif_of, jpeg_with_exif_gps, not_an_image
 from tests.staff_helpers import make_staff, staff_sign_in
@@ -175,6 +177,37 @@ def test_post_json_with_photo_files_through_our_pipeline(make_client, settings):
         {"service_request_id": row["service_request_id"], "token": row["token"]}
     ]
     assert api.get(f"{BASE}/tokens/00000000-0000-0000-0000-000000000000.json").status_code == 404
+
+
+def test_the_operator_sees_which_client_filed_a_ticket(make_client):
+    admin = admin_client(make_client)
+    token = create_key(admin, client_name="FixMyStreet Cilegon")
+    api = make_client()
+    number = api_post(api, key=token).json()[0]["service_request_id"]
+    operator = make_client()
+    make_staff(operator, "operator")
+    staff_sign_in(operator, "operator-kota")
+    row = soup(operator.get("/operator")).select_one(f"tr[data-number='{number}']")
+    assert row.select_one("[data-channel=api]").get_text() == "API — FixMyStreet Cilegon"
+    detail = soup(operator.get(f"/operator/tiket/{number}"))
+    assert detail.select_one(".ticket-number [data-channel]").get_text() == (
+        "API — FixMyStreet Cilegon"
+    )
+    # A ticket from the app names its channel only on its page, as before.
+    post_form(operator, "/operator/baru", complaint_form(channel="phone"))
+    phoned = db(
+        operator, lambda: Complaint.select(Complaint.number).where(Complaint.channel == "phone")
+    )
+    page = soup(operator.get(f"/operator/tiket/{phoned[0]['number']}"))
+    assert page.select_one(".ticket-number [data-channel]").get_text() == "Telepon"
+    assert len(soup(operator.get("/operator")).select("[data-channel=api]")) == 1
+    # The leaders' report counts the API channel, and under it each client by name.
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+    report = soup(admin.get(f"/pimpinan/laporan?tanggal={today}&langsung=1"))
+    assert report.select_one('td[data-channel="api"]')["data-value"] == "1"
+    client = report.select_one('td[data-api-client="FixMyStreet Cilegon"]')
+    assert client["data-value"] == "1"
+    assert client.find_previous_sibling("th").get_text() == "API — FixMyStreet Cilegon"
 
 
 def test_post_xml_and_idempotent_resend_files_once(make_client):
@@ -357,6 +390,113 @@ def test_servicerequestupdates_public_steps_only(make_client):
         f"{BASE}/servicerequestupdates.json", params={"api_key": reader, "start_date": "kemarin"}
     )
     assert bad.status_code == 400
+
+
+def _step(ticket_id: int, at, *, note: str = "Sudah dicek petugas", public: bool = True):
+    return TimelineEvent(
+        complaint=ticket_id,
+        kind="verified" if public else "note",
+        to_status="verified" if public else None,
+        actor_kind="staff",
+        note=note,
+        is_public=public,
+        created_at=at,
+    )
+
+
+def _updates(api, key: str, **params) -> list[dict]:
+    answer = api.get(f"{BASE}/servicerequestupdates.json", params={"api_key": key, **params})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["service_request_updates"]
+
+
+@pytest.mark.clock
+def test_servicerequestupdates_window_follows_the_apps_clock(make_client):
+    admin = admin_client(make_client)
+    token = create_key(admin, default_privacy="public")
+    api = make_client()
+    api_post(api, key=token)  # its "created" step is now, by the real clock
+    ticket_id = db(admin, lambda: Complaint.select(Complaint.id).first())["id"]
+    # The app's clock a month ahead: the default window (the last day) is that month's last day.
+    ahead = datetime.now(UTC) + timedelta(days=30)
+    api.app.state.services.clock = lambda: ahead
+    db(admin, lambda: TimelineEvent.insert(_step(ticket_id, ahead - timedelta(hours=1))))
+    assert [u["status"] for u in _updates(api, token)] == ["investigating"]
+    # A window of explicit dates is the same whatever the clock says.
+    around_now = {
+        "start_date": (ahead - timedelta(days=31)).isoformat(),
+        "end_date": (ahead - timedelta(days=29)).isoformat(),
+    }
+    assert [u["status"] for u in _updates(api, token, **around_now)] == ["open"]
+
+
+def test_the_filing_key_reads_the_updates_of_its_confidential_tickets(make_client):
+    admin = admin_client(make_client)
+    fms = create_key(admin, client_name="FixMyStreet", default_privacy="confidential")
+    other = create_key(admin, name="Dasbor", scope="read")
+    api = make_client()
+    filed = api_post(api, key=fms, first_name="Budi", last_name="Rahasia", phone="081299998888")
+    number = filed.json()[0]["service_request_id"]
+    ticket = db(admin, lambda: Complaint.select(Complaint.id, Complaint.privacy).first())
+    assert ticket["privacy"] == "confidential"
+    now = datetime.now(UTC)
+    db(
+        admin,
+        lambda: TimelineEvent.insert(
+            _step(ticket["id"], now),
+            _step(ticket["id"], now, note="CATATAN INTERNAL", public=False),
+        ),
+    )
+    own = api.get(f"{BASE}/servicerequestupdates.xml", params={"api_key": fms})
+    assert own.status_code == 200
+    steps = [{c.tag: c.text for c in u} for u in ET.fromstring(own.content)]
+    assert [(u["service_request_id"], u["status"]) for u in steps] == [
+        (number, "open"),
+        (number, "investigating"),
+    ]
+    # Public steps only, and nothing of the reporter.
+    for secret in ("CATATAN INTERNAL", "Budi", "Rahasia", "99998888"):
+        assert secret not in own.text
+    # Any other key: confidential tickets stay out.
+    assert _updates(api, other) == []
+
+
+def test_servicerequestupdates_pages_honestly_past_the_cap(make_client):
+    from web.open311.filing import UPDATES_CAP
+
+    admin = admin_client(make_client)
+    token = create_key(admin, default_privacy="public")
+    api = make_client()
+    api_post(api, key=token)
+    ticket_id = db(admin, lambda: Complaint.select(Complaint.id).first())["id"]
+    filed_at = db(admin, lambda: TimelineEvent.select(TimelineEvent.created_at).first())
+    # More steps than one answer holds, all at one moment: the id must carry the page on.
+    moment = filed_at["created_at"] + timedelta(seconds=1)
+    db(
+        admin,
+        lambda: TimelineEvent.insert(
+            *[_step(ticket_id, moment, note=f"langkah {n}") for n in range(UPDATES_CAP + 1)]
+        ),
+    )
+    window = {
+        "start_date": (moment - timedelta(minutes=5)).isoformat(),
+        "end_date": (moment + timedelta(minutes=5)).isoformat(),
+    }
+    first = api.get(f"{BASE}/servicerequestupdates.json", params={"api_key": token, **window})
+    page = first.json()["service_request_updates"]
+    assert len(page) == UPDATES_CAP
+    assert page[0]["status"] == "open"  # oldest first: the filing itself
+    target, rel = first.headers["link"].split(";")
+    assert rel.strip() == 'rel="next"'
+    following = api.get(target.strip("<> ") + "&api_key=" + token)
+    rest = following.json()["service_request_updates"]
+    assert "link" not in following.headers
+    seen = [u["update_id"] for u in page + rest]
+    assert len(seen) == len(set(seen)) == UPDATES_CAP + 2
+    assert [u["description"] for u in rest] == [
+        f"langkah {UPDATES_CAP - 1}",
+        f"langkah {UPDATES_CAP}",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,8 @@ from web.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from web.notifications.vapid import vapid_keys
 from web.open311.admin_keys import ROUTES as API_KEY_ROUTES
 from web.open311.routes import ROUTES as OPEN311_ROUTES
+from web.open311.routes import api_error as open311_error
+from web.open311.routes import is_api_path as is_open311_path
 from web.photos.pipeline import megabytes
 from web.photos.serving import SKIP_COMPRESSION
 from web.photos.storage import StorageError, storage_from_settings
@@ -133,6 +135,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         status == 404 and exc.detail and exc.detail != "Not Found"
     ):
         message = exc.detail
+    if is_open311_path(request.url.path):
+        return open311_error(request, status, message, exc.headers)
     if wants_json(request):
         return Response(content={"errors": {"__all__": message}}, status_code=status)
     # Staff see their own layout and a way back to their work (found by staff_on_error_pages).
@@ -154,6 +158,8 @@ async def staff_on_error_pages(exc: Exception, scope: Scope) -> None:
     """Before an error page: who is signed in as staff, when the guard has not said so already
     (a 403 from the guard, or a URL no route matches, where no middleware ran)."""
     if scope["type"] != "http" or not isinstance(exc, HTTPException) or exc.status_code >= 500:
+        return
+    if is_open311_path(scope["path"]):  # open data: no session is read, no page is shown
         return
     if isinstance(exc, SignInRequired | StaffSignInRequired):
         return
@@ -192,6 +198,8 @@ def staff_sign_in_required(request: Request, exc: StaffSignInRequired) -> Respon
 
 def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_open311_path(request.url.path):
+        return open311_error(request, 500, _error_message(500, ""))
     return Template(
         template_name="error.html",
         context={"status": 500, "message": _error_message(500, "")},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -17,12 +19,18 @@ from web.settings import Settings
 SESSION_CITIZEN = CITIZEN_KEY
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Services:
     settings: Settings
     city: City
     storage: PhotoStorage
     messenger: Messenger
+    # "Now" for the handlers that read it from here (the Open311 API so far): a test can move it.
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 def services(request: Request) -> Services:

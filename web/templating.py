@@ -117,6 +117,7 @@ def make_template_config(settings: Settings, city, assets: AssetManifest) -> Tem
             privacy_label=vocabulary.privacy_label,
             privacy_hint=vocabulary.privacy_hint,
             channel_label=vocabulary.channel_label,
+            channel_text=vocabulary.channel_text,
             localized=vocabulary.localized,
             old_codes_of=vocabulary.old_codes_of,
             sla_label=sla_label,

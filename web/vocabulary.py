@@ -97,6 +97,13 @@ def channel_label(code: str) -> str:
     }.get(code, code)
 
 
+def channel_text(code: str, api_client: str | None = None) -> str:
+    """The channel as staff read it: a ticket from another system names that system's client."""
+    if code == "api" and api_client:
+        return _("API — %(client)s", client=api_client)
+    return channel_label(code)
+
+
 @per_locale
 def status_label(code: str) -> str:
     """Keyed by the codes of ``web.workflow.status.Status``; here, below the workflow, because

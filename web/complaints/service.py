@@ -52,7 +52,8 @@ class FilingUnavailable(UserError):
 
 @dataclass(frozen=True)
 class ApiFiler:
-    """The API key a ticket came in through (web/open311): named in the audit row."""
+    """The API key a ticket came in through (web/open311): stored on the ticket, named in the
+    audit row."""
 
     id: int
     name: str
@@ -232,6 +233,7 @@ async def _insert(
                 channel=channel,
                 attributes=attributes,
                 lapor_id=lapor_id,
+                api_key=api_key.id if api_key else None,
                 created_at=now,
                 updated_at=now,
             )

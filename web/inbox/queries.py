@@ -121,6 +121,7 @@ LIST_COLUMNS = (
     Complaint.opd.short_name.as_alias("opd_name"),
     Complaint.kelurahan.name.as_alias("kelurahan_name"),
     Complaint.kelurahan._.kecamatan._.name.as_alias("kecamatan_name"),
+    Complaint.api_key.client_name.as_alias("api_client_name"),
 )
 
 
@@ -360,6 +361,7 @@ async def ticket_detail(number: str) -> dict | None:
             Complaint.citizen.name.as_alias("citizen_name"),
             Complaint.citizen.phone.as_alias("citizen_phone"),
             Complaint.duplicate_of.number.as_alias("duplicate_of_number"),
+            Complaint.api_key.client_name.as_alias("api_client_name"),
         )
         .where(Complaint.number == number)
         .first()

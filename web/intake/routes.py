@@ -142,9 +142,13 @@ async def intake_create(request: Request) -> Template | Redirect:
     except Exception as exc:
         if not (lapor_id and is_unique_violation(exc, "lapor_id")):
             raise
-        # Another operator filed the same LAPOR! report at this very moment.
-        errors = {"lapor_id": lapor.taken_meanwhile(lapor_id)}
-        return await _intake_page(request, values, errors, 400, typed_answers)
+        # Another operator filed the same LAPOR! report at this very moment: name that ticket
+        # once it is there (it is, as soon as the index refused ours), as the check before would.
+        owner = await lapor.owner_of(lapor_id)
+        message = (
+            lapor.duplicate_message(lapor_id, owner) if owner else lapor.taken_meanwhile(lapor_id)
+        )
+        return await _intake_page(request, values, {"lapor_id": message}, 400, typed_answers)
     return Redirect(f"/operator/tiket/{filed.number}", status_code=303)
 
 

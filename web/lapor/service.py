@@ -238,7 +238,7 @@ async def _drafts(rows: list[ImportRow], city: City, errors: dict[int, str]) -> 
     for row in rows:
         prefix = _("Baris %(line)s (%(id)s):", line=row.line, id=row.lapor_id)
         if row.lapor_id in taken:
-            errors[row.line] = f"{prefix} {duplicate_message(row.lapor_id, taken[row.lapor_id])}"
+            errors[row.line] = _duplicate_line(row, taken[row.lapor_id])
             continue
         if row.lapor_id in seen:
             errors[row.line] = _(
@@ -329,9 +329,30 @@ async def import_reports(
                 lapor_ids=[row.lapor_id for row, _draft in drafts],
             )
     except Exception as exc:
-        # Another operator imported one of these IDs a moment ago (the unique index said so).
         log.warning("LAPOR! import rolled back: %r", exc)
+        # Most often another operator filed one of these IDs a moment ago: the unique index said
+        # so (on PostgreSQL behind the aborted transaction's own error). Name it, as the check
+        # before the transaction would have; anything else is still refused whole.
+        errors = await _taken_meanwhile(rows)
         raise ImportRefused(
-            {0: _("Impor dibatalkan, tidak ada yang tersimpan. Periksa lalu kirim lagi.")}
+            errors or {0: _("Impor dibatalkan, tidak ada yang tersimpan. Periksa lalu kirim lagi.")}
         ) from exc
     return ImportResult(numbers=numbers)
+
+
+async def _taken_meanwhile(rows: list[ImportRow]) -> dict[int, str]:
+    """The rows whose ID a ticket has now, each naming that ticket (one indexed query)."""
+    taken = {
+        row["lapor_id"]: row["number"]
+        for row in await Complaint.select(Complaint.lapor_id, Complaint.number).where(
+            Complaint.lapor_id.is_in([r.lapor_id for r in rows])
+        )
+    }
+    return {
+        row.line: _duplicate_line(row, taken[row.lapor_id]) for row in rows if row.lapor_id in taken
+    }
+
+
+def _duplicate_line(row: ImportRow, number: str) -> str:
+    prefix = _("Baris %(line)s (%(id)s):", line=row.line, id=row.lapor_id)
+    return f"{prefix} {duplicate_message(row.lapor_id, number)}"

@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Response
+from piccolo.columns.combination import Combinable
 
 from db.city_data import City, Question, questions_from_json
 from db.tables import Category, Complaint, TimelineEvent
@@ -32,7 +34,7 @@ from web.complaints import service
 from web.complaints.forms import TITLE_MAX, TITLE_MIN, parse_complaint_form
 from web.complaints.questions import Answer, answers_json, check_answers
 from web.deps import services
-from web.forms import FormErrors, text_errors
+from web.forms import FormErrors, parse_int, text_errors
 from web.http import client_ip
 from web.i18n import _
 from web.open311.formats import render
@@ -46,6 +48,7 @@ log = logging.getLogger("aduan.open311")
 _KEY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c4e-9a51-0d3a7e0c9b11")
 _PHOTO_FIELD = re.compile(r"(media|photo\d{1,2})")
 UPDATES_WINDOW = timedelta(days=90)
+UPDATES_CAP = 1000  # steps in one servicerequestupdates answer; the Link header points on
 
 # Our lifecycle in FixMyStreet's extended statuses (Open311.pm map_state reads these).
 FMS_STATUS = {
@@ -315,29 +318,70 @@ def _parse_date(raw: str) -> datetime | None:
     opt=_API_OPT,
 )
 async def request_updates(request: Request) -> Response:
-    """FixMyStreet's extension: public timeline steps between two dates, newest last."""
+    """FixMyStreet's extension: public timeline steps between two dates, oldest first, at most
+    UPDATES_CAP of them. When more remain, ``Link: <…>; rel="next"`` names the next answer: the
+    same end, the last step's moment as ``start_date`` and its id as ``after_update_id`` (steps of
+    that very moment with a higher id follow). A client that just polls on from its last
+    ``updated_datetime`` gets the rest too: the start is inclusive, and a step seen twice has the
+    same ``update_id``."""
     svc = services(request)
     fmt = _fmt_of(request.url.path)
     params = request.query_params
     try:
-        await authenticate_request(request, READ)
+        key = await authenticate_request(request, READ)
     except KeyRefused as exc:
         return _refused(fmt, exc)
-    now = datetime.now(UTC)
+    now = svc.clock()
     start = _parse_date(params.get("start_date") or "") if params.get("start_date") else None
     end = _parse_date(params.get("end_date") or "") if params.get("end_date") else None
     if (params.get("start_date") and start is None) or (params.get("end_date") and end is None):
         return _errors(fmt, 400, [_("Tanggal harus dalam format ISO 8601.")])
+    after_id = parse_int(params.get("after_update_id"), minimum=1, maximum=2**63 - 1)
+    if params.get("after_update_id") and (after_id is None or start is None):
+        return _errors(fmt, 400, [_("after_update_id harus angka, bersama start_date.")])
     end = end or now
     start = start or end - timedelta(days=1)
     if start > end or end - start > UPDATES_WINDOW:
         return _errors(fmt, 400, [_("Rentang tanggal tidak valid (paling lama %(n)s hari).", n=90)])
-    rows = await updates_between(start, end, svc.city)
-    return _render(fmt, "service_request_updates", rows)
+    rows, following = await updates_between(start, end, svc.city, key_id=key.id, after_id=after_id)
+    headers = None
+    if following is not None:
+        query = {
+            "start_date": following[0].isoformat(),
+            "after_update_id": following[1],
+            "end_date": end.isoformat(),
+        }
+        # The key is left out: the client adds its own, as on every request.
+        headers = {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+    return _render(fmt, "service_request_updates", rows, headers=headers)
 
 
-async def updates_between(start: datetime, end: datetime, city: City) -> list[dict]:
-    """Public steps only (internal notes never), of tickets the public may see."""
+async def updates_between(
+    start: datetime,
+    end: datetime,
+    city: City,
+    *,
+    key_id: int | None = None,
+    after_id: int | None = None,
+) -> tuple[list[dict], tuple[datetime, int] | None]:
+    """Public steps only (internal notes never) of tickets that are not confidential, and of the
+    confidential ones filed through ``key_id``: a back end such as FixMyStreet needs news of its
+    own reports whatever privacy its key gives them (the steps carry no reporter identity).
+    The earliest UPDATES_CAP steps in [start, end] (at ``start`` itself only those after step
+    ``after_id``, when given), in (moment, id) order, and the (moment, id) of the last one when
+    more remain.
+
+    ``media_url`` stays empty: a proof photo is served to the reporter and staff only
+    (/laporan/{number}/foto, /staf/foto), no photo of a ticket has a public URL.
+    """
+    visible: Combinable = TimelineEvent.complaint.privacy != CONFIDENTIAL
+    if key_id is not None:
+        visible |= TimelineEvent.complaint.api_key == key_id
+    since: Combinable = TimelineEvent.created_at >= start
+    if after_id is not None:
+        since = (TimelineEvent.created_at > start) | (
+            (TimelineEvent.created_at == start) & (TimelineEvent.id > after_id)
+        )
     events = (
         await TimelineEvent.select(
             TimelineEvent.id,
@@ -349,15 +393,13 @@ async def updates_between(start: datetime, end: datetime, city: City) -> list[di
             TimelineEvent.complaint.status.as_alias("status"),
         )
         .where(
-            (TimelineEvent.is_public == True)
-            & (TimelineEvent.created_at >= start)
-            & (TimelineEvent.created_at <= end)
-            & (TimelineEvent.complaint.privacy != CONFIDENTIAL)
+            (TimelineEvent.is_public == True) & since & (TimelineEvent.created_at <= end) & visible
         )
-        .order_by(TimelineEvent.id)
-        .limit(1000)
+        .order_by(TimelineEvent.created_at, TimelineEvent.id)
+        .limit(UPDATES_CAP + 1)
     )
-    return [
+    last = events[UPDATES_CAP - 1] if len(events) > UPDATES_CAP else None
+    rows = [
         {
             "update_id": str(event["id"]),
             "service_request_id": event["number"],
@@ -366,8 +408,9 @@ async def updates_between(start: datetime, end: datetime, city: City) -> list[di
             "updated_datetime": _iso(event["created_at"], city),
             "media_url": "",
         }
-        for event in events
+        for event in events[:UPDATES_CAP]
     ]
+    return rows, (last["created_at"], last["id"]) if last else None
 
 
 # Registered under /open311/v2 by routes.py, beside the reading routes of the same paths (one

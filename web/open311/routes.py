@@ -6,18 +6,20 @@ session is read or written: the API is open data, the same for everyone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
 
 from litestar import Request, Router, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from web.deps import city_tz, services
+from web.i18n import _
 from web.open311 import filing, reading
 from web.open311.formats import Open311Error, render, render_error, split_suffix
 
 BASE = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+DISCOVERY = BASE + "/discovery.json"
 CHANGESET = "2026-11-30T00:00:00+07:00"  # when these endpoints last changed shape
 
 
@@ -84,7 +86,7 @@ async def request_list(
     params = {k: v for k, v in locals().items() if k != "request" and v is not None}
     fmt = _fmt(request)
     try:
-        query = reading.parse_request_query(params, datetime.now(UTC))
+        query = reading.parse_request_query(params, services(request).clock())
     except reading.ParamError as error:
         raise Open311Error(400, str(error), fmt) from None
     payload = await reading.request_list(query)
@@ -102,6 +104,36 @@ async def one_request(request: Request, request_file: FromPath[str]) -> Response
 
 def _error(request: Request, error: Open311Error) -> Response:
     return render_error(error, city_tz(request))
+
+
+def is_api_path(path: str) -> bool:
+    """Everything under /open311/ answers in the spec's format, errors included."""
+    return path == "/open311" or path.startswith("/open311/")
+
+
+def api_error(
+    request: Request, status: int, description: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """What the app's own error handlers answer under /open311/: an unknown path, a method the
+    path does not take (with ``Allow``), a body too large, a server error. The format follows the
+    path's suffix (JSON for any other), as the spec's clients read it."""
+    fmt = "xml" if request.url.path.endswith(".xml") else "json"
+    if status == 404:
+        description = _("Alamat API tidak dikenal. Daftar alamat: %(url)s", url=DISCOVERY)
+    elif status == 405:
+        allowed = ", ".join(
+            sorted(m for m in (headers or {}).get("allow", "").replace(" ", "").split(",") if m)
+        )
+        description = _(
+            "Metode %(method)s tidak didukung di alamat ini (yang didukung: %(allowed)s).",
+            method=request.method,
+            allowed=allowed,
+        )
+    error = Open311Error(status, description, fmt)
+    response = render_error(error, city_tz(request))
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 ROUTES = [

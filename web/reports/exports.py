@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from web.i18n import _
 from web.intake.service import call_kind_label
 from web.reports.figures import OpdFigures, Report
-from web.vocabulary import channel_label
+from web.vocabulary import channel_label, channel_text
 
 Value = int | float | str | None
 
@@ -73,7 +73,13 @@ def opd_row(row: OpdFigures, name: str | None = None) -> list[Value]:
 
 def sections(report: Report) -> list[Section]:
     calls_total = sum(report.calls.values())
-    channels: list[list[Value]] = [[channel_label(code), n] for code, n in report.channels.items()]
+    channels: list[list[Value]] = []
+    for code, n in report.channels.items():
+        channels.append([channel_label(code), n])
+        if code == "api":  # then each client that filed, under its own name
+            channels += [
+                [channel_text(code, client), m] for client, m in report.api_clients.items()
+            ]
     calls: list[list[Value]] = [[call_kind_label(kind), n] for kind, n in report.calls.items()]
     calls.append([_("Total"), calls_total])
     return [

@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 from piccolo.engine.postgres import PostgresEngine
 
 from db.engine import current_engine
-from db.tables import Complaint, Opd
+from db.tables import ApiKey, Complaint, Opd
 from web.intake.service import CALL_KINDS, call_counts
 from web.reports.periods import Period, day_start
 from web.vocabulary import CHANNELS
@@ -130,6 +130,8 @@ class Report:
     # SP4N-LAPOR!-linked tickets whose public change is not yet copied into LAPOR! (as of the
     # computation; 0 in reports stored before the figure existed).
     lapor_waiting: int = 0
+    # The "api" channel by the client that filed (its key's client name); {} in older reports.
+    api_clients: dict[str, int] = field(default_factory=dict)
     generated_at: datetime | None = field(default=None)  # set when read from a DailyReport
 
     def to_json(self) -> str:
@@ -155,6 +157,7 @@ class Report:
                 for d in data["trend"]
             ],
             lapor_waiting=int(data.get("lapor_waiting", 0)),
+            api_clients=data.get("api_clients", {}),
             generated_at=generated_at,
         )
 
@@ -342,24 +345,38 @@ async def lapor_waiting_count() -> int:
     return await waiting_count()
 
 
-async def city_figures(period: Period) -> tuple[CityFigures, dict[str, int]]:
-    """Tickets created in the period: totals and the channel mix (one grouped query)."""
+async def city_figures(
+    period: Period,
+) -> tuple[CityFigures, dict[str, int], dict[str, int]]:
+    """Tickets created in the period: totals, the channel mix (one grouped query) and the API
+    tickets by client (the keys' names: one more query, only when the period has API tickets)."""
     rows = await Complaint.raw(
-        "SELECT channel, count(*) AS created, "
+        "SELECT channel, api_key, count(*) AS created, "
         f"sum(CASE WHEN status = '{Status.RECEIVED}' THEN 1 ELSE 0 END) AS unverified, "
         f"sum(CASE WHEN status = '{Status.REJECTED}' THEN 1 ELSE 0 END) AS rejected, "
         f"sum(CASE WHEN status = '{Status.DUPLICATE}' THEN 1 ELSE 0 END) AS duplicates "
-        "FROM complaint WHERE created_at >= {} AND created_at < {} GROUP BY channel",
+        "FROM complaint WHERE created_at >= {} AND created_at < {} GROUP BY channel, api_key",
         period.start,
         period.end,
     )
     city = CityFigures()
     channels = dict.fromkeys(CHANNELS, 0)
+    by_key: dict[int, int] = {}
     for row in rows:
-        channels[row["channel"]] = int(row["created"])
+        channels[row["channel"]] = channels.get(row["channel"], 0) + int(row["created"])
+        if row["channel"] == "api" and row["api_key"] is not None:
+            by_key[row["api_key"]] = int(row["created"])
         for name in ("created", "unverified", "rejected", "duplicates"):
             setattr(city, name, getattr(city, name) + int(row[name] or 0))
-    return city, channels
+    api_clients: dict[str, int] = {}
+    if by_key:
+        keys = await ApiKey.select(ApiKey.id, ApiKey.client_name).where(
+            ApiKey.id.is_in(sorted(by_key))
+        )
+        for key in keys:  # two keys of one client count together
+            name = key["client_name"]
+            api_clients[name] = api_clients.get(name, 0) + by_key[key["id"]]
+    return city, channels, dict(sorted(api_clients.items()))
 
 
 async def trend(last_day: date, tz: ZoneInfo, days: int = TREND_DAYS) -> list[TrendDay]:
@@ -408,7 +425,7 @@ async def leaders_report(period: Period, *, tz: ZoneInfo, now: datetime | None =
         for opd in names
         if opd["active"] or opd["id"] in counts
     ]
-    city, channels = await city_figures(period)
+    city, channels, api_clients = await city_figures(period)
     calls = await call_counts(period.start, period.end)
     return Report(
         first_day=period.first_day,
@@ -422,6 +439,7 @@ async def leaders_report(period: Period, *, tz: ZoneInfo, now: datetime | None =
         calls={kind: calls.get(kind, 0) for kind in CALL_KINDS},
         trend=await trend(period.last_day, tz),
         lapor_waiting=await lapor_waiting_count(),
+        api_clients=api_clients,
     )
 
 
