@@ -228,4 +228,6 @@ def test_stored_answers_tolerate_nothing_and_junk(stored):
 
 def test_stored_answers_of_tickets_filed_before_answers_were_checked():
     # Open311 used to keep the raw {code: value} object.
-    assert stored_answers('{"kedalaman": "30 cm"}') == [{"question": "kedalaman", "shown": "30 cm"}]
+    assert stored_answers('{"kedalaman": "30 cm"}') == [
+        {"question": "kedalaman", "shown": "30 cm", "asked": True}
+    ]

@@ -76,6 +76,7 @@ def test_one_idempotency_key_sent_at_once_to_two_processes_files_once(two_server
                     "lat": "-6.0021",
                     "long": "106.0443",
                     "description": DESCRIPTION,
+                    "attribute[jenis_kerusakan]": "berlubang",
                 },
                 files=[("media", ("IMG_1.jpg", photo, "image/jpeg"))],
                 headers={"Idempotency-Key": "aplikasi-laporan-1"},
