@@ -5,6 +5,7 @@ Open311.pm sends, tokens, servicerequestupdates, and the per-key limit across tw
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -226,6 +227,26 @@ def test_post_xml_and_idempotent_resend_files_once(make_client):
     assert db(admin, lambda: Complaint.count()) == 2
 
 
+def test_a_token_cannot_be_worked_out_from_the_key_id_and_idempotency_key(make_client, settings):
+    """The token answers tokens/{t} for anyone: it must not follow from what a client knows (its
+    key's id, a guessable Idempotency-Key) without the server's secret."""
+    from web.open311.filing import client_key_of
+
+    admin = admin_client(make_client)
+    token = create_key(admin)
+    api = make_client()
+    filed = api_post(api, key=token, headers={"Idempotency-Key": "laporan-77"})
+    assert filed.status_code == 201
+    key_id = db(admin, lambda: ApiKey.select(ApiKey.id).first())["id"]
+    given = filed.json()[0]["token"]
+    assert given == client_key_of(settings.secret_key, key_id, "laporan-77")
+    assert given != client_key_of("another-install-secret", key_id, "laporan-77")
+    assert given != client_key_of(settings.secret_key, key_id + 1, "laporan-77")
+    # The same client and key still file once.
+    again = api_post(api, key=token, headers={"Idempotency-Key": "laporan-77"})
+    assert (again.status_code, again.json()[0]["token"]) == (200, given)
+
+
 def test_bad_input_answers_spec_errors_in_indonesian_and_keeps_nothing(make_client, settings):
     admin = admin_client(make_client)
     token = create_key(admin)
@@ -327,10 +348,20 @@ def test_exactly_what_fixmystreet_open311_pm_sends(make_client):
         "Amblas",
     )
     assert db(admin, lambda: ComplaintPhoto.count()) == 2
-    polled = api.get(
-        f"{BASE}/tokens/{request.findtext('token')}.xml", params={"jurisdiction_id": "cilegon"}
-    )
-    assert ET.fromstring(polled.content).findtext("request/service_request_id") == number
+    # Open311.pm asks tokens/{t} every 2 s, at most 5 times, until an id comes back: ours is
+    # there on the first ask (the ticket exists when the POST answers), so it never waits.
+    asked = 0
+    found = None
+    while found is None and asked < 5:
+        if asked:
+            time.sleep(2)
+        asked += 1
+        polled = api.get(
+            f"{BASE}/tokens/{request.findtext('token')}.xml", params={"jurisdiction_id": "cilegon"}
+        )
+        assert polled.status_code == 200, polled.text
+        found = ET.fromstring(polled.content).findtext("request/service_request_id") or None
+    assert (found, asked) == (number, 1)
 
     # Without photos Open311.pm posts a plain urlencoded form.
     plain = api.post(f"{BASE}/requests.xml", data={**params, "description": DESCRIPTION})

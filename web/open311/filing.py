@@ -13,6 +13,8 @@ FixMyStreet's ``photo1..N``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import uuid
@@ -45,7 +47,6 @@ from web.vocabulary import CONFIDENTIAL, event_label
 log = logging.getLogger("aduan.open311")
 
 # Scopes every idempotency key to the API key that sent it: two clients cannot collide.
-_KEY_NAMESPACE = uuid.UUID("6f1c2a4e-3b1d-4c4e-9a51-0d3a7e0c9b11")
 _PHOTO_FIELD = re.compile(r"(media|photo\d{1,2})")
 UPDATES_WINDOW = timedelta(days=90)
 UPDATES_CAP = 1000  # steps in one servicerequestupdates answer; the Link header points on
@@ -142,8 +143,16 @@ def _attributes(form) -> dict[str, list[str]]:
     return answers
 
 
+def client_key_of(secret: str, key_id: int, idempotency: str) -> str:
+    """The ticket's idempotency UUID (also the Open311 token) for a client's Idempotency-Key.
+    Keyed with the server's secret: the key's id and a guessable Idempotency-Key ("report-77")
+    must not be enough to compute another client's token."""
+    digest = hmac.new(secret.encode(), f"{key_id}:{idempotency}".encode(), hashlib.sha256)
+    return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
+
+
 async def _draft_values(
-    form, city: City, key_id: int, idempotency: str, privacy: str
+    form, city: City, key_id: int, idempotency: str, privacy: str, secret: str
 ) -> tuple[dict, tuple[Question, ...]]:
     """The citizen form's values from the request, and the questions the category asks."""
     get = lambda name: str(form.get(name) or "").strip()  # noqa: E731
@@ -162,11 +171,7 @@ async def _draft_values(
     address = get("address_string")
     if not kelurahan and not get("lat") and address:
         kelurahan = _kelurahan_in(address, city)
-    client_key = (
-        str(uuid.uuid5(_KEY_NAMESPACE, f"{key_id}:{idempotency}"))
-        if idempotency
-        else str(uuid.uuid4())
-    )
+    client_key = client_key_of(secret, key_id, idempotency) if idempotency else str(uuid.uuid4())
     description = get("description")
     values = {
         "client_key": client_key,
@@ -234,7 +239,7 @@ async def file_request(request: Request) -> Response:
         if len(idempotency) > 200:
             raise FormErrors.single("__all__", _("Kunci idempotensi terlalu panjang."))
         values, questions = await _draft_values(
-            form, svc.city, key.id, idempotency, key.default_privacy
+            form, svc.city, key.id, idempotency, key.default_privacy, svc.settings.secret_key
         )
         name, contact, errors = _reporter(form)
         answers: list[Answer] = []
