@@ -172,6 +172,10 @@ class FakePushService:
                     return  # the sender is gone: it never learns the answer
                 if fake.delay and not _wait_while_connected(self.connection, fake.delay):
                     return
+                # A sender killed while this request sat unread in the socket (a loaded machine:
+                # the handler thread ran after the kill, and after a release) is gone too.
+                if not _wait_while_connected(self.connection):
+                    return
                 request.status = status
                 self.send_response(status)
                 for name, value in headers.items():
