@@ -117,7 +117,9 @@ def test_service_definition_and_unknown_codes(client):
 
     missing = client.get(f"{BASE}/services/tidak-ada.json")
     assert missing.status_code == 404
-    assert missing.json() == [{"code": 404, "description": "service_code 'tidak-ada' not found"}]
+    assert missing.json() == [
+        {"code": 404, "description": "service_code “tidak-ada” tidak ditemukan."}
+    ]
     missing_xml = client.get(f"{BASE}/services/tidak-ada.xml")
     assert missing_xml.status_code == 404
     error = xml(missing_xml)
@@ -199,10 +201,24 @@ def test_filters_window_paging_and_bbox(client, api_data):
         params={"start_date": (now - timedelta(days=91)).isoformat(), "end_date": now.isoformat()},
     )
     assert too_long.status_code == 400
-    assert "90 days" in xml(too_long).findtext("error/description")
-    for bad in ({"page_size": "101"}, {"status": "maybe"}, {"start_date": "kemarin"}):
+    assert "paling lama 90 hari" in xml(too_long).findtext("error/description")
+    for bad, said in (
+        ({"page_size": "101"}, "page_size: paling banyak 100."),
+        ({"page_size": "-1"}, "page_size: bilangan bulat mulai dari 1."),
+        ({"status": "maybe"}, "status: open atau closed."),
+        ({"start_date": "kemarin"}, "start_date: bukan tanggal ISO 8601"),
+        ({"bbox": "nan,nan,nan,nan"}, "bbox: barat,selatan,timur,utara dalam derajat."),
+    ):
         answer = client.get(f"{BASE}/requests.json", params=bad)
         assert answer.status_code == 400 and answer.json()[0]["code"] == 400
+        assert answer.json()[0]["description"].startswith(said)  # in the city's language
+    # A client that chose English (the site's language cookie) reads English.
+    client.cookies.set("bahasa", "en")
+    try:
+        english = client.get(f"{BASE}/requests.json", params={"status": "maybe"})
+        assert english.json()[0]["description"] == "status: open or closed."
+    finally:
+        client.cookies.delete("bahasa")
 
     everything = public_numbers(client, "created_at >= {}", now - timedelta(days=90))
     pages = [

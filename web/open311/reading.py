@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.tables import Category, Complaint
-from web.i18n import get_locale
+from web.i18n import _, get_locale
 from web.reports import public
 from web.vocabulary import status_label
 from web.workflow.status import DONE, OPEN_STATUSES
@@ -97,7 +97,9 @@ def parse_moment(raw: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ParamError(f"{name}: not an ISO 8601 date (e.g. 2026-01-31T00:00:00Z)") from None
+        raise ParamError(
+            _("%(name)s: bukan tanggal ISO 8601 (contoh: 2026-01-31T00:00:00Z).", name=name)
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)  # compared as stored (UTC) by both engines
@@ -107,7 +109,7 @@ def _positive(raw: str | None, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
-        raise ParamError(f"{name}: a whole number from 1")
+        raise ParamError(_("%(name)s: bilangan bulat mulai dari 1.", name=name))
     return int(raw)
 
 
@@ -123,6 +125,10 @@ class RequestQuery:
     bbox: tuple[float, float, float, float] | None = None  # (west, south, east, north)
 
 
+def _bbox_message() -> str:
+    return _("bbox: barat,selatan,timur,utara dalam derajat.")
+
+
 def _list(raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in (raw or "").split(",") if v.strip()))
 
@@ -131,10 +137,10 @@ def parse_request_query(params: dict[str, str], now: datetime) -> RequestQuery:
     """The GET requests parameters, checked; the date window defaults to the last 90 days."""
     ids = _list(params.get("service_request_id"))
     if len(ids) > MAX_IDS:
-        raise ParamError(f"service_request_id: at most {MAX_IDS} ids")
+        raise ParamError(_("service_request_id: paling banyak %(n)s nomor.", n=MAX_IDS))
     statuses = _list(params.get("status"))
     if any(s not in ("open", "closed") for s in statuses):
-        raise ParamError("status: open or closed")
+        raise ParamError(_("status: open atau closed."))
     start = parse_moment(params["start_date"], "start_date") if params.get("start_date") else None
     end = parse_moment(params["end_date"], "end_date") if params.get("end_date") else None
     window = timedelta(days=WINDOW_DAYS)
@@ -144,25 +150,29 @@ def parse_request_query(params: dict[str, str], now: datetime) -> RequestQuery:
         if start is None:
             start = end - window
     except OverflowError:
-        raise ParamError("start_date/end_date: out of range") from None
+        raise ParamError(_("start_date/end_date: di luar jangkauan.")) from None
     if end < start:
-        raise ParamError("end_date is before start_date")
+        raise ParamError(_("end_date lebih awal dari start_date."))
     if end - start > window:
-        raise ParamError(f"start_date to end_date may span at most {WINDOW_DAYS} days")
+        raise ParamError(
+            _("Rentang start_date sampai end_date paling lama %(n)s hari.", n=WINDOW_DAYS)
+        )
     page = _positive(params.get("page"), "page", 1)
     page_size = _positive(params.get("page_size"), "page_size", DEFAULT_PAGE_SIZE)
     if page_size > MAX_PAGE_SIZE:
-        raise ParamError(f"page_size: at most {MAX_PAGE_SIZE}")
+        raise ParamError(_("page_size: paling banyak %(n)s.", n=MAX_PAGE_SIZE))
     if (page - 1) * page_size > MAX_OFFSET:
-        raise ParamError(f"page: at most {MAX_OFFSET} requests deep; narrow the dates")
+        raise ParamError(
+            _("page: paling jauh %(n)s laporan dari awal; persempit rentang tanggal.", n=MAX_OFFSET)
+        )
     bbox = None
     if params.get("bbox"):
         try:
             west, south, east, north = (float(v) for v in params["bbox"].split(","))
         except ValueError:
-            raise ParamError("bbox: west,south,east,north in degrees") from None
+            raise ParamError(_bbox_message()) from None
         if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            raise ParamError("bbox: west,south,east,north in degrees")
+            raise ParamError(_bbox_message())
         bbox = (west, south, east, north)
     return RequestQuery(
         ids=ids,

@@ -57,7 +57,7 @@ async def service_list(request: Request) -> Response:
 def _suffixed(name: str) -> tuple[str, str]:
     found = split_suffix(name)
     if found is None:
-        raise Open311Error(404, "not found: add .json or .xml")
+        raise Open311Error(404, _("Alamat tidak dikenal: tambahkan .json atau .xml."))
     return found
 
 
@@ -66,7 +66,7 @@ async def service_definition(request: Request, service_file: FromPath[str]) -> R
     code, fmt = _suffixed(service_file)
     payload = await reading.service_definition(code)
     if payload is None:
-        raise Open311Error(404, f"service_code {code!r} not found", fmt)
+        raise Open311Error(404, _("service_code “%(code)s” tidak ditemukan.", code=code[:80]), fmt)
     return render(payload, fmt, root="service_definition", tz=city_tz(request))
 
 
@@ -98,7 +98,9 @@ async def one_request(request: Request, request_file: FromPath[str]) -> Response
     number, fmt = _suffixed(request_file)
     payload = await reading.one_request(number)
     if payload is None:
-        raise Open311Error(404, f"service_request_id {number!r} not found", fmt)
+        raise Open311Error(
+            404, _("service_request_id “%(number)s” tidak ditemukan.", number=number[:80]), fmt
+        )
     return render([payload], fmt, root="service_requests", tz=city_tz(request))
 
 
