@@ -92,6 +92,10 @@ def controlled_by_worker(page, server, path="/lapor"):
     page.evaluate("navigator.serviceWorker.ready")
     page.goto(f"{server.url}{path}")
     assert page.evaluate("navigator.serviceWorker.controller !== null")
+    # A phone that loaded the page online knows who is signed in: the page learns it from the
+    # account chip it loads after itself. Asked here so that a test going offline at once (on a
+    # loaded machine, before the chip came back) does not queue items for nobody.
+    page.evaluate("typeof AduanOutbox === 'undefined' ? null : AduanOutbox.whoIsSignedIn()")
 
 
 def outbox_items(page) -> list[dict]:
