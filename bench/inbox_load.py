@@ -377,6 +377,30 @@ async def measure_with_connections(url: str, *args) -> tuple[dict, dict[str, int
         await sampler
 
 
+# Where the benches' app keeps its media and logs.
+BENCH_VAR = Path("/tmp/aduan-bench-var")
+
+
+def prepare(url: str, tickets: int, *, reload: bool) -> dict:
+    """The bench database, migrated on every run (an index added since the load is created
+    here) and loaded with ``tickets`` when empty; returns the app's environment for it."""
+    env = env_for(url, BENCH_VAR)
+    must_fill = asyncio.run(ensure_database(url, reload))
+    subprocess.run(
+        [sys.executable, "-m", "web.manage", "setup", "--no-demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    if must_fill:
+        print(f"loading {tickets:,} tickets into {url} ...", file=sys.stderr)
+        t0 = time.monotonic()
+        asyncio.run(fill(url, tickets))
+        print(f"loaded in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/aduan_bench")
@@ -387,21 +411,7 @@ def main() -> int:
     parser.add_argument("--reload", action="store_true")
     args = parser.parse_args()
 
-    var_dir = Path("/tmp/aduan-bench-var")
-    env = env_for(args.database, var_dir)
-    must_fill = asyncio.run(ensure_database(args.database, args.reload))
-    subprocess.run(
-        [sys.executable, "-m", "web.manage", "setup", "--no-demo"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    if must_fill:
-        print(f"loading {args.tickets:,} tickets into {args.database} ...", file=sys.stderr)
-        t0 = time.monotonic()
-        asyncio.run(fill(args.database, args.tickets))
-        print(f"loaded in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    env = prepare(args.database, args.tickets, reload=args.reload)
 
     with serve(env, args.workers) as base:
         sessions = [

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -46,11 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.harness import serve  # noqa: E402
 from bench.inbox_load import (  # noqa: E402
+    BENCH_VAR,
     Operator,
-    ensure_database,
-    env_for,
-    fill,
     percentile,
+    prepare,
 )
 
 API = "/open311/v2"
@@ -555,20 +553,7 @@ def main() -> int:
     parser.add_argument("--skip-post", action="store_true")
     args = parser.parse_args()
 
-    var_dir = Path("/tmp/aduan-bench-var")
-    env = env_for(args.database, var_dir)
-    must_fill = asyncio.run(ensure_database(args.database, args.reload))
-    # Migrations every run: an index added since the load is created here.
-    subprocess.run(
-        [sys.executable, "-m", "web.manage", "setup", "--no-demo"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    if must_fill:
-        print(f"loading {args.tickets:,} tickets into {args.database} ...", file=sys.stderr)
-        asyncio.run(fill(args.database, args.tickets))
+    env = prepare(args.database, args.tickets, reload=args.reload)
     values = asyncio.run(sample(args.database))
     read_key, file_key, key_ids = make_keys(env)
     photo = phone_photo()
@@ -589,7 +574,7 @@ def main() -> int:
                 # Warm-up, not recorded (these tickets are filed all the same).
                 asyncio.run(measure_posts(*post, args.post_clients, meter, answers))
                 post_result, filed = asyncio.run(measure_posts(*post, args.filings, meter, answers))
-                found, on_disk = asyncio.run(check_filed(args.database, filed, var_dir / "media"))
+                found, on_disk = asyncio.run(check_filed(args.database, filed, BENCH_VAR / "media"))
     finally:
         revoke_keys(key_ids)
 
@@ -627,7 +612,7 @@ def main() -> int:
         )
         print(
             f"\nChecked afterwards: {found} tickets filed through the API with their photo row, "
-            f"{on_disk} photos (and thumbnails) in {var_dir / 'media'}."
+            f"{on_disk} photos (and thumbnails) in {BENCH_VAR / 'media'}."
         )
     print(
         f"\nLoad average (1 min) on this machine: {load_before:.1f} before, "
